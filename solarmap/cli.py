@@ -1,0 +1,170 @@
+"""The command line: parses, calls the library, prints. It computes nothing itself."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+
+from solarmap import __version__
+from solarmap.errors import SolarmapError
+
+
+class _StageFormatter(logging.Formatter):
+    def __init__(self):
+        super().__init__()
+        self.t0 = time.perf_counter()
+
+    def format(self, record: logging.LogRecord) -> str:
+        prefix = "warning: " if record.levelno >= logging.WARNING else ""
+        return f"[{time.perf_counter() - self.t0:6.1f} s] {prefix}{record.getMessage()}"
+
+
+def _setup_logging(quiet: bool, verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_StageFormatter())
+    logger = logging.getLogger("solarmap")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO)
+    logger.propagate = False
+
+
+def _run(args) -> int:
+    from solarmap.config import apply_overrides, load_config, resolve_pipeline
+    from solarmap.pipeline import run
+
+    cfg = load_config(resolve_pipeline(args.pipeline))
+    overrides = {
+        "buildings.path": args.buildings,
+        "buildings.layer": args.layer,
+        "buildings.crs": args.crs,
+        "buildings.input_datum": args.input_datum,
+        "buildings.id_column": args.id_column,
+        "buildings.height_column": args.height_column,
+        "buildings.floors_column": args.floors_column,
+        "buildings.dsm": args.dsm,
+        "buildings.category_column": args.category_column,
+        "buildings.category_scheme": args.category_scheme,
+        "buildings.name_column": args.name_column,
+        "buildings.encoding": args.encoding,
+        "weather.source": args.weather,
+        "boundary": args.boundary,
+        "output.dir": args.out,
+        "output.tiles": args.tiles,
+        "output.lang": args.lang,
+        "policy.rules": args.rules,
+        "name": args.name,
+    }
+    if args.no_shading:
+        overrides["shading.enabled"] = False
+    if args.out:
+        overrides["output.database"] = str(Path(args.out) / "solarmap.duckdb")
+    cfg = apply_overrides(cfg, overrides)
+    result = run(cfg)
+    t = result.summary["totals"]
+    print(f"{result.name}: {t['buildings']:,} buildings, {t['assessed']:,} assessed, {t['excluded']:,} excluded; "
+          f"{t['capacity_mw']:,.2f} MWp, {t['annual_gwh']:,.2f} GWh/yr")
+    print(f"outputs: {result.out_dir}  database: {result.database}  run: {result.run_id}")
+    return 0
+
+
+def _query(args) -> int:
+    import pandas as pd
+
+    from solarmap import store
+
+    db = Path(args.db) if args.db else Path(args.out) / "solarmap.duckdb"
+    df = store.query(db, args.sql)
+    with pd.option_context("display.max_rows", args.max_rows, "display.max_columns", 50, "display.width", 200):
+        print(df.to_string(index=False, max_rows=args.max_rows))
+    return 0
+
+
+def _subdistricts(args) -> int:
+    from solarmap.config import PIPELINES_DIR
+    from solarmap.sources.subdistricts import load_subdistricts
+
+    t = load_subdistricts()
+    print(f"{'slug':16} {'code':10} {'name':14} {'English':22} {'km²':>5}  outline    pipeline")
+    for r in t.itertuples():
+        has_outline = "approx." if r.geometry is not None and not r.geometry.is_empty else "-"
+        pipe = f"pipelines/{r.slug}.toml" if (PIPELINES_DIR / f"{r.slug}.toml").exists() else "-"
+        print(f"{r.slug:16} {r.code:10} {r.name_zh:14} {r.name_en:22} {r.area_km2:5.2f}  {has_outline:10} {pipe}")
+    return 0
+
+
+def _rules(args) -> int:
+    from solarmap import policy
+
+    if not hasattr(policy, "list_rule_sets"):
+        print("no rule sets yet")
+        return 0
+    for rs in policy.list_rule_sets():
+        print(f"{rs['name']:18} {rs['title']}  ({rs['path']})")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="solarmap", description="Rooftop PV potential and installation rules, roof by roof.")
+    p.add_argument("--version", action="version", version=f"solarmap {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("run", help="run a pipeline for a subdistrict or a pipeline TOML")
+    r.add_argument("pipeline", help="embedded subdistrict (打浦桥, Dapuqiao, dapuqiao) or a pipeline TOML file")
+    r.add_argument("--buildings", help="footprints file (GeoJSON, GeoPackage, Shapefile, GeoParquet, CSV)")
+    r.add_argument("--layer", help="layer of a GeoPackage")
+    r.add_argument("--crs", help="CRS to assume when the buildings file has none (e.g. EPSG:4326)")
+    r.add_argument("--input-datum", choices=["wgs84", "gcj02"], help="gcj02 for coordinates from Chinese web maps")
+    r.add_argument("--id-column")
+    r.add_argument("--height-column")
+    r.add_argument("--floors-column")
+    r.add_argument("--dsm", help="GeoTIFF of heights above ground (nDSM)")
+    r.add_argument("--category-column")
+    r.add_argument("--category-scheme", choices=["column", "euluc", "osm"])
+    r.add_argument("--name-column")
+    r.add_argument("--encoding", help="attribute encoding of a shapefile without .cpg (e.g. GBK)")
+    r.add_argument("--weather", help="EPW, TMY3 CSV, PVGIS TMY JSON/CSV, 'embedded' or 'clearsky'")
+    r.add_argument("--boundary", help="boundary file; buildings outside it are kept as excluded ('none': no boundary)")
+    r.add_argument("--rules", help="rule set name or TOML (default huangpu-2023)")
+    r.add_argument("--tiles", choices=["none", "osm", "carto", "tianditu", "amap"])
+    r.add_argument("--lang", choices=["zh", "en", "both"])
+    r.add_argument("--name", help="run name (the output folder under --out)")
+    r.add_argument("--out", help="output folder: the run goes to OUT/<name>/, the database to OUT/solarmap.duckdb")
+    r.add_argument("--no-shading", action="store_true", help="skip neighbour shading")
+    r.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    r.add_argument("-v", "--verbose", action="store_true")
+    r.set_defaults(func=_run)
+
+    q = sub.add_parser("query", help="run SQL on the results database and print the table")
+    q.add_argument("sql")
+    q.add_argument("--out", default="outputs", help="output folder holding solarmap.duckdb")
+    q.add_argument("--db", help="database file (overrides --out)")
+    q.add_argument("--max-rows", type=int, default=60)
+    q.set_defaults(func=_query, quiet=True, verbose=False)
+
+    s = sub.add_parser("subdistricts", help="list the embedded subdistricts")
+    s.set_defaults(func=_subdistricts, quiet=True, verbose=False)
+
+    ru = sub.add_parser("rules", help="list the shipped rule sets")
+    ru.set_defaults(func=_rules, quiet=True, verbose=False)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _setup_logging(getattr(args, "quiet", False), getattr(args, "verbose", False))
+    try:
+        return args.func(args)
+    except SolarmapError as exc:
+        print(f"solarmap: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("solarmap: interrupted; outputs left as they were", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

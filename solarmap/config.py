@@ -1,0 +1,329 @@
+"""The pipeline configuration: one TOML file per run, read into dataclasses.
+
+Unknown keys, wrong types and out-of-range values are errors that name the file and the key. Relative paths in a
+file are resolved against the file's folder; paths given on the command line against the working directory.
+Defaults cite ``FACTS.md`` (the project's facts sheet) where a number comes from there.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from solarmap.errors import ConfigError
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+#: The repository (or install) folder holding data/ and pipelines/.
+HOME = PACKAGE_DIR.parent
+DATA_DIR = HOME / "data"
+PIPELINES_DIR = HOME / "pipelines"
+RULES_DIR = PIPELINES_DIR / "rules"
+
+
+@dataclass
+class BuildingsConfig:
+    """Where the footprints are and which columns mean what."""
+
+    path: str = ""
+    layer: str = ""  # GeoPackage layer; empty = the first
+    crs: str = ""  # CRS to assume when the file has none, e.g. "EPSG:4326"
+    encoding: str = ""  # attribute encoding for shapefiles without a .cpg (e.g. "GBK")
+    input_datum: str = "wgs84"  # "wgs84" or "gcj02" (coordinates from Chinese web maps)
+    id_column: str = ""  # empty = "building_id"/"id" when present, else the row number
+    name_column: str = ""  # empty = "name" when present
+    height_column: str = ""  # empty = "height_m"/"height" when present
+    floors_column: str = ""  # empty = "floors"/"building:levels" when present
+    storey_height_m: float = 3.0
+    dsm: str = ""  # GeoTIFF of heights above ground (nDSM), or a DSM together with dtm
+    dtm: str = ""
+    category_column: str = ""  # empty = "category" when present
+    category_scheme: str = "column"  # column | euluc | osm
+    stage_column: str = ""  # empty = "stage" when present
+    year_built_column: str = ""  # empty = "year_built" when present
+    existing_pv_column: str = ""  # empty = "existing_pv_kwp" when present
+    wkt_column: str = ""  # CSV: a WKT geometry column (empty = "wkt"/"geometry" when present)
+    lon_column: str = ""  # CSV with points: not supported for footprints, listed for a clear error
+    lat_column: str = ""
+
+
+@dataclass
+class WeatherConfig:
+    """Hourly weather for a typical year."""
+
+    source: str = "embedded"  # embedded | clearsky | path to EPW / TMY3 CSV / PVGIS TMY (JSON or CSV)
+    year: int = 2023  # the single year a typical year is placed in (a TMY mixes years)
+
+
+@dataclass
+class RoofsConfig:
+    """How much of a roof takes modules, and how they are laid out (FACTS §5)."""
+
+    edge_setback_m: float = 1.0  # parapet and fire-access setback from the roof edge [m]
+    obstruction_share: float = 0.25  # share of the set-back roof taken by stair/lift towers and HVAC [-]
+    min_usable_area_m2: float = 10.0  # NREL's smallest suitable plane (FACTS §5) [m²]
+    surface_tilt_deg: float = 15.0  # flat-roof rows at 15° (NREL, FACTS §5) [°]
+    surface_azimuth_deg: float = 180.0  # facing south [°]
+    ground_coverage_ratio: float = 0.0  # 0 = from the tilt, no inter-row shade 09-15 h at the solstice (FACTS §5)
+    module_power_w_per_m2: float = 215.0  # modern modules 210-220 W m⁻² (FACTS §5)
+
+
+@dataclass
+class LossesConfig:
+    """pvlib.pvsystem.pvwatts_losses parameters [%], PVWatts' defaults (14.08 % in all; FACTS §5: 14 %).
+
+    ``shading`` stays at PVWatts' 3 %: it stands for near-field shade solarmap does not model (rows on each other
+    outside 09-15 h, parapets, stair towers); shade from neighbouring buildings is modelled explicitly on top.
+    """
+
+    soiling: float = 2.0
+    shading: float = 3.0
+    snow: float = 0.0
+    mismatch: float = 2.0
+    wiring: float = 2.0
+    connections: float = 0.5
+    lid: float = 1.5
+    nameplate_rating: float = 1.0
+    age: float = 0.0
+    availability: float = 3.0
+
+
+@dataclass
+class PVConfig:
+    """The PV model: names follow pvlib."""
+
+    transposition_model: str = "perez"  # perez | haydavies | isotropic
+    albedo: float = 0.2
+    temperature_model: str = "open_rack_glass_polymer"  # pvlib SAPM temperature parameter set
+    gamma_pdc: float = -0.0037  # PVWatts DC temperature coefficient [1/°C]
+    dc_ac_ratio: float = 1.2  # NREL (FACTS §5)
+    eta_inv_nom: float = 0.96  # inverter nominal efficiency (FACTS §5)
+    aoi_model: str = "physical"
+    losses: LossesConfig = field(default_factory=LossesConfig)
+    chunk_roofs: int = 512  # roofs per (roofs, hours) block; bounds memory
+
+
+@dataclass
+class ShadingConfig:
+    """Shade from neighbouring buildings."""
+
+    enabled: bool = True
+    sector_deg: float = 2.0  # azimuth sector of the horizon profile [°]
+    min_sun_elevation_deg: float = 3.0  # lowest sun whose shade matters; sets the search radius [°]
+    max_search_radius_m: float = 1500.0
+    point_spacing_m: float = 0.0  # 0 = adapt to the roof size
+    max_points_per_roof: int = 16
+    max_loss_pct: float = 20.0  # a roof losing more is not suitable, reason 'shaded'
+
+
+@dataclass
+class PolicyConfig:
+    """Installation rules and energy use."""
+
+    rules: str = "huangpu-2023"
+
+
+@dataclass
+class OutputConfig:
+    dir: str = "outputs"
+    database: str = ""  # empty = <dir>/solarmap.duckdb
+    tiles: str = "none"  # none | osm | carto | tianditu | amap
+    tianditu_key: str = ""  # or the environment variable TIANDITU_KEY
+    lang: str = "both"  # zh | en | both
+    co2_kg_per_kwh: float = 0.42  # Shanghai local grid factor (FACTS §5)
+
+
+@dataclass
+class Config:
+    """A whole pipeline run."""
+
+    name: str = "run"
+    subdistrict: str = ""  # embedded subdistrict whose outline is the boundary; "" or "none" = no boundary
+    boundary: str = ""  # a boundary file (overrides the subdistrict outline); "none" = every building
+    buildings: BuildingsConfig = field(default_factory=BuildingsConfig)
+    weather: WeatherConfig = field(default_factory=WeatherConfig)
+    roofs: RoofsConfig = field(default_factory=RoofsConfig)
+    pv: PVConfig = field(default_factory=PVConfig)
+    shading: ShadingConfig = field(default_factory=ShadingConfig)
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+    source: str = ""  # the TOML file this came from (set by load_config)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+_CHOICES = {
+    "buildings.category_scheme": {"column", "euluc", "osm"},
+    "buildings.input_datum": {"wgs84", "gcj02"},
+    "pv.transposition_model": {"perez", "haydavies", "isotropic"},
+    "pv.aoi_model": {"physical", "ashrae", "martin_ruiz", "no_loss"},
+    "output.tiles": {"none", "osm", "carto", "tianditu", "amap"},
+    "output.lang": {"zh", "en", "both"},
+}
+_RANGES = {
+    "roofs.edge_setback_m": (0, 50),
+    "roofs.obstruction_share": (0, 0.99),
+    "roofs.min_usable_area_m2": (0, 1e6),
+    "roofs.surface_tilt_deg": (0, 90),
+    "roofs.surface_azimuth_deg": (0, 360),
+    "roofs.ground_coverage_ratio": (0, 1),
+    "roofs.module_power_w_per_m2": (50, 400),
+    "buildings.storey_height_m": (1.5, 10),
+    "pv.albedo": (0, 1),
+    "pv.dc_ac_ratio": (0.5, 3),
+    "pv.eta_inv_nom": (0.5, 1),
+    "pv.chunk_roofs": (1, 1_000_000),
+    "shading.sector_deg": (0.25, 15),
+    "shading.min_sun_elevation_deg": (0.5, 45),
+    "shading.max_loss_pct": (0, 100),
+    "shading.max_points_per_roof": (1, 400),
+    "weather.year": (1901, 2099),
+}
+_PATH_KEYS = {"buildings.path", "buildings.dsm", "buildings.dtm", "boundary", "output.dir", "output.database"}
+
+
+def _build(cls: type, data: dict[str, Any], where: str, prefix: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        key = f"{prefix}{unknown[0]}"
+        allowed = ", ".join(sorted(n for n in names if n != "source"))
+        msg = f"{where}: unknown key '{key}' (keys allowed under '{prefix.rstrip('.') or 'top level'}': {allowed})"
+        raise ConfigError(msg)
+    kwargs = {}
+    for name, value in data.items():
+        key = f"{prefix}{name}"
+        hint = hints[name]
+        if dataclasses.is_dataclass(hint):
+            if not isinstance(value, dict):
+                msg = f"{where}: '{key}' must be a table ([{key}]), got {type(value).__name__}"
+                raise ConfigError(msg)
+            kwargs[name] = _build(hint, value, where, f"{key}.")
+            continue
+        kwargs[name] = _check_value(key, value, hint, where)
+    return cls(**kwargs)
+
+
+def _check_value(key: str, value: Any, hint: Any, where: str) -> Any:
+    expected = hint if not isinstance(hint, types.UnionType) else typing.get_args(hint)
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if hint is bool and not isinstance(value, bool) or not isinstance(value, expected):
+        name = getattr(hint, "__name__", str(hint))
+        msg = f"{where}: '{key}' must be {name}, got {value!r}"
+        raise ConfigError(msg)
+    if hint is int and isinstance(value, bool):
+        msg = f"{where}: '{key}' must be int, got {value!r}"
+        raise ConfigError(msg)
+    if key in _CHOICES and value not in _CHOICES[key]:
+        msg = f"{where}: '{key}' = {value!r} is not one of {sorted(_CHOICES[key])}"
+        raise ConfigError(msg)
+    if key in _RANGES:
+        lo, hi = _RANGES[key]
+        if not lo <= value <= hi:
+            msg = f"{where}: '{key}' = {value!r} is outside [{lo}, {hi}]"
+            raise ConfigError(msg)
+    return value
+
+
+def _given(data: dict[str, Any], key: str) -> bool:
+    node: Any = data
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def _resolve_paths(cfg: Config, base: Path, data: dict[str, Any]) -> None:
+    """Resolve relative paths written in the file against the file's folder (defaults stay relative to the cwd)."""
+    for key in _PATH_KEYS:
+        if not _given(data, key):
+            continue
+        section, _, attr = key.rpartition(".")
+        obj = getattr(cfg, section) if section else cfg
+        value = getattr(obj, attr)
+        if value and value.lower() != "none" and not Path(value).is_absolute():
+            setattr(obj, attr, str((base / value).resolve()))
+    src = cfg.weather.source
+    if _given(data, "weather.source") and src not in ("embedded", "clearsky") and not Path(src).is_absolute():
+        cfg.weather.source = str((base / src).resolve())
+
+
+def config_from_dict(data: dict[str, Any], *, where: str = "config", base: Path | None = None) -> Config:
+    """Build a :class:`Config` from a nested dict, validating every key. Paths resolve against ``base``."""
+    cfg = _build(Config, data, where, "")
+    if base is not None:
+        _resolve_paths(cfg, base, data)
+    cfg.source = where
+    return cfg
+
+
+def load_config(path: str | Path) -> Config:
+    """Read a pipeline TOML file. Raises :class:`ConfigError` naming the file and key on any problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        msg = f"pipeline file {path} does not exist"
+        raise ConfigError(msg) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        msg = f"{path}: not valid TOML ({exc})"
+        raise ConfigError(msg) from None
+    return config_from_dict(data, where=str(path), base=path.resolve().parent)
+
+
+def resolve_pipeline(name_or_path: str) -> Path:
+    """Find a pipeline file from a path, a file in pipelines/, or an embedded subdistrict's name."""
+    candidate = Path(name_or_path)
+    if candidate.suffix == ".toml" or candidate.exists():
+        if not candidate.exists():
+            msg = f"pipeline file {candidate} does not exist"
+            raise ConfigError(msg)
+        return candidate
+    direct = PIPELINES_DIR / f"{name_or_path.lower()}.toml"
+    if direct.exists():
+        return direct
+    from solarmap.sources.subdistricts import find_subdistrict
+
+    sub = find_subdistrict(name_or_path)  # raises with the list of known names
+    path = PIPELINES_DIR / f"{sub.slug}.toml"
+    if not path.exists():
+        msg = (
+            f"subdistrict {sub.name_en} ({sub.name_zh}) is embedded but has no pipeline file "
+            f"{path.name}; run with a TOML that sets subdistrict = \"{sub.slug}\" and buildings.path"
+        )
+        raise ConfigError(msg)
+    return path
+
+
+def apply_overrides(cfg: Config, overrides: dict[str, Any]) -> Config:
+    """Return a copy of ``cfg`` with dotted-key overrides (from the command line) applied and validated."""
+    data = cfg.to_dict()
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        node = data
+        *parents, last = key.split(".")
+        for p in parents:
+            node = node[p]
+        if last not in node:
+            msg = f"unknown option '{key}'"
+            raise ConfigError(msg)
+        if key in _PATH_KEYS and value and str(value).lower() != "none":
+            value = str(Path(value).resolve())
+        if key == "weather.source" and value not in ("embedded", "clearsky"):
+            value = str(Path(value).resolve())
+        node[last] = value
+    source = data.pop("source")
+    new = config_from_dict(data, where=source or "command line")
+    new.source = source
+    return new

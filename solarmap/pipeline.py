@@ -1,0 +1,385 @@
+"""The one orchestrator: wires the stages in a straight line and records the run. It computes nothing itself.
+
+sources → footprints → roofs → shading → yield → policy → store → report
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import logging
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pvlib
+import shapely
+
+from solarmap import __version__
+from solarmap.columns import ROOF_COLUMNS
+from solarmap.config import Config
+from solarmap.errors import InputDataError, OutputError
+from solarmap.report import export, maps
+from solarmap.roofs import layout_roofs
+from solarmap.solar import pv_model_description, roof_yields, sun_positions
+from solarmap.sources import categories, heights
+from solarmap.sources.footprints import read_footprints
+from solarmap.sources.subdistricts import find_subdistrict, load_subdistricts
+from solarmap.sources.weather import load_weather
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunResult:
+    """What a run produced.
+
+    ``roofs``: one row per input building, in the run's metric CRS, with every output column (units in names).
+    ``out_dir``: the run's report folder; ``database``: the DuckDB file; ``summary``: the content of summary.json;
+    ``timings_s``: wall time per stage [s].
+    """
+
+    run_id: str
+    name: str
+    out_dir: Path
+    database: Path
+    roofs: gpd.GeoDataFrame
+    summary: dict
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+
+class _Stages:
+    def __init__(self):
+        self.timings: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        log.info("%s …", name)
+        t0 = time.perf_counter()
+        yield
+        self.timings[name] = round(time.perf_counter() - t0, 3)
+        log.info("%s done in %.2f s", name, self.timings[name])
+
+
+class _WarningCollector(logging.Handler):
+    def __init__(self):
+        super().__init__(level=logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def _file_hash(path: str | Path) -> str:
+    h = hashlib.sha256()
+    p = Path(path)
+    files = [p]
+    if p.suffix.lower() == ".shp":
+        files += [p.with_suffix(s) for s in (".dbf", ".shx", ".prj", ".cpg") if p.with_suffix(s).exists()]
+    for f in files:
+        with open(f, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()
+
+
+def _boundary(cfg: Config):
+    """The run's boundary (WGS84 geometry or None) and a label."""
+    if cfg.boundary and cfg.boundary.lower() != "none":
+        from solarmap.sources.footprints import read_vector
+
+        b = read_vector(cfg.boundary)
+        if b.crs is None:
+            b = b.set_crs("EPSG:4326")
+        geom = shapely.union_all(b.to_crs("EPSG:4326").geometry.to_numpy())
+        return geom, Path(cfg.boundary).name
+    if cfg.boundary.lower() == "none" or not cfg.subdistrict or cfg.subdistrict.lower() == "none":
+        return None, ""
+    sub = find_subdistrict(cfg.subdistrict)
+    if sub.outline is None:
+        msg = (f"subdistrict {sub.label} has no embedded outline; give one with --boundary PATH "
+               "(or --boundary none to keep every building)")
+        raise InputDataError(msg)
+    return sub.outline, sub.slug
+
+
+def _subdistrict_of(centres_wgs84: np.ndarray) -> np.ndarray:
+    """Slug of the embedded subdistrict outline containing each point, '' where none does."""
+    subs = load_subdistricts()
+    subs = subs[subs.geometry.notna()]
+    out = np.full(len(centres_wgs84), "", dtype=object)
+    tree = shapely.STRtree(subs.geometry.to_numpy())
+    pts, polys = tree.query(centres_wgs84, predicate="within")
+    out[pts] = subs["slug"].to_numpy()[polys]
+    return out
+
+
+def run(cfg: Config) -> RunResult:
+    """Run the whole pipeline for one configuration and write its outputs atomically.
+
+    Raises a :class:`solarmap.errors.SolarmapError` subclass with a message naming the file, rows and fix on any
+    input problem; in that case nothing under the output folder changes.
+    """
+    collector = _WarningCollector()
+    root_logger = logging.getLogger("solarmap")
+    root_logger.addHandler(collector)
+    try:
+        return _run(cfg, collector)
+    finally:
+        root_logger.removeHandler(collector)
+
+
+def _run(cfg: Config, collector: _WarningCollector) -> RunResult:
+    stages = _Stages()
+    started = dt.datetime.now(dt.UTC)
+    b = cfg.buildings
+    if not b.path:
+        msg = "no buildings file: set buildings.path in the pipeline file or pass --buildings PATH"
+        raise InputDataError(msg)
+
+    with stages.stage("ingest"):
+        boundary, boundary_label = _boundary(cfg)
+        fp = read_footprints(b.path, layer=b.layer, crs=b.crs, encoding=b.encoding, input_datum=b.input_datum,
+                             id_column=b.id_column, name_column=b.name_column, wkt_column=b.wkt_column,
+                             lon_column=b.lon_column, lat_column=b.lat_column)
+        metric_crs = fp.crs
+        h = heights.assign_heights(fp, height_column=b.height_column, floors_column=b.floors_column,
+                                   storey_height_m=b.storey_height_m, dsm=b.dsm, dtm=b.dtm)
+        cat = categories.categorise(fp, scheme=b.category_scheme, column=b.category_column)
+        unknown = categories.unknown_category_values(fp, scheme=b.category_scheme, column=b.category_column)
+        if unknown:
+            log.warning("category values not recognised, counted as 'other': %s", ", ".join(unknown[:20]))
+        stage = categories.assign_stage(fp, stage_column=b.stage_column, year_column=b.year_built_column, baseline_year=2021)
+        pv = categories.existing_pv(fp, column=b.existing_pv_column)
+        # input columns named like an output column are kept beside it as input_<name>
+        clash = {c: f"input_{c}" for c in fp.columns if c in ROOF_COLUMNS and c not in ("building_id", "name", "assessment", "reason")}
+        roofs = pd.concat([fp.rename(columns=clash), h, cat, stage, pv], axis=1)
+        roofs = gpd.GeoDataFrame(roofs, geometry="geometry", crs=metric_crs)
+        ok = roofs["assessment"] == "assessed"
+        no_h = ok & roofs["height_m"].isna()
+        roofs.loc[no_h, ["assessment", "reason"]] = ["excluded", "no_height"]
+        centres = shapely.centroid(roofs.geometry.to_numpy())
+        valid_centre = ~shapely.is_empty(centres) & ~shapely.is_missing(centres)
+        centres_wgs = np.full(len(roofs), None, dtype=object)
+        centres_wgs[valid_centre] = gpd.GeoSeries(centres[valid_centre], crs=metric_crs).to_crs("EPSG:4326").to_numpy()
+        lon = np.full(len(roofs), np.nan)
+        lat = np.full(len(roofs), np.nan)
+        lon[valid_centre] = shapely.get_x(centres_wgs[valid_centre].astype(object))
+        lat[valid_centre] = shapely.get_y(centres_wgs[valid_centre].astype(object))
+        roofs["lon"], roofs["lat"] = lon, lat
+        sub_of = np.full(len(roofs), "", dtype=object)
+        sub_of[valid_centre] = _subdistrict_of(centres_wgs[valid_centre])
+        if boundary is not None:
+            inside = np.zeros(len(roofs), dtype=bool)
+            inside[valid_centre] = shapely.contains_xy(boundary, lon[valid_centre], lat[valid_centre])
+            out_b = (roofs["assessment"] == "assessed").to_numpy() & ~inside
+            roofs.loc[out_b, ["assessment", "reason"]] = ["excluded", "outside_boundary"]
+            if not inside.any():
+                msg = (f"no building of {b.path} has its centre inside the boundary {boundary_label}: check that the "
+                       "buildings are in this subdistrict and in the CRS they claim (or use --boundary none)")
+                raise InputDataError(msg)
+            sub_of[inside & (sub_of == "")] = boundary_label
+        roofs["subdistrict"] = sub_of
+        log.info("%d buildings read from %s", len(roofs), b.path)
+
+    with stages.stage("roofs"):
+        site_lat = float(np.nanmean(lat)) if np.isfinite(lat).any() else 31.23
+        site_lon = float(np.nanmean(lon)) if np.isfinite(lon).any() else 121.48
+        layout = layout_roofs(roofs, cfg.roofs, latitude_deg=site_lat)
+        too_small = layout.pop("too_small").to_numpy()
+        roofs = pd.concat([roofs, layout], axis=1)
+        roofs.loc[too_small, ["assessment", "reason"]] = ["excluded", "too_small"]
+        excluded = (roofs["assessment"] != "assessed").to_numpy()
+        roofs.loc[excluded, ["capacity_kwp", "module_area_m2"]] = np.nan
+
+    with stages.stage("weather"):
+        weather = load_weather(cfg.weather.source, latitude=site_lat, longitude=site_lon, year=cfg.weather.year)
+        sun = sun_positions(weather)
+
+    shade = None
+    with stages.stage("shading"):
+        if cfg.shading.enabled:
+            from solarmap import shading
+
+            shade = shading.shade_model(roofs, cfg.shading, sun=sun)
+            roofs["sky_view_factor"] = shade.sky_view_all()
+        else:
+            roofs["sky_view_factor"] = np.where(roofs["assessment"] == "assessed", 1.0, np.nan)
+
+    with stages.stage("yield"):
+        y = roof_yields(roofs, weather, sun, cfg.pv, shade=shade)
+        roofs = pd.concat([roofs, y], axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            roofs["shading_loss_pct"] = 100.0 * (1.0 - roofs["annual_kwh"] / roofs["annual_kwh_unshaded"])
+        assessed = roofs["assessment"] == "assessed"
+        shaded = assessed & (roofs["shading_loss_pct"] > cfg.shading.max_loss_pct)
+        roofs["suitable"] = assessed & ~shaded
+        roofs.loc[shaded, "reason"] = "shaded"
+
+    with stages.stage("policy"):
+        from solarmap import policy
+
+        roofs, policy_results, rule_set = policy.apply_rules(roofs, cfg)
+
+    roofs = gpd.GeoDataFrame(roofs, geometry="geometry", crs=metric_crs)
+    name = cfg.name
+    out_root = Path(cfg.output.dir)
+    db_path = Path(cfg.output.database) if cfg.output.database else out_root / "solarmap.duckdb"
+    run_id = f"{name}-{started.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
+    inputs = {"buildings": b.path, "weather": cfg.weather.source}
+    for key, p in (("dsm", b.dsm), ("dtm", b.dtm), ("boundary", cfg.boundary), ("rules", rule_set.get("path", ""))):
+        if p and p.lower() != "none":
+            inputs[key] = p
+    hashes = {k: _file_hash(v) for k, v in inputs.items() if Path(v).is_file()}
+    if cfg.weather.source == "embedded":
+        from solarmap.sources.weather import EMBEDDED_WEATHER
+
+        hashes["weather"] = _file_hash(EMBEDDED_WEATHER)
+
+    with stages.stage("report"):
+        try:
+            out_root.mkdir(parents=True, exist_ok=True)
+            tmp = out_root / f".{name}.tmp-{os.getpid()}"
+            if tmp.exists():
+                shutil.rmtree(tmp)
+            tmp.mkdir()
+        except OSError as exc:
+            msg = f"cannot write to the output folder {out_root}: {exc.strerror}. Choose another with --out DIR"
+            raise OutputError(msg) from None
+        try:
+            summary = _summary(cfg, roofs, weather, boundary_label, policy_results, rule_set, collector.messages,
+                               run_id, hashes, metric_crs)
+            summary["timings_s"] = stages.timings
+            wgs = roofs.to_crs("EPSG:4326")
+            export.write_roofs_csv(roofs, tmp / "roofs.csv")
+            export.write_csv(export.candidates_table(roofs), tmp / "candidates.csv")
+            map_roofs = wgs.copy()
+            map_roofs["geometry"] = gpd.GeoSeries(shapely.simplify(roofs.geometry.to_numpy(), 0.3), crs=metric_crs).to_crs("EPSG:4326").values
+            html = maps.render_map(map_roofs, outline=boundary, summary=summary, tiles=cfg.output.tiles,
+                                   lang=cfg.output.lang, tianditu_key=cfg.output.tianditu_key or os.environ.get("TIANDITU_KEY", ""))
+            (tmp / "map.html").write_text(html, encoding="utf-8")
+            export.write_geodata(wgs, tmp)
+        except Exception:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+    with stages.stage("store"):
+        try:
+            finished = dt.datetime.now(dt.UTC)
+            summary["timings_s"] = dict(stages.timings)
+            export.write_json(summary, tmp / "summary.json")
+            wkb = shapely.to_wkb(roofs.to_crs("EPSG:4326").geometry.to_numpy())
+            from solarmap import store
+
+            store.write_run(
+                db_path,
+                run={"run_id": run_id, "name": name, "started_at": started, "finished_at": finished,
+                     "package_version": __version__, "pvlib_version": pvlib.__version__, "config": cfg.to_dict(),
+                     "input_hashes": hashes, "summary": summary, "buildings": len(roofs),
+                     "assessed": int((roofs["assessment"] == "assessed").sum()),
+                     "excluded": int((roofs["assessment"] == "excluded").sum())},
+                roofs=roofs, geometry_wkb=wkb, subdistricts=_subdistrict_table(roofs),
+                policy=policy_results, rule_set=rule_set.get("name", ""),
+            )
+        except Exception:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        final = out_root / name
+        old = out_root / f".{name}.old-{os.getpid()}"
+        if final.exists():
+            final.rename(old)
+        tmp.rename(final)
+        shutil.rmtree(old, ignore_errors=True)
+    summary["timings_s"] = dict(stages.timings)
+    export.write_json(summary, final / "summary.json.tmp")
+    os.replace(final / "summary.json.tmp", final / "summary.json")
+    return RunResult(run_id=run_id, name=name, out_dir=final, database=db_path, roofs=roofs, summary=summary,
+                     timings_s=dict(stages.timings))
+
+
+def _subdistrict_table(roofs: pd.DataFrame) -> pd.DataFrame:
+    a = roofs["assessment"] == "assessed"
+    g = roofs.assign(
+        _assessed=a, _excluded=~a, _suitable=roofs["suitable"].fillna(False).astype(bool),
+        _roof=roofs["roof_area_m2"].where(a, 0.0), _usable=roofs["usable_area_m2"].where(a, 0.0),
+    ).groupby("subdistrict", dropna=False)
+    t = pd.DataFrame({
+        "buildings": g.size(), "assessed": g["_assessed"].sum(), "excluded": g["_excluded"].sum(),
+        "suitable": g["_suitable"].sum(), "roof_area_m2": g["_roof"].sum(), "usable_area_m2": g["_usable"].sum(),
+        "capacity_kwp": g["capacity_kwp"].sum(), "annual_kwh": g["annual_kwh"].sum(),
+        "annual_kwh_unshaded": g["annual_kwh_unshaded"].sum(), "existing_pv_kwp": g["existing_pv_kwp"].sum(),
+    }).reset_index()
+    return t
+
+
+def _summary(cfg, roofs, weather, boundary_label, policy_results, rule_set, warnings, run_id, hashes, crs) -> dict:
+    a = roofs["assessment"] == "assessed"
+    suitable = roofs["suitable"].fillna(False).astype(bool)
+    cap = float(roofs.loc[a, "capacity_kwp"].sum())
+    e = float(roofs.loc[a, "annual_kwh"].sum())
+    e0 = float(roofs.loc[a, "annual_kwh_unshaded"].sum())
+    co2 = e * cfg.output.co2_kg_per_kwh / 1000.0
+    title = f"solarmap · {cfg.name}"
+    if cfg.subdistrict:
+        try:
+            title = f"solarmap · {find_subdistrict(cfg.subdistrict).label}"
+        except Exception:  # noqa: BLE001 - a title is never worth failing a run
+            pass
+    flags = {c: int(roofs[c].sum()) for c in ("geometry_repaired", "id_deduplicated", "geometry_from_point") if c in roofs.columns}
+    return {
+        "run_id": run_id,
+        "name": cfg.name,
+        "title": title,
+        "subdistrict": cfg.subdistrict,
+        "boundary": boundary_label,
+        "package_version": __version__,
+        "crs_metric": crs.to_string(),
+        "inputs": {"buildings": cfg.buildings.path, "weather": weather.source, "sha256": hashes},
+        "totals": {
+            "buildings": int(len(roofs)),
+            "assessed": int(a.sum()),
+            "excluded": int((~a).sum()),
+            "suitable": int(suitable.sum()),
+            "roof_area_m2": round(float(roofs.loc[a, "roof_area_m2"].sum()), 1),
+            "usable_area_m2": round(float(roofs.loc[a, "usable_area_m2"].sum()), 1),
+            "capacity_kwp": round(cap, 1),
+            "capacity_mw": round(cap / 1000.0, 3),
+            "annual_kwh": round(e, 0),
+            "annual_gwh": round(e / 1e6, 4),
+            "annual_kwh_unshaded": round(e0, 0),
+            "shading_loss_pct_total": round(100.0 * (1 - e / e0), 2) if e0 > 0 else None,
+            "median_shading_loss_pct": _median(roofs.loc[a, "shading_loss_pct"]),
+            "median_specific_yield_kwh_per_kwp": _median(roofs.loc[a, "specific_yield_kwh_per_kwp"]),
+            "existing_pv_kwp": round(float(roofs["existing_pv_kwp"].sum()), 1),
+            "co2_kg_per_kwh": cfg.output.co2_kg_per_kwh,
+            "co2_t_per_year": round(co2, 1),
+        },
+        "excluded_by_reason": {str(k): int(v) for k, v in roofs.loc[~a, "reason"].value_counts().sort_index().items()},
+        "by_category": {
+            str(k): {"buildings": int(len(g)), "assessed": int((g["assessment"] == "assessed").sum()),
+                     "capacity_kwp": round(float(g["capacity_kwp"].sum()), 1), "annual_kwh": round(float(g["annual_kwh"].sum()), 0)}
+            for k, g in roofs.groupby("category")
+        },
+        "repairs": {"flags": flags, "height_sources": {str(k): int(v) for k, v in roofs["height_source"].value_counts().items()}},
+        "warnings": list(dict.fromkeys(warnings)),
+        "weather": {"source": weather.source, "annual_ghi_kwh_m2": round(weather.annual_ghi_kwh_m2(), 1),
+                    "latitude": weather.latitude, "longitude": weather.longitude},
+        "roofs_model": vars(cfg.roofs).copy() | {"ground_coverage_ratio_used": _median(roofs.loc[a, "ground_coverage_ratio"])},
+        "shading_model": vars(cfg.shading).copy(),
+        "pv_model": pv_model_description(cfg.pv, weather),
+        "rule_set": {k: v for k, v in rule_set.items() if k != "rules"},
+        "policy": policy_results,
+    }
+
+
+def _median(s: pd.Series):
+    v = s.to_numpy(dtype=float)
+    v = v[np.isfinite(v)]
+    return round(float(np.median(v)), 3) if len(v) else None

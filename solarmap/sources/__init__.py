@@ -1,0 +1,1 @@
+"""Readers: footprints, heights, categories, subdistrict outlines, weather."""

@@ -1,0 +1,294 @@
+"""Read building footprints from any common vector format into a validated GeoDataFrame in a metric CRS.
+
+Formats: GeoJSON, GeoPackage, Shapefile (GBK-encoded attributes detected when there is no .cpg), GeoParquet,
+FlatGeobuf, and CSV with a WKT column or with lon/lat columns plus a footprint-area column. The result keeps one
+row per input feature, in input order, with the input's attributes carried through; rows that cannot be used are
+kept with ``assessment = 'excluded'`` and a ``reason`` instead of being dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from pyproj import CRS
+
+from solarmap.errors import InputDataError, InputFileError
+from solarmap.sources.coords import gcj02_to_wgs84, utm_crs_for
+
+log = logging.getLogger(__name__)
+
+VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".parquet", ".geoparquet", ".fgb", ".csv", ".zip"}
+ID_CANDIDATES = ("building_id", "id", "osm_id", "fid", "objectid", "OBJECTID")
+NAME_CANDIDATES = ("name", "name:zh", "名称", "address", "addr")
+FLAG_COLUMNS = ("geometry_repaired", "id_deduplicated", "geometry_from_point")
+
+
+def _detect_dbf_encoding(path: Path) -> str | None:
+    """For a shapefile without .cpg: 'UTF-8' or 'GBK' from the attribute bytes, None when all ASCII."""
+    dbf = path.with_suffix(".dbf")
+    if not dbf.exists():
+        dbf = path.with_suffix(".DBF")
+    if not dbf.exists():
+        return None
+    raw = dbf.read_bytes()
+    body = raw[32:]
+    if not any(b >= 0x80 for b in body):
+        return None
+    try:
+        body.decode("utf-8")
+        return "UTF-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        body.decode("gb18030")
+        return "GB18030"  # a superset of GBK and GB2312
+    except UnicodeDecodeError:
+        return None
+
+
+def read_vector(path: str | Path, *, layer: str = "", encoding: str = "", wkt_column: str = "",
+                lon_column: str = "", lat_column: str = "") -> gpd.GeoDataFrame:
+    """Read any supported vector file as it is (no reprojection). Raises InputFileError naming the file."""
+    path = Path(path)
+    if not path.exists():
+        msg = f"buildings file {path} does not exist; check the path (buildings.path or --buildings)"
+        raise InputFileError(msg)
+    suffix = path.suffix.lower()
+    if suffix not in VECTOR_SUFFIXES:
+        msg = (f"buildings file {path}: unknown format '{suffix}'. Use GeoJSON, GeoPackage, Shapefile, "
+               "GeoParquet, FlatGeobuf, or CSV with a WKT column")
+        raise InputFileError(msg)
+    try:
+        if suffix in (".parquet", ".geoparquet"):
+            return gpd.read_parquet(path)
+        if suffix == ".csv":
+            return _read_csv(path, wkt_column=wkt_column, lon_column=lon_column, lat_column=lat_column)
+        kwargs = {}
+        if layer:
+            kwargs["layer"] = layer
+        if suffix == ".shp":
+            enc = encoding or (None if path.with_suffix(".cpg").exists() else _detect_dbf_encoding(path))
+            if enc:
+                kwargs["encoding"] = enc
+                if not encoding:
+                    log.warning("%s has no .cpg; its attributes decode as %s, read them so", path.name, enc)
+        elif encoding:
+            kwargs["encoding"] = encoding
+        return gpd.read_file(path, engine="pyogrio", **kwargs)
+    except (InputFileError, InputDataError):
+        raise
+    except Exception as exc:  # GDAL, arrow and pandas raise many kinds of error on broken files
+        msg = f"buildings file {path} could not be read as {suffix[1:]}: {exc.__class__.__name__}: {exc}"
+        raise InputFileError(msg) from None
+
+
+def _read_csv(path: Path, *, wkt_column: str, lon_column: str, lat_column: str) -> gpd.GeoDataFrame:
+    df = pd.read_csv(path, encoding="utf-8-sig")
+    cols = {c.lower(): c for c in df.columns}
+    wkt = wkt_column or next((cols[c] for c in ("wkt", "geometry", "geom", "the_geom") if c in cols), "")
+    if wkt:
+        if wkt not in df.columns:
+            msg = f"{path}: no column '{wkt}' for WKT geometry (columns: {', '.join(df.columns)})"
+            raise InputDataError(msg)
+        geoms = shapely.from_wkt(df[wkt].astype("string").fillna("").replace("", None).to_numpy(dtype=object), on_invalid="warn")
+        return gpd.GeoDataFrame(df.drop(columns=[wkt]), geometry=geoms, crs=None)
+    lon = lon_column or next((cols[c] for c in ("lon", "lng", "longitude", "x") if c in cols), "")
+    lat = lat_column or next((cols[c] for c in ("lat", "latitude", "y") if c in cols), "")
+    area = next((cols[c] for c in ("footprint_area_m2", "area_m2", "area") if c in cols), "")
+    if lon and lat and area:
+        # points with a footprint area: a square of that area centred on the point, flagged
+        gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df[lon], df[lat]), crs=None)
+        gdf.attrs["square_area_column"] = area
+        return gdf
+    if lon and lat:
+        msg = (f"{path}: has lon/lat columns ('{lon}', '{lat}') but no footprint: add a WKT column, or a "
+               "'footprint_area_m2' column so each point becomes a square roof of that area")
+        raise InputDataError(msg)
+    msg = f"{path}: no geometry column; add a WKT column named 'wkt' (or set buildings.wkt_column)"
+    raise InputDataError(msg)
+
+
+def _pick(df: pd.DataFrame, configured: str, candidates: tuple[str, ...], what: str, path) -> str:
+    if configured:
+        if configured not in df.columns:
+            msg = f"{path}: no column '{configured}' for the {what} (columns: {', '.join(map(str, df.columns))})"
+            raise InputDataError(msg)
+        return configured
+    return next((c for c in candidates if c in df.columns), "")
+
+
+def _assume_crs(gdf: gpd.GeoDataFrame, crs: str, path) -> gpd.GeoDataFrame:
+    if crs:
+        return gdf.set_crs(crs, allow_override=True)
+    if gdf.crs is not None:
+        return gdf
+    minx, miny, maxx, maxy = gdf.total_bounds
+    if np.isfinite([minx, miny, maxx, maxy]).all() and -180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90:
+        log.warning("%s has no CRS; its coordinates fit longitude/latitude, read as EPSG:4326", path)
+        return gdf.set_crs("EPSG:4326")
+    msg = (f"{path} has no CRS and its coordinates (x {minx:.0f}..{maxx:.0f}, y {miny:.0f}..{maxy:.0f}) are not "
+           "longitude/latitude; say which CRS they are in with --crs (e.g. --crs EPSG:32651 or EPSG:4547)")
+    raise InputDataError(msg)
+
+
+def _check_swapped(gdf: gpd.GeoDataFrame, path) -> None:
+    if gdf.crs is None or not gdf.crs.is_geographic or gdf.empty:
+        return
+    minx, miny, maxx, maxy = gdf.total_bounds
+    if not np.isfinite([minx, miny, maxx, maxy]).all():
+        return
+    if (abs(miny) > 90 or abs(maxy) > 90) and abs(minx) <= 90 and abs(maxx) <= 90:
+        msg = (f"{path}: latitudes run {miny:.3f}..{maxy:.3f}, outside ±90°, while longitudes run "
+               f"{minx:.3f}..{maxx:.3f}: latitude and longitude look swapped. Swap the x and y coordinates "
+               "(in QGIS: Vector ▸ Geometry Tools ▸ Swap X and Y), or write the file with x = longitude")
+        raise InputDataError(msg)
+
+
+def read_footprints(
+    path: str | Path,
+    *,
+    layer: str = "",
+    crs: str = "",
+    encoding: str = "",
+    input_datum: str = "wgs84",
+    id_column: str = "",
+    name_column: str = "",
+    wkt_column: str = "",
+    lon_column: str = "",
+    lat_column: str = "",
+    target_crs: CRS | None = None,
+) -> gpd.GeoDataFrame:
+    """Read footprints and return them in a metric CRS (the data's UTM zone unless ``target_crs`` is given).
+
+    Returns one row per input feature (index 0..n-1 in input order) with ``building_id`` (str, unique),
+    ``name`` (str), ``assessment``/``reason`` (excluded rows for null, empty, non-polygonal or unrepairable
+    geometry), the flags ``geometry_repaired``, ``id_deduplicated`` and ``geometry_from_point``, and every input
+    attribute (renamed ``input_<name>`` where it clashes with an output column).
+    """
+    raw = read_vector(path, layer=layer, encoding=encoding, wkt_column=wkt_column, lon_column=lon_column, lat_column=lat_column)
+    if len(raw) == 0:
+        msg = f"buildings file {path} has no features (empty layer{f' {layer!r}' if layer else ''})"
+        raise InputDataError(msg)
+    raw = raw.reset_index(drop=True)
+    raw = _assume_crs(raw, crs, path)
+    _check_swapped(raw, path)
+    square_area = raw.attrs.get("square_area_column")
+    if input_datum == "gcj02":
+        raw = _from_gcj02(raw)
+    geoms = raw.geometry.to_numpy()
+    n = len(raw)
+    reason = np.full(n, "", dtype=object)
+    repaired = np.zeros(n, dtype=bool)
+    from_point = np.zeros(n, dtype=bool)
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    reason[missing] = "invalid_geometry"
+
+    # metric CRS from the data's centre
+    wgs = raw.to_crs("EPSG:4326") if raw.crs.to_epsg() != 4326 else raw
+    if target_crs is None:
+        valid = wgs.geometry[~missing]
+        if valid.empty:
+            msg = f"buildings file {path}: none of its {n} features has a geometry"
+            raise InputDataError(msg)
+        cx, cy = shapely.get_coordinates(shapely.centroid(shapely.union_all(shapely.envelope(valid.to_numpy())))).ravel()
+        target_crs = utm_crs_for(cx, cy)
+    metric = raw.to_crs(target_crs)
+    geoms = metric.geometry.to_numpy().copy()
+
+    if square_area:
+        pts = shapely.get_type_id(geoms) == 0
+        side = np.sqrt(pd.to_numeric(raw[square_area], errors="coerce").to_numpy(dtype=float))
+        ok = pts & np.isfinite(side) & (side > 0)
+        x, y = shapely.get_x(geoms[ok]), shapely.get_y(geoms[ok])
+        geoms[ok] = shapely.box(x - side[ok] / 2, y - side[ok] / 2, x + side[ok] / 2, y + side[ok] / 2)
+        from_point[ok] = True
+
+    polygonal = np.isin(shapely.get_type_id(geoms), [3, 6])  # Polygon, MultiPolygon
+    notpoly = ~missing & ~polygonal
+    reason[notpoly] = "invalid_geometry"
+    invalid = polygonal & ~missing & ~shapely.is_valid(geoms)
+    if invalid.any():
+        fixed = shapely.make_valid(geoms[invalid])
+        # keep only the polygonal part of what make_valid returns (it may add lines or points)
+        fixed = np.array([_polygonal_part(g) for g in fixed], dtype=object)
+        ok = ~shapely.is_empty(fixed) & (shapely.area(fixed) > 0)
+        idx = np.flatnonzero(invalid)
+        geoms[idx[ok]] = fixed[ok]
+        repaired[idx[ok]] = True
+        reason[idx[~ok]] = "invalid_geometry"
+    zero_area = polygonal & ~missing & (reason == "") & ~(shapely.area(geoms) > 0)
+    reason[zero_area] = "invalid_geometry"
+    if repaired.any():
+        log.warning("%s: repaired %d invalid polygons (self-intersections)", path, int(repaired.sum()))
+
+    attrs = pd.DataFrame(raw.drop(columns=raw.geometry.name))
+    id_col = _pick(attrs, id_column, ID_CANDIDATES, "building id", path)
+    name_col = _pick(attrs, name_column, NAME_CANDIDATES, "building name", path)
+    ids = attrs[id_col].astype("string").fillna("") if id_col else pd.Series(np.arange(1, n + 1).astype(str), dtype="string")
+    ids = ids.str.strip()
+    blank = ids == ""
+    ids[blank] = [f"row{i + 1}" for i in np.flatnonzero(blank.to_numpy())]
+    dup = ids.duplicated(keep="first").to_numpy()
+    if dup.any():
+        counts = ids.groupby(ids).cumcount().to_numpy()
+        ids = pd.Series(np.where(dup, ids.to_numpy(dtype=object) + "#" + (counts + 1).astype(str), ids.to_numpy(dtype=object)), dtype="string")
+        log.warning("%s: %d duplicate building ids made unique with a #n suffix", path, int(dup.sum()))
+    names = attrs[name_col].astype("string").fillna("") if name_col else pd.Series([""] * n, dtype="string")
+
+    # the id and name columns are consumed; other clashes with this stage's columns are kept as input_<name>
+    consumed = {c for c in (id_col, name_col) if c in ("building_id", "name")}
+    own = {"building_id", "name", "assessment", "reason", *FLAG_COLUMNS}
+    rename = {c: f"input_{c}" for c in attrs.columns if c in own and c not in consumed}
+    carried = attrs.drop(columns=list(consumed)).rename(columns=rename)
+    out = gpd.GeoDataFrame(
+        {
+            "building_id": ids.to_numpy(dtype=object),
+            "name": names.to_numpy(dtype=object),
+            "assessment": np.where(reason == "", "assessed", "excluded"),
+            "reason": reason,
+            "geometry_repaired": repaired,
+            "id_deduplicated": dup,
+            "geometry_from_point": from_point,
+        },
+        geometry=gpd.GeoSeries(geoms, crs=target_crs).values,
+        crs=target_crs,
+    )
+    for c in carried.columns:
+        out[c] = carried[c].to_numpy()
+    out.attrs["source_columns"] = {"id": id_col, "name": name_col, "renamed": rename}
+    return out
+
+
+def _polygonal_part(g):
+    if g is None:
+        return shapely.Polygon()
+    t = shapely.get_type_id(g)
+    if t in (3, 6):
+        return g
+    if t == 7:  # GeometryCollection
+        parts = [p for p in shapely.get_parts(g) if shapely.get_type_id(p) in (3, 6)]
+        return shapely.union_all(parts) if parts else shapely.Polygon()
+    return shapely.Polygon()
+
+
+def _from_gcj02(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Convert GCJ-02 coordinates (Chinese web maps) to WGS84."""
+    wgs = gdf.to_crs("EPSG:4326")
+
+    def conv(xy):
+        lon, lat = gcj02_to_wgs84(xy[:, 0], xy[:, 1])
+        return np.column_stack([lon, lat])
+
+    wgs = wgs.set_geometry(shapely.transform(wgs.geometry.to_numpy(), conv))
+    return wgs
+
+
+def list_layers(path: str | Path) -> list[str]:
+    """Layer names of a multi-layer file (GeoPackage)."""
+    return [name for name, _ in pyogrio.list_layers(path)]

@@ -1,0 +1,288 @@
+"""Hourly typical-year weather: EPW, TMY3 CSV, PVGIS TMY (JSON/CSV), the embedded Shanghai year, or clear sky.
+
+Every source is returned as a :class:`Weather`: a DataFrame with pvlib's column names (``ghi``, ``dni``, ``dhi``
+[W m⁻²], ``temp_air`` [°C], ``wind_speed`` [m s⁻¹]) on an hourly, time-zone-aware index placed in one year, plus
+the site and the label convention. Sun positions belong at the middle of each interval (:attr:`Weather.sun_times`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pvlib
+
+from solarmap.config import DATA_DIR
+from solarmap.errors import WeatherError
+
+log = logging.getLogger(__name__)
+
+EMBEDDED_WEATHER = DATA_DIR / "weather" / "shanghai_typical_year.csv"
+SHANGHAI_TZ = "Etc/GMT-8"  # UTC+8 all year (no daylight saving)
+REQUIRED = ("ghi", "dni", "dhi", "temp_air", "wind_speed")
+
+#: Monthly figures of the Shanghai Hongqiao TMYx 2007-2021 typical year (FACTS §4).
+SHANGHAI_MONTHLY = pd.DataFrame(
+    {
+        "ghi_kwh_m2_day": [2.94, 2.81, 4.30, 5.16, 5.66, 4.31, 5.45, 5.15, 3.94, 3.49, 2.78, 2.58],
+        "diffuse_share": [0.35, 0.49, 0.37, 0.34, 0.36, 0.50, 0.37, 0.37, 0.41, 0.40, 0.41, 0.40],
+        "temp_air_c": [5.5, 7.7, 11.4, 17.9, 21.7, 24.5, 29.8, 29.3, 25.4, 20.0, 15.1, 8.0],
+    },
+    index=pd.RangeIndex(1, 13, name="month"),
+)
+#: Embedded site: the centre of Huangpu District (FACTS §2).
+HUANGPU_LATITUDE, HUANGPU_LONGITUDE, HUANGPU_ALTITUDE = 31.23, 121.48, 4.0
+
+
+@dataclass
+class Weather:
+    """Hourly weather for one site.
+
+    ``data`` is indexed by the *start* of each hourly interval (time-zone aware); ``source`` names where it came
+    from. ``sun_times`` is the interval midpoint, where solarmap and the reference ModelChain evaluate the sun.
+    """
+
+    data: pd.DataFrame
+    latitude: float
+    longitude: float
+    altitude: float
+    source: str
+
+    @property
+    def sun_times(self) -> pd.DatetimeIndex:
+        return self.data.index + pd.Timedelta(minutes=30)
+
+    @property
+    def location(self) -> pvlib.location.Location:
+        return pvlib.location.Location(self.latitude, self.longitude, tz=str(self.data.index.tz), altitude=self.altitude)
+
+    def annual_ghi_kwh_m2(self) -> float:
+        return float(self.data["ghi"].sum() / 1000.0)
+
+
+def _place_in_year(data: pd.DataFrame, year: int, label_end: bool, where: str) -> pd.DataFrame:
+    """Put a typical year (whose months come from different years) into one year, labelled by interval start."""
+    idx = data.index
+    if label_end:
+        idx = idx - pd.Timedelta(hours=1)
+    tz = idx.tz
+    naive = idx.tz_localize(None) if tz is not None else idx
+    month, day, hour = naive.month, naive.day, naive.hour
+    keep = ~((month == 2) & (day == 29))
+    data = data.loc[keep].copy()
+    stamps = pd.to_datetime(
+        {"year": year, "month": month[keep], "day": day[keep], "hour": hour[keep]}, errors="coerce"
+    )
+    new = pd.DatetimeIndex(stamps)
+    data.index = new.tz_localize(tz) if tz is not None else new
+    data = data.sort_index()
+    if tz is not None:
+        offset_h = data.index[0].utcoffset().total_seconds() / 3600
+        if offset_h == int(offset_h):  # name fixed offsets the way zoneinfo (and so pvlib) knows them
+            data.index = data.index.tz_convert(f"Etc/GMT{-int(offset_h):+d}" if offset_h else "UTC")
+    if data.index.has_duplicates:
+        msg = f"{where}: the typical year has duplicate hours after placing it in {year}; is it hourly?"
+        raise WeatherError(msg)
+    return data
+
+
+def validate_weather(weather: Weather, where: str) -> Weather:
+    """Check a weather set is a complete hourly year in a plausible time zone; raise one error listing problems."""
+    d = weather.data
+    problems = []
+    missing = [c for c in REQUIRED if c not in d.columns]
+    if missing:
+        problems.append(f"columns missing: {', '.join(missing)}")
+    elif len(d) < 8760:
+        problems.append(f"{len(d)} hourly rows, a typical year needs 8760 (a full year, hourly)")
+    else:
+        bad = d[list(REQUIRED)].isna().sum()
+        bad = bad[bad > 0]
+        if len(bad):
+            problems.append("missing values: " + ", ".join(f"{c} ({n} rows)" for c, n in bad.items()))
+        neg = (d[["ghi", "dni", "dhi"]] < -1).sum()
+        neg = neg[neg > 0]
+        if len(neg):
+            problems.append("negative irradiance: " + ", ".join(f"{c} ({n} rows)" for c, n in neg.items()))
+        if d.index.tz is None:
+            problems.append("the time index has no time zone")
+        elif not problems:
+            # the daily GHI peak must fall near solar noon, or the time zone (or label) is wrong
+            hours = d.index.hour + d.index.minute / 60 + 0.5
+            profile = d["ghi"].groupby(np.floor(hours)).mean()
+            weighted = float((profile.index.to_numpy() * profile.to_numpy()).sum() / profile.sum())
+            utc_offset = d.index[0].utcoffset().total_seconds() / 3600
+            solar_noon = 12 + utc_offset - weather.longitude / 15
+            if abs(weighted - solar_noon) > 1.5:
+                problems.append(
+                    f"irradiance peaks at {weighted:.1f} h local time but solar noon at longitude "
+                    f"{weather.longitude:.2f} is {solar_noon:.1f} h for UTC{utc_offset:+.0f}: the time zone or "
+                    "the time labels look wrong (Shanghai is UTC+8)"
+                )
+    if problems:
+        msg = f"weather {where}: " + "; ".join(problems)
+        raise WeatherError(msg)
+    return weather
+
+
+def read_epw(path: str | Path, *, year: int = 2023) -> Weather:
+    """Read an EnergyPlus weather file with pvlib (its index labels the interval start)."""
+    try:
+        data, meta = pvlib.iotools.read_epw(path)
+    except Exception as exc:  # pvlib raises assorted errors on malformed files
+        msg = f"weather file {path} is not a readable EPW file ({exc.__class__.__name__}: {exc})"
+        raise WeatherError(msg) from None
+    data = _place_in_year(data[list(REQUIRED)], year, label_end=False, where=str(path))
+    return Weather(data, float(meta["latitude"]), float(meta["longitude"]), float(meta["altitude"]), f"epw:{Path(path).name}")
+
+
+def read_tmy3(path: str | Path, *, year: int = 2023) -> Weather:
+    """Read a TMY3 CSV with pvlib (hour-ending labels, shifted here to interval start)."""
+    try:
+        data, meta = pvlib.iotools.read_tmy3(path, map_variables=True)
+    except Exception as exc:
+        msg = f"weather file {path} is not a readable TMY3 CSV ({exc.__class__.__name__}: {exc})"
+        raise WeatherError(msg) from None
+    data = _place_in_year(data[list(REQUIRED)], year, label_end=True, where=str(path))
+    return Weather(data, float(meta["latitude"]), float(meta["longitude"]), float(meta["altitude"]), f"tmy3:{Path(path).name}")
+
+
+def read_pvgis_tmy(path: str | Path, *, year: int = 2023, tz: str = SHANGHAI_TZ) -> Weather:
+    """Read a PVGIS TMY file (JSON or CSV) with pvlib; its UTC times are converted to ``tz``."""
+    fmt = "json" if str(path).lower().endswith(".json") else "csv"
+    try:
+        result = pvlib.iotools.read_pvgis_tmy(path, pvgis_format=fmt, map_variables=True)
+    except Exception as exc:
+        msg = f"weather file {path} is not a readable PVGIS TMY {fmt.upper()} ({exc.__class__.__name__}: {exc})"
+        raise WeatherError(msg) from None
+    data = result[0] if isinstance(result, tuple) else result
+    meta = result[-1] if isinstance(result, tuple) else {}
+    lat, lon, alt = _pvgis_site(meta)
+    if data.index.tz is None:
+        data.index = data.index.tz_localize("UTC")
+    data = data.tz_convert(tz)
+    data = _place_in_year(data[list(REQUIRED)], year, label_end=False, where=str(path))
+    return Weather(data, lat, lon, alt, f"pvgis:{Path(path).name}")
+
+
+def _pvgis_site(meta) -> tuple[float, float, float]:
+    if isinstance(meta, dict):
+        loc = meta.get("inputs", meta).get("location", meta.get("inputs", meta))
+        try:
+            return float(loc["latitude"]), float(loc["longitude"]), float(loc.get("elevation", 0.0))
+        except (KeyError, TypeError, ValueError):
+            pass
+    return HUANGPU_LATITUDE, HUANGPU_LONGITUDE, HUANGPU_ALTITUDE
+
+
+def typical_year_from_monthly(
+    monthly: pd.DataFrame = SHANGHAI_MONTHLY,
+    *,
+    latitude: float = HUANGPU_LATITUDE,
+    longitude: float = HUANGPU_LONGITUDE,
+    altitude: float = HUANGPU_ALTITUDE,
+    year: int = 2023,
+    tz: str = SHANGHAI_TZ,
+    wind_speed: float = 2.5,
+    temp_amplitude_c: float = 3.5,
+) -> pd.DataFrame:
+    """Build an hourly typical year whose monthly GHI, diffuse share and air temperature match ``monthly``.
+
+    Irradiance: pvlib's Ineichen clear sky (with pvlib's Linke turbidity) at the interval midpoints, its beam and
+    diffuse parts each scaled per month so that the month's mean daily GHI [kWh m⁻² day⁻¹] and diffuse share
+    [-] are met exactly; DNI stays the scaled clear-sky DNI, so GHI = DNI cos(zenith) + DHI holds every hour.
+    Every day of a month is the month's average day (no day-to-day weather).
+    Temperature: the monthly mean [°C] with a cosine daily cycle of ``temp_amplitude_c`` peaking at 14:30.
+    Wind: a constant ``wind_speed`` [m s⁻¹] (FACTS gives none; a sheltered roof-level assumption).
+    Returns a DataFrame indexed by interval start with ``ghi``, ``dni``, ``dhi``, ``temp_air``, ``wind_speed``.
+    """
+    index = pd.date_range(f"{year}-01-01", f"{year}-12-31 23:00", freq="h", tz=tz)
+    loc = pvlib.location.Location(latitude, longitude, tz=tz, altitude=altitude)
+    mid = index + pd.Timedelta(minutes=30)
+    cs = loc.get_clearsky(mid, model="ineichen")
+    zen = loc.get_solarposition(mid)["apparent_zenith"].to_numpy()
+    cosz = np.clip(np.cos(np.radians(zen)), 0, None)
+    month = index.month.to_numpy()
+    days = index.days_in_month.to_numpy()
+    beam_h = cs["dni"].to_numpy() * cosz
+    diff = cs["dhi"].to_numpy()
+    dni = np.zeros(len(index))
+    dhi = np.zeros(len(index))
+    for m in range(1, 13):
+        sel = month == m
+        total_wh = monthly.loc[m, "ghi_kwh_m2_day"] * 1000.0 * days[sel][0]
+        share = monthly.loc[m, "diffuse_share"]
+        dni[sel] = cs["dni"].to_numpy()[sel] * (total_wh * (1 - share) / beam_h[sel].sum())
+        dhi[sel] = diff[sel] * (total_wh * share / diff[sel].sum())
+    ghi = dni * cosz + dhi
+    hour = index.hour.to_numpy() + 0.5
+    temp = monthly["temp_air_c"].to_numpy()[month - 1] + temp_amplitude_c * np.cos(2 * np.pi * (hour - 14.5) / 24)
+    return pd.DataFrame(
+        {"ghi": ghi, "dni": dni, "dhi": dhi, "temp_air": temp, "wind_speed": np.full(len(index), wind_speed)},
+        index=pd.DatetimeIndex(index, name="time"),
+    )
+
+
+def read_embedded(*, year: int = 2023) -> Weather:
+    """The embedded Shanghai typical year (data/weather/shanghai_typical_year.csv, made by data/build.py)."""
+    if not EMBEDDED_WEATHER.exists():
+        msg = f"the embedded weather file {EMBEDDED_WEATHER} is missing; run 'python data/build.py' to make it"
+        raise WeatherError(msg)
+    df = pd.read_csv(EMBEDDED_WEATHER, comment="#")
+    index = pd.DatetimeIndex(pd.to_datetime(df.pop("time")), name="time")
+    df.index = index.tz_convert(SHANGHAI_TZ)
+    if year != df.index[0].year:
+        df = _place_in_year(df, year, label_end=False, where=str(EMBEDDED_WEATHER))
+    return Weather(df, HUANGPU_LATITUDE, HUANGPU_LONGITUDE, HUANGPU_ALTITUDE, "embedded:shanghai_typical_year")
+
+
+def clear_sky(latitude: float, longitude: float, *, altitude: float = 4.0, year: int = 2023) -> Weather:
+    """Ineichen clear sky at the site (pvlib's Linke turbidity), with the embedded year's temperature and wind."""
+    base = read_embedded(year=year).data
+    loc = pvlib.location.Location(latitude, longitude, tz=SHANGHAI_TZ, altitude=altitude)
+    cs = loc.get_clearsky(base.index + pd.Timedelta(minutes=30), model="ineichen")
+    data = base.copy()
+    data[["ghi", "dni", "dhi"]] = cs[["ghi", "dni", "dhi"]].to_numpy()
+    return Weather(data, latitude, longitude, altitude, "clearsky:ineichen")
+
+
+def load_weather(source: str, *, latitude: float, longitude: float, year: int = 2023) -> Weather:
+    """Load weather from a source name (``embedded``, ``clearsky``) or a file path, and validate it."""
+    if source == "embedded":
+        weather = read_embedded(year=year)
+    elif source == "clearsky":
+        weather = clear_sky(latitude, longitude, year=year)
+    else:
+        path = Path(source)
+        if not path.exists():
+            msg = f"weather file {path} does not exist (use a path, 'embedded' or 'clearsky')"
+            raise WeatherError(msg)
+        suffix = path.suffix.lower()
+        if suffix == ".epw":
+            weather = read_epw(path, year=year)
+        elif suffix == ".json" or _looks_like_pvgis(path):
+            weather = read_pvgis_tmy(path, year=year)
+        elif suffix == ".csv":
+            weather = read_tmy3(path, year=year)
+        else:
+            msg = f"weather file {path}: unknown format '{suffix}' (EPW, TMY3 CSV or PVGIS TMY JSON/CSV)"
+            raise WeatherError(msg)
+    return validate_weather(weather, weather.source)
+
+
+def _looks_like_pvgis(path: Path) -> bool:
+    try:
+        head = path.read_text(encoding="utf-8", errors="replace")[:400]
+    except OSError:
+        return False
+    if head.lstrip().startswith("{"):
+        try:
+            json.loads(path.read_text(encoding="utf-8"))
+            return True
+        except ValueError:
+            return False
+    return head.startswith("Latitude") or "PVGIS" in head

@@ -1,0 +1,169 @@
+"""DuckDB: every run, every roof, per-subdistrict summaries and policy results.
+
+The spatial extension is loaded from the ``duckdb-extension-spatial`` package's file by path (no download), so
+roofs carry a real GEOMETRY column (WGS84). A run is written in one transaction: it is all there or not at all.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import logging
+import os
+import time
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from solarmap.columns import ROOF_COLUMNS
+from solarmap.errors import ConfigError, OutputError
+
+log = logging.getLogger(__name__)
+
+_INT_COLUMNS = {"year_built", "floors"}
+_BOOL_COLUMNS = {"suitable", "geometry_repaired", "id_deduplicated", "geometry_from_point", "height_imputed"}
+_TEXT_COLUMNS = {"building_id", "name", "subdistrict", "assessment", "reason", "category", "category_source",
+                 "stage", "height_source"}
+ROOF_TABLE_COLUMNS = [*ROOF_COLUMNS, "geometry_repaired", "id_deduplicated", "geometry_from_point"]
+
+
+def _sql_type(col: str) -> str:
+    if col in _TEXT_COLUMNS or col.startswith("policy_"):
+        return "VARCHAR"
+    if col in _INT_COLUMNS or col == "candidate_rank":
+        return "INTEGER"
+    if col in _BOOL_COLUMNS:
+        return "BOOLEAN"
+    return "DOUBLE"
+
+
+def spatial_extension_path() -> str:
+    """Path of the spatial extension file shipped by the duckdb-extension-spatial package."""
+    import duckdb_extension_spatial
+
+    base = os.path.dirname(duckdb_extension_spatial.__file__)
+    found = glob.glob(os.path.join(base, "extensions", f"v{duckdb.__version__}", "spatial.duckdb_extension"))
+    found = found or glob.glob(os.path.join(base, "extensions", "*", "spatial.duckdb_extension"))
+    if not found:
+        msg = f"no spatial.duckdb_extension under {base}; reinstall duckdb-extension-spatial=={duckdb.__version__}"
+        raise OutputError(msg)
+    return found[0]
+
+
+def connect(path: str | Path, *, read_only: bool = False, wait_s: float = 5.0) -> duckdb.DuckDBPyConnection:
+    """Open the database with the spatial extension loaded. A database held by another process is retried for
+    ``wait_s`` seconds, then reported as an :class:`OutputError` (the other run is not disturbed)."""
+    path = Path(path)
+    if read_only and not path.exists():
+        msg = f"database {path} does not exist yet; run 'solarmap run ...' first"
+        raise OutputError(msg)
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                msg = (f"database {path} is in use by another process ({exc}). Wait for the other solarmap run to "
+                       "finish, or write to another database with --out DIR")
+                raise OutputError(msg) from None
+            time.sleep(0.25)
+    con.execute(f"LOAD '{spatial_extension_path()}'")
+    return con
+
+
+def _ensure_schema(con: duckdb.DuckDBPyConnection, extra_roof_columns: list[str]) -> None:
+    con.execute("""
+        CREATE TABLE IF NOT EXISTS runs (
+            run_id VARCHAR PRIMARY KEY, name VARCHAR, started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ,
+            package_version VARCHAR, pvlib_version VARCHAR, config JSON, input_hashes JSON, summary JSON,
+            buildings INTEGER, assessed INTEGER, excluded INTEGER)""")
+    cols = ", ".join(f'"{c}" {_sql_type(c)}' for c in ROOF_TABLE_COLUMNS)
+    con.execute(f'CREATE TABLE IF NOT EXISTS roofs (run_id VARCHAR, {cols}, geometry GEOMETRY)')
+    have = {r[0] for r in con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = 'roofs'").fetchall()}
+    for c in extra_roof_columns:
+        if c not in have:
+            con.execute(f'ALTER TABLE roofs ADD COLUMN "{c}" {_sql_type(c)}')
+    con.execute("""
+        CREATE TABLE IF NOT EXISTS subdistrict_summary (
+            run_id VARCHAR, subdistrict VARCHAR, buildings INTEGER, assessed INTEGER, excluded INTEGER,
+            suitable INTEGER, roof_area_m2 DOUBLE, usable_area_m2 DOUBLE, capacity_kwp DOUBLE,
+            annual_kwh DOUBLE, annual_kwh_unshaded DOUBLE, existing_pv_kwp DOUBLE)""")
+    con.execute("""
+        CREATE TABLE IF NOT EXISTS policy_results (
+            run_id VARCHAR, rule_set VARCHAR, rule_id VARCHAR, subdistrict VARCHAR, result JSON)""")
+
+
+def write_run(db_path: str | Path, *, run: dict, roofs: pd.DataFrame, geometry_wkb: np.ndarray,
+              subdistricts: pd.DataFrame, policy: list[dict] | None = None, rule_set: str = "") -> None:
+    """Write one run (its record, every roof, the summaries) in a single transaction."""
+    db_path = Path(db_path)
+    try:
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        msg = f"cannot create the database folder {db_path.parent}: {exc.strerror}"
+        raise OutputError(msg) from None
+    extra = [c for c in roofs.columns if c.startswith("policy_") or c == "candidate_rank"]
+    table = pd.DataFrame({"run_id": run["run_id"]}, index=roofs.index)
+    for c in ROOF_TABLE_COLUMNS + extra:
+        table[c] = roofs[c] if c in roofs.columns else None
+    for c in table.columns:
+        t = _sql_type(c) if c != "run_id" else "VARCHAR"
+        if t == "VARCHAR":
+            table[c] = table[c].astype("string").astype(object).where(table[c].notna(), None)
+        elif t == "INTEGER":
+            table[c] = pd.array(pd.to_numeric(table[c], errors="coerce")).astype("Int64")
+        elif t == "BOOLEAN":
+            table[c] = table[c].astype("boolean")
+        else:
+            table[c] = pd.to_numeric(table[c], errors="coerce").astype(float)
+    table["geometry_wkb"] = list(geometry_wkb)
+    con = connect(db_path)
+    try:
+        _ensure_schema(con, extra)
+        con.execute("BEGIN TRANSACTION")
+        con.execute("DELETE FROM runs WHERE run_id = ?", [run["run_id"]])
+        con.execute(
+            "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [run["run_id"], run["name"], run["started_at"], run["finished_at"], run["package_version"],
+             run["pvlib_version"], json.dumps(run["config"], ensure_ascii=False),
+             json.dumps(run["input_hashes"], ensure_ascii=False), json.dumps(run["summary"], ensure_ascii=False),
+             run["buildings"], run["assessed"], run["excluded"]],
+        )
+        con.register("roofs_df", table)
+        names = ", ".join(f'"{c}"' for c in ["run_id", *ROOF_TABLE_COLUMNS, *extra])
+        con.execute(f"INSERT INTO roofs ({names}, geometry) SELECT {names}, "
+                    "CASE WHEN geometry_wkb IS NULL THEN NULL ELSE ST_GeomFromWKB(geometry_wkb) END FROM roofs_df")
+        con.unregister("roofs_df")
+        sub = subdistricts.copy()
+        sub.insert(0, "run_id", run["run_id"])
+        con.register("sub_df", sub)
+        con.execute("INSERT INTO subdistrict_summary SELECT * FROM sub_df")
+        con.unregister("sub_df")
+        for entry in policy or []:
+            con.execute("INSERT INTO policy_results VALUES (?, ?, ?, ?, ?)",
+                        [run["run_id"], rule_set, entry["rule_id"], entry.get("subdistrict", ""),
+                         json.dumps(entry, ensure_ascii=False)])
+        con.execute("COMMIT")
+    except Exception:
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.Error:
+            pass
+        raise
+    finally:
+        con.close()
+
+
+def query(db_path: str | Path, sql: str) -> pd.DataFrame:
+    """Run a read-only query against the database and return the result as a DataFrame."""
+    con = connect(db_path, read_only=True)
+    try:
+        return con.execute(sql).fetchdf()
+    except duckdb.Error as exc:
+        msg = f"query failed: {exc}"
+        raise ConfigError(msg) from None
+    finally:
+        con.close()
