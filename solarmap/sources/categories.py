@@ -129,7 +129,6 @@ def assign_stage(df: pd.DataFrame, *, stage_column: str = "", year_column: str =
 
     Buildings with neither are 'existing' (the conservative reading for a survey of the standing stock).
     """
-    n = len(df)
     scol = stage_column or ("stage" if "stage" in df.columns else "")
     ycol = year_column or next((c for c in ("year_built", "start_date", "建成年份") if c in df.columns), "")
     for col, what in ((stage_column, "stage"), (year_column, "year built")):

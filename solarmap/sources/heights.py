@@ -60,12 +60,12 @@ def heights_from_dsm(footprints: gpd.GeoDataFrame, dsm: str | Path, *, dtm: str 
         geoms = footprints.geometry.to_crs(src.crs)
         valid = ~(geoms.is_empty | geoms.isna()).to_numpy()
         minx, miny, maxx, maxy = geoms[valid].total_bounds
-        l, b, r, t = src.bounds
-        if maxx < l or minx > r or maxy < b or miny > t:
-            msg = (f"DSM {dsm} (bounds {l:.1f},{b:.1f},{r:.1f},{t:.1f} in {src.crs.to_string()}) does not overlap "
+        left, bottom, right, top = src.bounds
+        if maxx < left or minx > right or maxy < bottom or miny > top:
+            msg = (f"DSM {dsm} (bounds {left:.1f},{bottom:.1f},{right:.1f},{top:.1f} in {src.crs.to_string()}) does not overlap "
                    f"the footprints ({minx:.1f},{miny:.1f},{maxx:.1f},{maxy:.1f}); check both files' CRS")
             raise InputDataError(msg)
-        window = from_bounds(max(minx, l), max(miny, b), min(maxx, r), min(maxy, t), src.transform)
+        window = from_bounds(max(minx, left), max(miny, bottom), min(maxx, right), min(maxy, top), src.transform)
         window = window.round_offsets().round_lengths()
         window = window.intersection(rasterio.windows.Window(0, 0, src.width, src.height))
         band = src.read(1, window=window, masked=True).astype(float)
