@@ -36,6 +36,11 @@ def _run(args) -> int:
     from solarmap.pipeline import run
 
     cfg = load_config(resolve_pipeline(args.pipeline))
+    if args.buildings:
+        # another buildings file: the pipeline's column mappings were for its own file, so detect afresh
+        from solarmap.config import BuildingsConfig
+
+        cfg.buildings = BuildingsConfig(path=cfg.buildings.path, storey_height_m=cfg.buildings.storey_height_m)
     overrides = {
         "buildings.path": args.buildings,
         "buildings.layer": args.layer,

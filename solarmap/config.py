@@ -113,7 +113,9 @@ class ShadingConfig:
 
     enabled: bool = True
     sector_deg: float = 2.0  # azimuth sector of the horizon profile [°]
-    min_sun_elevation_deg: float = 3.0  # lowest sun whose shade matters; sets the search radius [°]
+    # lowest sun whose shade matters; sets the search radius (a 176 m tower reaches 2 km). Beam with the sun
+    # below 5° is under 0.08 % of annual POA on a 15° south plane in Shanghai (measured on both weather sets).
+    min_sun_elevation_deg: float = 5.0
     max_search_radius_m: float = 1500.0
     point_spacing_m: float = 0.0  # 0 = adapt to the roof size
     max_points_per_roof: int = 16

@@ -208,7 +208,7 @@ def _run(cfg: Config, collector: _WarningCollector) -> RunResult:
         if cfg.shading.enabled:
             from solarmap import shading
 
-            shade = shading.shade_model(roofs, cfg.shading, sun=sun)
+            shade = shading.shade_model(roofs, cfg.shading, sun=sun, setback_m=cfg.roofs.edge_setback_m)
             roofs["sky_view_factor"] = shade.sky_view_all()
         else:
             roofs["sky_view_factor"] = np.where(roofs["assessment"] == "assessed", 1.0, np.nan)

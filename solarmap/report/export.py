@@ -16,7 +16,8 @@ from solarmap.columns import CANDIDATE_COLUMNS, ROOF_COLUMNS
 
 #: decimals per column family in CSV output, so that the files are stable and readable
 _DECIMALS = {"_m2": 2, "_kwp": 3, "_kwh": 1, "_pct": 2, "_deg": 2, "_m": 2, "lon": 7, "lat": 7, "sky_view_factor": 4,
-             "ground_coverage_ratio": 4, "specific_yield_kwh_per_kwp": 1, "annual_poa_kwh_m2": 1}
+             "ground_coverage_ratio": 4, "specific_yield_kwh_per_kwp": 1, "annual_poa_kwh_m2": 1,
+             "annual_kwh_unshaded": 1}
 
 CHINESE_HEADERS = {
     "building_id": "编号", "name": "名称", "subdistrict": "街道", "assessment": "评估", "reason": "原因",

@@ -24,7 +24,7 @@ from solarmap.sources.coords import gcj02_to_wgs84, utm_crs_for
 log = logging.getLogger(__name__)
 
 VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".parquet", ".geoparquet", ".fgb", ".csv", ".zip"}
-ID_CANDIDATES = ("building_id", "id", "osm_id", "fid", "objectid", "OBJECTID")
+ID_CANDIDATES = ("building_id", "building_i", "id", "osm_id", "fid", "objectid", "OBJECTID")  # building_i: .dbf names are cut to 10 characters
 NAME_CANDIDATES = ("name", "name:zh", "名称", "address", "addr")
 FLAG_COLUMNS = ("geometry_repaired", "id_deduplicated", "geometry_from_point")
 

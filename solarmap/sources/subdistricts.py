@@ -50,6 +50,9 @@ def _keys(row) -> set[str]:
     for tail in ("road", "rd", "lu"):
         keys.add(_norm(en).removesuffix(tail))
         keys.add(_norm(row["slug"]).removesuffix(tail))
+    if _norm(en).endswith("road"):  # pinyin: 路 = lu
+        keys.add(_norm(en).removesuffix("road") + "lu")
+        keys.add(_norm(row["slug"]) + "lu")
     return keys
 
 

@@ -1,0 +1,124 @@
+"""Footprints from every supported format, with Chinese attributes, reprojected to UTM."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from solarmap.errors import InputDataError, InputFileError
+from solarmap.sources.footprints import read_footprints
+
+NAMES = ["打浦桥第1小学", "瑞金医院门诊楼", "海兴广场", "石库门 1 号", "Plain ASCII"]
+
+
+@pytest.fixture
+def sample():
+    # five rectangles near Dapuqiao, built in UTM 51N so their areas are known exactly
+    boxes = [shapely.box(352000 + 60 * i, 3453000, 352000 + 60 * i + 10 + 5 * i, 3453000 + 20) for i in range(5)]
+    g = gpd.GeoDataFrame({"building_id": [f"B{i}" for i in range(5)], "name": NAMES,
+                          "height_m": [12.0, 30.5, 88.0, 9.0, 20.0], "floors": [4, 8, 25, 3, 6]},
+                         geometry=boxes, crs="EPSG:32651")
+    return g
+
+
+def _check(fp, sample, *, area_rel=1e-6):
+    assert list(fp["building_id"]) == list(sample["building_id"])
+    assert list(fp["name"]) == NAMES
+    assert fp.crs.to_epsg() == 32651
+    np.testing.assert_allclose(fp.geometry.area.to_numpy(), sample.geometry.area.to_numpy(), rtol=area_rel)
+    assert (fp["assessment"] == "assessed").all()
+
+
+@pytest.mark.parametrize("ext,driver", [(".geojson", "GeoJSON"), (".gpkg", "GPKG"), (".fgb", "FlatGeobuf")])
+def test_vector_formats_in_wgs84(tmp_path, sample, ext, driver):
+    path = tmp_path / f"b{ext}"
+    kwargs = {"SPATIAL_INDEX": "NO"} if driver == "FlatGeobuf" else {}  # an indexed FlatGeobuf reorders features
+    sample.to_crs("EPSG:4326").to_file(path, driver=driver, **kwargs)
+    _check(read_footprints(path), sample, area_rel=1e-5)
+
+
+def test_geoparquet_in_a_projected_crs(tmp_path, sample):
+    path = tmp_path / "b.parquet"
+    sample.to_crs("EPSG:4547").to_parquet(path)  # CGCS2000 / 3-degree Gauss-Kruger CM 114E
+    _check(read_footprints(path), sample, area_rel=1e-4)
+
+
+@pytest.mark.parametrize("keep_cpg", [True, False])
+def test_gbk_shapefile_with_and_without_cpg(tmp_path, sample, keep_cpg):
+    path = tmp_path / "b.shp"
+    sample.to_crs("EPSG:4326").to_file(path, encoding="GBK", engine="pyogrio")
+    raw = path.with_suffix(".dbf").read_bytes()
+    assert "打浦桥".encode("gbk") in raw  # really GBK bytes in the .dbf
+    cpg = path.with_suffix(".cpg")
+    if not keep_cpg:
+        cpg.unlink(missing_ok=True)
+    else:
+        cpg.write_text("GBK")
+    _check(read_footprints(path), sample, area_rel=1e-5)
+
+
+def test_csv_with_wkt_column(tmp_path, sample):
+    wgs = sample.to_crs("EPSG:4326")
+    df = pd.DataFrame(wgs.drop(columns="geometry"))
+    df["wkt"] = shapely.to_wkt(wgs.geometry.to_numpy(), rounding_precision=-1)
+    path = tmp_path / "b.csv"
+    df.to_csv(path, index=False, encoding="utf-8")
+    _check(read_footprints(path), sample, area_rel=1e-5)
+
+
+def test_csv_with_lon_lat_and_area_becomes_squares(tmp_path, sample):
+    wgs = sample.to_crs("EPSG:4326")
+    c = wgs.geometry.centroid
+    df = pd.DataFrame({"building_id": sample["building_id"], "name": NAMES, "lon": c.x, "lat": c.y,
+                       "footprint_area_m2": sample.geometry.area})
+    path = tmp_path / "points.csv"
+    df.to_csv(path, index=False)
+    fp = read_footprints(path)
+    _check(fp, sample, area_rel=1e-3)
+    assert fp["geometry_from_point"].all()
+
+
+def test_csv_with_lon_lat_but_no_area_says_how_to_fix(tmp_path):
+    path = tmp_path / "points.csv"
+    pd.DataFrame({"lon": [121.47], "lat": [31.2]}).to_csv(path, index=False)
+    with pytest.raises(InputDataError, match="footprint_area_m2"):
+        read_footprints(path)
+
+
+def test_unknown_format_and_missing_file(tmp_path):
+    with pytest.raises(InputFileError, match="does not exist"):
+        read_footprints(tmp_path / "missing.geojson")
+    bad = tmp_path / "b.xlsx"
+    bad.write_text("x")
+    with pytest.raises(InputFileError, match="unknown format"):
+        read_footprints(bad)
+
+
+def test_bad_geometries_are_kept_excluded_and_self_intersections_repaired(tmp_path):
+    x, y = 352000.0, 3453000.0
+    bowtie = shapely.Polygon([(x, y), (x + 10, y + 10), (x + 10, y), (x, y + 10), (x, y)])
+    geoms = [shapely.box(x, y, x + 10, y + 10), bowtie, None, shapely.LineString([(x, y), (x + 1, y + 1)]), shapely.Polygon()]
+    g = gpd.GeoDataFrame({"building_id": list("abcde")}, geometry=geoms, crs="EPSG:32651")
+    fp = read_footprints_from(g, tmp_path)
+    assert len(fp) == 5
+    assert list(fp["assessment"]) == ["assessed", "assessed", "excluded", "excluded", "excluded"]
+    assert list(fp["reason"])[2:] == ["invalid_geometry"] * 3
+    assert fp["geometry_repaired"].tolist() == [False, True, False, False, False]
+    assert fp.geometry.iloc[1].is_valid and fp.geometry.iloc[1].area == pytest.approx(50.0, rel=1e-6)
+
+
+def read_footprints_from(g, tmp_path):
+    path = tmp_path / "g.gpkg"
+    g.to_file(path, driver="GPKG")
+    return read_footprints(path)
+
+
+def test_duplicate_ids_are_made_unique_and_flagged(tmp_path, sample):
+    s = sample.copy()
+    s["building_id"] = ["A", "A", "B", "A", ""]
+    fp = read_footprints_from(s, tmp_path)
+    assert fp["building_id"].tolist() == ["A", "A#2", "B", "A#3", "row5"]
+    assert fp["id_deduplicated"].tolist() == [False, True, False, True, False]

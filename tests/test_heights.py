@@ -1,0 +1,61 @@
+"""Heights from a DSM GeoTIFF, from columns, and from floors."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import rasterio
+import shapely
+from rasterio.features import rasterize
+from rasterio.transform import from_origin
+
+from solarmap.cli import main
+from solarmap.sources.heights import assign_heights, per_label_median
+
+
+def test_dsm_heights_recovered_within_half_a_metre_through_the_cli(tmp_path):
+    rng = np.random.default_rng(7)
+    x0, y0 = 352000.0, 3453000.0
+    boxes, heights = [], []
+    for i in range(40):
+        w, h = rng.uniform(6, 40), rng.uniform(6, 30)
+        x, y = x0 + (i % 8) * 60 + rng.uniform(0, 10), y0 + (i // 8) * 60 + rng.uniform(0, 10)
+        boxes.append(shapely.box(x, y, x + w, y + h))
+        heights.append(float(rng.uniform(4, 150)))
+    res = 0.5
+    width, height = int(520 / res), int(320 / res)
+    transform = from_origin(x0 - 10, y0 + 310, res, res)
+    dsm = rasterize(zip(boxes, heights, strict=True), out_shape=(height, width), transform=transform, fill=0.0, dtype="float32")
+    dsm += rng.normal(0, 0.15, dsm.shape).astype("float32")  # sensor noise
+    tif = tmp_path / "ndsm.tif"
+    with rasterio.open(tif, "w", driver="GTiff", width=width, height=height, count=1, dtype="float32",
+                       crs="EPSG:32651", transform=transform, nodata=-9999) as dst:
+        dst.write(dsm, 1)
+    fp = gpd.GeoDataFrame({"building_id": [f"D{i}" for i in range(40)]}, geometry=boxes, crs="EPSG:32651").to_crs("EPSG:4326")
+    path = tmp_path / "footprints.geojson"
+    fp.to_file(path)
+    out = tmp_path / "out"
+    assert main(["run", "dapuqiao", "--buildings", str(path), "--dsm", str(tif), "--boundary", "none",
+                 "--out", str(out), "--no-shading", "-q"]) == 0
+    roofs = pd.read_csv(out / "dapuqiao" / "roofs.csv", encoding="utf-8-sig").set_index("building_id")
+    got = roofs.loc[[f"D{i}" for i in range(40)], "height_m"].to_numpy()
+    assert (roofs["height_source"] == "dsm").all()
+    np.testing.assert_allclose(got, heights, atol=0.5)
+
+
+def test_per_label_median_is_the_median():
+    labels = np.array([1, 1, 1, 2, 2, 3, 3, 3, 3])
+    values = np.array([5.0, 1.0, 3.0, 10.0, 20.0, 4.0, 1.0, 3.0, 2.0])
+    med, count = per_label_median(labels, values, 4)
+    np.testing.assert_allclose(med[:3], [3.0, 15.0, 2.5])
+    assert np.isnan(med[3]) and count.tolist() == [3, 2, 4, 0]
+
+
+def test_implausible_heights_fall_back_to_floors():
+    df = gpd.GeoDataFrame({"height": [12.0, 0.0, -3.0, 9999.0, np.nan, np.nan],
+                           "floors": [4, 5, 6, 7, 8, None]}, geometry=[shapely.box(0, 0, 1, 1)] * 6)
+    h = assign_heights(df, storey_height_m=3.0)
+    assert h["height_m"].tolist()[:5] == [12.0, 15.0, 18.0, 21.0, 24.0]
+    assert np.isnan(h["height_m"].iloc[5])
+    assert h["height_source"].tolist() == ["column", "floors", "floors", "floors", "floors", ""]

@@ -1,0 +1,90 @@
+"""Yield against pvlib's ModelChain, rebuilt from summary.json's pv_model, and specific yields on the real EPW."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pvlib
+import pytest
+from pvlib.modelchain import ModelChain
+from pvlib.pvsystem import PVSystem
+
+from conftest import EPW, needs_epw
+from solarmap.config import PVConfig
+from solarmap.solar import roof_yields, sun_positions
+from solarmap.sources.weather import load_weather
+
+
+def modelchain_annual_kwh(pv_model: dict, weather, capacity_kwp: float, tilt: float, azimuth: float) -> float:
+    """Annual AC energy of one roof with ModelChain, configured only from summary.json's pv_model section."""
+    arr = pv_model["array"]
+    inv = pv_model["inverter_parameters"]
+    mcfg = pv_model["modelchain"]
+    temp = {k: v for k, v in arr["temperature_model_parameters"].items() if k != "set"}
+    pdc0 = capacity_kwp * 1000.0
+    system = PVSystem(
+        surface_tilt=tilt, surface_azimuth=azimuth, albedo=arr["albedo"],
+        module_parameters={"pdc0": pdc0, "gamma_pdc": arr["module_parameters"]["gamma_pdc"]},
+        inverter_parameters={"pdc0": pdc0 / inv["dc_ac_ratio"] / inv["eta_inv_nom"], "eta_inv_nom": inv["eta_inv_nom"],
+                             "eta_inv_ref": inv["eta_inv_ref"]},
+        temperature_model_parameters=temp, losses_parameters=pv_model["losses_parameters"],
+    )
+    loc = pvlib.location.Location(**pv_model["location"])
+    mc = ModelChain(system, loc, transposition_model=mcfg["transposition_model"], aoi_model=mcfg["aoi_model"],
+                    spectral_model=mcfg["spectral_model"], dc_model=mcfg["dc_model"], ac_model=mcfg["ac_model"],
+                    losses_model=mcfg["losses_model"], temperature_model=mcfg["temperature_model"],
+                    airmass_model=mcfg["airmass_model"])
+    data = weather.data.copy()
+    data.index = weather.sun_times  # pv_model: the sun at the interval midpoint
+    mc.run_model(data)
+    return float(mc.results.ac.clip(lower=0).fillna(0).sum() / 1000.0)
+
+
+def test_unshaded_yield_matches_modelchain_from_summary(dapuqiao_run):
+    summary = json.loads((dapuqiao_run / "dapuqiao" / "summary.json").read_text(encoding="utf-8"))
+    roofs = pd.read_csv(dapuqiao_run / "dapuqiao" / "roofs.csv", encoding="utf-8-sig")
+    assessed = roofs[roofs["assessment"] == "assessed"]
+    sample = assessed.sample(6, random_state=1)
+    weather = load_weather("embedded", latitude=31.2, longitude=121.47)
+    for r in sample.itertuples():
+        ref = modelchain_annual_kwh(summary["pv_model"], weather, r.capacity_kwp, r.surface_tilt_deg, r.surface_azimuth_deg)
+        # the two chains are the same pvlib functions; what differs is the CSV's rounding of capacity (1 Wp in
+        # 10-1000 kWp) and of kWh (0.1): far inside 1 %
+        assert r.annual_kwh_unshaded == pytest.approx(ref, rel=0.01)
+        assert r.annual_kwh_unshaded == pytest.approx(ref, rel=1e-3)
+
+
+@needs_epw
+def test_specific_yield_on_real_epw_is_in_the_expected_band():
+    weather = load_weather(str(EPW), latitude=31.2, longitude=121.47)
+    roofs = pd.DataFrame({"capacity_kwp": [10.0, 50.0, 5.0, 20.0], "surface_tilt_deg": [15.0, 10.0, 25.0, 20.0],
+                          "surface_azimuth_deg": [180.0, 180.0, 180.0, 200.0]})
+    y = roof_yields(roofs, weather, sun_positions(weather), PVConfig())
+    # FACTS §4 expects 950-1200 kWh/kWp for unshaded roofs; ERA5-based TMYx irradiance runs high (FACTS §4), the
+    # issue's band is 950-1300
+    assert ((y["specific_yield_kwh_per_kwp"] > 950) & (y["specific_yield_kwh_per_kwp"] < 1300)).all()
+
+
+@needs_epw
+def test_pipeline_with_real_epw_gives_specific_yields_in_band(tmp_path):
+    from solarmap.cli import main
+
+    assert main(["run", "dapuqiao", "--weather", str(EPW), "--out", str(tmp_path), "--no-shading", "-q"]) == 0
+    roofs = pd.read_csv(tmp_path / "dapuqiao" / "roofs.csv", encoding="utf-8-sig")
+    sy = roofs.loc[roofs["assessment"] == "assessed", "specific_yield_kwh_per_kwp"]
+    assert len(sy) > 500
+    assert sy.between(950, 1300).all()
+
+
+def test_yield_is_linear_in_capacity_and_zero_capacity_gives_nan():
+    weather = load_weather("embedded", latitude=31.2, longitude=121.47)
+    roofs = pd.DataFrame({"capacity_kwp": [1.0, 7.0, 0.0, np.nan], "surface_tilt_deg": [15.0] * 4,
+                          "surface_azimuth_deg": [180.0] * 4})
+    y = roof_yields(roofs, weather, sun_positions(weather), PVConfig())
+    assert y["annual_kwh"].iloc[1] == pytest.approx(7 * y["annual_kwh"].iloc[0])
+    assert y["annual_kwh"].iloc[2:].isna().all()
+    months = y.filter(regex=r"^kwh_m\d\d$").iloc[0]
+    assert len(months) == 12
+    assert months.sum() == pytest.approx(y["annual_kwh"].iloc[0])

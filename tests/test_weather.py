@@ -1,0 +1,77 @@
+"""Weather readers and the embedded typical year against the real Shanghai EPW."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pvlib
+import pytest
+
+from conftest import EPW, needs_epw
+from solarmap.errors import WeatherError
+from solarmap.sources.weather import SHANGHAI_MONTHLY, Weather, load_weather, read_embedded, validate_weather
+
+
+def poa_20_south(w: Weather) -> pd.Series:
+    sp = w.location.get_solarposition(w.sun_times)
+    dni_extra = pvlib.irradiance.get_extra_radiation(w.sun_times)
+    am = pvlib.atmosphere.get_relative_airmass(sp["apparent_zenith"])
+    r = pvlib.irradiance.get_total_irradiance(20, 180, sp["apparent_zenith"], sp["azimuth"], w.data["dni"].to_numpy(),
+                                              w.data["ghi"].to_numpy(), w.data["dhi"].to_numpy(), dni_extra=dni_extra,
+                                              airmass=am, model="perez", albedo=0.2)
+    return pd.Series(np.nan_to_num(r["poa_global"].to_numpy()), index=w.data.index)
+
+
+def test_embedded_year_matches_the_monthly_figures_it_was_built_from():
+    w = read_embedded()
+    d = w.data
+    assert len(d) == 8760 and d.index.is_monotonic_increasing
+    by_month = d.groupby(d.index.month)
+    days = d.index.to_series().groupby(d.index.month).count() / 24
+    ghi = by_month["ghi"].sum() / 1000 / days
+    np.testing.assert_allclose(ghi.to_numpy(), SHANGHAI_MONTHLY["ghi_kwh_m2_day"].to_numpy(), rtol=1e-3)
+    share = by_month["dhi"].sum() / by_month["ghi"].sum()
+    np.testing.assert_allclose(share.to_numpy(), SHANGHAI_MONTHLY["diffuse_share"].to_numpy(), atol=2e-3)
+    np.testing.assert_allclose(by_month["temp_air"].mean().to_numpy(), SHANGHAI_MONTHLY["temp_air_c"].to_numpy(), atol=0.05)
+
+
+@needs_epw
+def test_embedded_year_plane_of_array_matches_real_epw():
+    emb = poa_20_south(load_weather("embedded", latitude=31.2, longitude=121.47))
+    real = poa_20_south(load_weather(str(EPW), latitude=31.2, longitude=121.47))
+    assert emb.sum() == pytest.approx(real.sum(), rel=0.05)
+    monthly_ratio = emb.groupby(emb.index.month).sum() / real.groupby(real.index.month).sum()
+    assert monthly_ratio.between(0.85, 1.15).all(), monthly_ratio.round(3).to_dict()
+
+
+@needs_epw
+def test_epw_is_read_with_its_site_and_in_one_year():
+    w = load_weather(str(EPW), latitude=0, longitude=0)
+    assert w.latitude == pytest.approx(31.198) and w.longitude == pytest.approx(121.336)
+    assert (w.data.index.year == 2023).all() and len(w.data) == 8760
+    assert w.annual_ghi_kwh_m2() == pytest.approx(1481, abs=2)  # SOURCES.md
+
+
+def test_clearsky_is_brighter_than_the_typical_year():
+    cs = load_weather("clearsky", latitude=31.23, longitude=121.48)
+    assert cs.annual_ghi_kwh_m2() == pytest.approx(2180, rel=0.06)  # FACTS §4: about 2,180 kWh/m²
+    assert cs.annual_ghi_kwh_m2() > read_embedded().annual_ghi_kwh_m2()
+
+
+def test_weather_shifted_by_hours_is_rejected_as_wrong_time_zone():
+    w = read_embedded()
+    shifted = w.data.copy()
+    shifted.index = shifted.index.tz_convert("UTC").tz_localize(None).tz_localize("Etc/GMT-8")  # UTC labels as local
+    with pytest.raises(WeatherError, match="time zone"):
+        validate_weather(Weather(shifted, w.latitude, w.longitude, w.altitude, "test"), "test")
+
+
+def test_short_weather_is_rejected():
+    w = read_embedded()
+    with pytest.raises(WeatherError, match="8760"):
+        validate_weather(Weather(w.data.iloc[:1000], w.latitude, w.longitude, w.altitude, "short"), "short")
+
+
+def test_missing_weather_file_names_the_file(tmp_path):
+    with pytest.raises(WeatherError, match="nope.epw"):
+        load_weather(str(tmp_path / "nope.epw"), latitude=31, longitude=121)
