@@ -15,6 +15,7 @@ ROOF_COLUMNS: dict[str, str] = {
     "reason": "Why a building was excluded, or a note on an assessed one (see README, 'Reasons').",
     "suitable": "True when an assessed roof is worth equipping (not too small, not too shaded).",
     "category": "Policy category: public_institution, other_public, commercial, industrial, residential, other.",
+    "use_class": "Finer use: government, education, medical, culture_sport, public_service, transport, office, commercial, industrial, residential, park, other_public, unknown.",
     "category_source": "Where the category came from: the input value it was mapped from, or 'default'.",
     "stage": "'new' or 'existing' building, relative to the rule set's baseline year.",
     "year_built": "Year of construction from the input, empty when unknown.",

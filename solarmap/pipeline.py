@@ -144,6 +144,9 @@ def _run(cfg: Config, collector: _WarningCollector) -> RunResult:
         msg = "no buildings file: set buildings.path in the pipeline file or pass --buildings PATH"
         raise InputDataError(msg)
 
+    from solarmap import policy
+
+    rule_set = policy.load_rule_set(cfg.policy.rules)  # a bad rule file fails before any work
     with stages.stage("ingest"):
         boundary, boundary_label = _boundary(cfg)
         fp = read_footprints(b.path, layer=b.layer, crs=b.crs, encoding=b.encoding, input_datum=b.input_datum,
@@ -156,7 +159,8 @@ def _run(cfg: Config, collector: _WarningCollector) -> RunResult:
         unknown = categories.unknown_category_values(fp, scheme=b.category_scheme, column=b.category_column)
         if unknown:
             log.warning("category values not recognised, counted as 'other': %s", ", ".join(unknown[:20]))
-        stage = categories.assign_stage(fp, stage_column=b.stage_column, year_column=b.year_built_column, baseline_year=2021)
+        stage = categories.assign_stage(fp, stage_column=b.stage_column, year_column=b.year_built_column,
+                                         baseline_year=rule_set.baseline_year)
         pv = categories.existing_pv(fp, column=b.existing_pv_column)
         # input columns named like an output column are kept beside it as input_<name>
         clash = {c: f"input_{c}" for c in fp.columns if c in ROOF_COLUMNS and c not in ("building_id", "name", "assessment", "reason")}
@@ -185,7 +189,8 @@ def _run(cfg: Config, collector: _WarningCollector) -> RunResult:
                 msg = (f"no building of {b.path} has its centre inside the boundary {boundary_label}: check that the "
                        "buildings are in this subdistrict and in the CRS they claim (or use --boundary none)")
                 raise InputDataError(msg)
-            sub_of[inside & (sub_of == "")] = boundary_label
+            if boundary_label:  # inside the run's boundary the run's own subdistrict wins (outlines overlap)
+                sub_of[inside] = boundary_label
         roofs["subdistrict"] = sub_of
         log.info("%d buildings read from %s", len(roofs), b.path)
 
@@ -224,9 +229,7 @@ def _run(cfg: Config, collector: _WarningCollector) -> RunResult:
         roofs.loc[shaded, "reason"] = "shaded"
 
     with stages.stage("policy"):
-        from solarmap import policy
-
-        roofs, policy_results, rule_set = policy.apply_rules(roofs, cfg)
+        roofs, policy_results, rule_set_info = policy.apply_rules(roofs, rule_set, cfg)
 
     roofs = gpd.GeoDataFrame(roofs, geometry="geometry", crs=metric_crs)
     name = cfg.name
@@ -234,7 +237,7 @@ def _run(cfg: Config, collector: _WarningCollector) -> RunResult:
     db_path = Path(cfg.output.database) if cfg.output.database else out_root / "solarmap.duckdb"
     run_id = f"{name}-{started.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
     inputs = {"buildings": b.path, "weather": cfg.weather.source}
-    for key, p in (("dsm", b.dsm), ("dtm", b.dtm), ("boundary", cfg.boundary), ("rules", rule_set.get("path", ""))):
+    for key, p in (("dsm", b.dsm), ("dtm", b.dtm), ("boundary", cfg.boundary), ("rules", rule_set.path)):
         if p and p.lower() != "none":
             inputs[key] = p
     hashes = {k: _file_hash(v) for k, v in inputs.items() if Path(v).is_file()}
@@ -254,7 +257,7 @@ def _run(cfg: Config, collector: _WarningCollector) -> RunResult:
             msg = f"cannot write to the output folder {out_root}: {exc.strerror}. Choose another with --out DIR"
             raise OutputError(msg) from None
         try:
-            summary = _summary(cfg, roofs, weather, boundary_label, policy_results, rule_set, collector.messages,
+            summary = _summary(cfg, roofs, weather, boundary_label, policy_results, rule_set_info, collector.messages,
                                run_id, hashes, metric_crs)
             summary["timings_s"] = stages.timings
             wgs = roofs.to_crs("EPSG:4326")
@@ -286,7 +289,7 @@ def _run(cfg: Config, collector: _WarningCollector) -> RunResult:
                      "assessed": int((roofs["assessment"] == "assessed").sum()),
                      "excluded": int((roofs["assessment"] == "excluded").sum())},
                 roofs=roofs, geometry_wkb=wkb, subdistricts=_subdistrict_table(roofs),
-                policy=policy_results, rule_set=rule_set.get("name", ""),
+                policy=policy_results, rule_set=rule_set.name,
             )
         except Exception:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -374,9 +377,24 @@ def _summary(cfg, roofs, weather, boundary_label, policy_results, rule_set, warn
         "roofs_model": vars(cfg.roofs).copy() | {"ground_coverage_ratio_used": _median(roofs.loc[a, "ground_coverage_ratio"])},
         "shading_model": vars(cfg.shading).copy(),
         "pv_model": pv_model_description(cfg.pv, weather),
-        "rule_set": {k: v for k, v in rule_set.items() if k != "rules"},
+        "rule_set": {k: v for k, v in rule_set.items() if k not in ("district_target", "substitution")},
         "policy": policy_results,
+        "policy_overview": _policy_overview(policy_results),
+        "district_target": rule_set.get("district_target"),
+        "substitution": rule_set.get("substitution"),
     }
+
+
+def _policy_overview(results: list[dict]) -> list[dict]:
+    """One line per rule: compliant only if every subdistrict complies."""
+    out: dict[str, dict] = {}
+    for r in results:
+        o = out.setdefault(r["rule_id"], {"rule_id": r["rule_id"], "text": r.get("text", ""), "compliant": True,
+                                          "shortfall_buildings": 0, "shortfall_kwp": 0.0})
+        o["compliant"] = o["compliant"] and bool(r["compliant"])
+        o["shortfall_buildings"] += int(r.get("shortfall_buildings", 0))
+        o["shortfall_kwp"] = round(o["shortfall_kwp"] + float(r.get("shortfall_kwp", 0.0)), 2)
+    return list(out.values())
 
 
 def _median(s: pd.Series):

@@ -1,7 +1,472 @@
-"""Installation rules (placeholder until the rules issue lands: no rules applied)."""
+"""Installation rules as data: compliance per rule and subdistrict, the shortfall, and the roofs that close it.
+
+A rule set is a TOML file (``pipelines/rules/*.toml``): a baseline year (buildings built in or after it are
+``new``), rules, a district capacity target, renewable substitution targets and an energy-use-intensity table.
+A rule names the categories (optionally narrowed to use classes) and the stage it covers, what it measures, the
+threshold (a fraction), the deadline, and the scope (each subdistrict, or the whole run). Measures:
+
+- ``share_of_buildings``: buildings with PV ÷ eligible buildings (portfolio);
+- ``share_of_gross_area``: PV-covered roof area ÷ gross roof area of the eligible buildings (portfolio);
+- ``share_of_installable_area``: PV-covered roof area ÷ installable (usable) area (portfolio; Suzhou's reading);
+- ``building_area_ratio``: each eligible building's PV-covered area ÷ its gross roof area (every building).
+
+Whatever a rule's measure, every result reports the share by count and by both area denominators side by side,
+because the plan's text does not say which it means (FACTS §1). PV-covered area is the roof area an array
+occupies: module area ÷ the layout's ground-coverage ratio (from ``existing_pv_area_m2`` when the input has it,
+else from ``existing_pv_kwp``). A candidate roof is assumed to take a full array on its usable area.
+"""
 
 from __future__ import annotations
 
+import logging
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
 
-def apply_rules(roofs, cfg):
-    return roofs, [], {}
+import numpy as np
+import pandas as pd
+
+from solarmap.config import RULES_DIR
+from solarmap.errors import ConfigError
+from solarmap.sources.categories import CATEGORIES, USE_CLASSES
+
+log = logging.getLogger(__name__)
+
+MEASURES = ("share_of_buildings", "share_of_gross_area", "share_of_installable_area", "building_area_ratio")
+STAGES = ("new", "existing", "any")
+SCOPES = ("subdistrict", "district")
+_RULE_KEYS = {"id", "text", "categories", "uses", "stage", "measure", "threshold", "deadline", "level",
+              "feasible_only", "scope"}
+_SET_KEYS = {"name", "title", "source", "baseline_year", "district_target", "substitution",
+             "energy_use_intensity_kwh_per_m2", "storey_height_m", "rules"}
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    text: str
+    categories: tuple[str, ...]
+    uses: tuple[str, ...]
+    stage: str
+    measure: str
+    threshold: float
+    deadline: int
+    feasible_only: bool
+    scope: str
+
+    @property
+    def level(self) -> str:
+        return "building" if self.measure == "building_area_ratio" else "portfolio"
+
+
+@dataclass
+class RuleSet:
+    name: str
+    title: str
+    path: str
+    baseline_year: int
+    rules: list[Rule]
+    source: str = ""
+    district_target_kw: float | None = None
+    district_target_year: int | None = None
+    substitution_targets: list[tuple[int, float]] = field(default_factory=list)
+    energy_use_intensity: dict[str, float] = field(default_factory=dict)
+    storey_height_m: float = 3.0
+
+    def describe(self) -> dict:
+        return {"name": self.name, "title": self.title, "path": self.path, "source": self.source,
+                "baseline_year": self.baseline_year, "district_target_kw": self.district_target_kw,
+                "district_target_year": self.district_target_year,
+                "substitution_targets": [{"year": y, "rate": r} for y, r in self.substitution_targets],
+                "energy_use_intensity_kwh_per_m2": self.energy_use_intensity,
+                "rules": [vars(r) | {"level": r.level} for r in self.rules]}
+
+
+def _err(path, where: str, msg: str) -> ConfigError:
+    return ConfigError(f"rule file {path}: {where}: {msg}")
+
+
+def _rule(path, raw: dict, k: int) -> Rule:
+    rid = str(raw.get("id", f"#{k + 1}"))
+    where = f"rule '{rid}'"
+    unknown = sorted(set(raw) - _RULE_KEYS)
+    if unknown:
+        raise _err(path, where, f"unknown key '{unknown[0]}' (allowed: {', '.join(sorted(_RULE_KEYS))})")
+    for key in ("id", "categories", "measure", "threshold"):
+        if key not in raw:
+            raise _err(path, where, f"missing key '{key}'")
+    cats = raw["categories"]
+    if isinstance(cats, str):
+        cats = [cats]
+    bad = [c for c in cats if c not in CATEGORIES]
+    if bad or not cats:
+        raise _err(path, where, f"key 'categories': unknown category '{bad[0] if bad else ''}' (known: {', '.join(CATEGORIES)})")
+    uses = raw.get("uses", [])
+    bad = [u for u in uses if u not in USE_CLASSES]
+    if bad:
+        raise _err(path, where, f"key 'uses': unknown use class '{bad[0]}' (known: {', '.join(USE_CLASSES)})")
+    stage = raw.get("stage", "any")
+    if stage not in STAGES:
+        raise _err(path, where, f"key 'stage' = {stage!r} is not one of {', '.join(STAGES)}")
+    measure = raw["measure"]
+    if measure not in MEASURES:
+        raise _err(path, where, f"key 'measure' = {measure!r} is not one of {', '.join(MEASURES)}")
+    threshold = raw["threshold"]
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not 0 < threshold <= 1:
+        hint = f"; write {threshold / 100:g} for {threshold:g} %" if isinstance(threshold, int | float) and 1 < threshold <= 100 else ""
+        raise _err(path, where, f"key 'threshold' = {threshold!r} must be a fraction in (0, 1]{hint}")
+    deadline = raw.get("deadline", 2025)
+    if not isinstance(deadline, int) or not 2000 <= deadline <= 2100:
+        raise _err(path, where, f"key 'deadline' = {deadline!r} must be a year")
+    level = raw.get("level")
+    expected = "building" if measure == "building_area_ratio" else "portfolio"
+    if level is not None and level != expected:
+        raise _err(path, where, f"key 'level' = {level!r} does not fit measure '{measure}' (which is '{expected}' level)")
+    scope = raw.get("scope", "subdistrict")
+    if scope not in SCOPES:
+        raise _err(path, where, f"key 'scope' = {scope!r} is not one of {', '.join(SCOPES)}")
+    feasible_only = raw.get("feasible_only", False)
+    if not isinstance(feasible_only, bool):
+        raise _err(path, where, f"key 'feasible_only' must be true or false, got {feasible_only!r}")
+    return Rule(id=rid, text=str(raw.get("text", "")), categories=tuple(cats), uses=tuple(uses), stage=stage,
+                measure=measure, threshold=float(threshold), deadline=deadline, feasible_only=feasible_only, scope=scope)
+
+
+def load_rule_set(name_or_path: str) -> RuleSet:
+    """Load a rule set by name (``pipelines/rules/<name>.toml``) or path; every problem names file, rule and key."""
+    path = Path(name_or_path)
+    if not (path.suffix == ".toml" or path.exists()):
+        path = RULES_DIR / f"{name_or_path}.toml"
+    if not path.exists():
+        known = ", ".join(sorted(p.stem for p in RULES_DIR.glob("*.toml")))
+        msg = f"unknown rule set '{name_or_path}' (shipped: {known}; or give a TOML path)"
+        raise ConfigError(msg)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        msg = f"rule file {path}: not valid TOML ({exc})"
+        raise ConfigError(msg) from None
+    unknown = sorted(set(data) - _SET_KEYS)
+    if unknown:
+        raise _err(path, "top level", f"unknown key '{unknown[0]}' (allowed: {', '.join(sorted(_SET_KEYS))})")
+    raw_rules = data.get("rules", [])
+    if not isinstance(raw_rules, list) or not raw_rules:
+        raise _err(path, "top level", "needs at least one [[rules]] table")
+    rules = [_rule(path, r, k) for k, r in enumerate(raw_rules)]
+    ids = [r.id for r in rules]
+    dup = sorted({i for i in ids if ids.count(i) > 1})
+    if dup:
+        raise _err(path, f"rule '{dup[0]}'", "key 'id' is used twice")
+    target = data.get("district_target", {})
+    for key in target:
+        if key not in ("capacity_kw", "year"):
+            raise _err(path, "[district_target]", f"unknown key '{key}' (allowed: capacity_kw, year)")
+    subst = data.get("substitution", {})
+    for key in subst:
+        if key != "targets":
+            raise _err(path, "[substitution]", f"unknown key '{key}' (allowed: targets)")
+    targets = []
+    for t in subst.get("targets", []):
+        if set(t) != {"year", "rate"} or not 0 < t["rate"] <= 1:
+            raise _err(path, "[substitution]", f"key 'targets': each needs year and a rate in (0, 1], got {t}")
+        targets.append((int(t["year"]), float(t["rate"])))
+    eui = data.get("energy_use_intensity_kwh_per_m2", {})
+    for key, v in eui.items():
+        if key not in CATEGORIES and key not in USE_CLASSES:
+            raise _err(path, "[energy_use_intensity_kwh_per_m2]", f"unknown key '{key}' (categories or use classes)")
+        if not isinstance(v, int | float) or v <= 0:
+            raise _err(path, "[energy_use_intensity_kwh_per_m2]", f"key '{key}' must be a positive number")
+    baseline = data.get("baseline_year", 2021)
+    if not isinstance(baseline, int):
+        raise _err(path, "top level", f"key 'baseline_year' must be a year, got {baseline!r}")
+    return RuleSet(name=str(data.get("name", path.stem)), title=str(data.get("title", "")), path=str(path),
+                   baseline_year=baseline, rules=rules, source=str(data.get("source", "")),
+                   district_target_kw=target.get("capacity_kw"), district_target_year=target.get("year"),
+                   substitution_targets=targets, energy_use_intensity={k: float(v) for k, v in eui.items()},
+                   storey_height_m=float(data.get("storey_height_m", 3.0)))
+
+
+def list_rule_sets() -> list[dict]:
+    out = []
+    for p in sorted(RULES_DIR.glob("*.toml")):
+        rs = load_rule_set(str(p))
+        out.append({"name": rs.name, "title": rs.title, "path": str(p.relative_to(RULES_DIR.parent.parent)),
+                    "rules": len(rs.rules)})
+    return out
+
+
+# --------------------------------------------------------------------------------------------------- evaluation
+
+
+def pv_covered_area(roofs: pd.DataFrame, *, module_power_w_per_m2: float, gcr: float) -> np.ndarray:
+    """Roof area covered by existing PV [m²]: ``existing_pv_area_m2`` where given, else kWp → module area ÷ GCR."""
+    kwp = roofs["existing_pv_kwp"].to_numpy(dtype=float)
+    from_kwp = kwp / (module_power_w_per_m2 / 1000.0) / gcr
+    if "existing_pv_area_m2" in roofs.columns:
+        given = pd.to_numeric(roofs["existing_pv_area_m2"], errors="coerce").to_numpy(dtype=float)
+        return np.where(np.isfinite(given) & (given > 0), given, np.nan_to_num(from_kwp))
+    return np.nan_to_num(from_kwp)
+
+
+def candidate_order(roofs: pd.DataFrame) -> np.ndarray:
+    """Positions of roofs in ranking order: specific yield (high first), then usable area, then id."""
+    sy = -np.nan_to_num(roofs["specific_yield_kwh_per_kwp"].to_numpy(dtype=float), nan=-1.0)
+    area = -np.nan_to_num(roofs["usable_area_m2"].to_numpy(dtype=float), nan=-1.0)
+    ids = roofs["building_id"].astype(str).to_numpy()
+    return np.lexsort((ids, area, sy))
+
+
+def _why_not(row_reason: str, assessed: bool, suitable: bool) -> str:
+    if not assessed:
+        return f"excluded ({row_reason})"
+    if not suitable:
+        return f"not suitable ({row_reason or 'shaded'})"
+    return ""
+
+
+def evaluate(roofs: pd.DataFrame, rule_set: RuleSet, *, module_power_w_per_m2: float = 215.0,
+             gcr: float = 0.68) -> tuple[pd.DataFrame, list[dict]]:
+    """Check every rule for every subdistrict (or the whole run). Returns per-building policy columns (index
+    aligned) and one result dict per rule and group."""
+    n = len(roofs)
+    inside = (roofs["reason"] != "outside_boundary").to_numpy()
+    assessed = (roofs["assessment"] == "assessed").to_numpy()
+    suitable = roofs["suitable"].fillna(False).to_numpy(dtype=bool)
+    pv_area = pv_covered_area(roofs, module_power_w_per_m2=module_power_w_per_m2, gcr=gcr)
+    has_pv = (roofs["existing_pv_kwp"].to_numpy(dtype=float) > 0) | (pv_area > 0)
+    gross = np.nan_to_num(roofs["roof_area_m2"].to_numpy(dtype=float))
+    usable = np.nan_to_num(roofs["usable_area_m2"].to_numpy(dtype=float))
+    cap = np.nan_to_num(roofs["capacity_kwp"].to_numpy(dtype=float))
+    kwh = np.nan_to_num(roofs["annual_kwh"].to_numpy(dtype=float))
+    sy = roofs["specific_yield_kwh_per_kwp"].to_numpy(dtype=float)
+    sy_median = float(np.nanmedian(sy)) if np.isfinite(sy).any() else 0.0
+    reasons = roofs["reason"].fillna("").astype(str).to_numpy()
+    ids = roofs["building_id"].astype(str).to_numpy()
+    cat = roofs["category"].to_numpy()
+    use = roofs["use_class"].to_numpy() if "use_class" in roofs.columns else np.full(n, "unknown", dtype=object)
+    stage = roofs["stage"].to_numpy()
+    sub = roofs["subdistrict"].fillna("").astype(str).to_numpy()
+    order = candidate_order(roofs)
+    rank_pos = np.empty(n, dtype=np.int64)
+    rank_pos[order] = np.arange(n)
+
+    eligible_for = [[] for _ in range(n)]
+    picked_for = [[] for _ in range(n)]
+    status = [[] for _ in range(n)]
+    results = []
+    for rule in rule_set.rules:
+        base = inside & np.isin(cat, rule.categories)
+        if rule.uses:
+            base &= np.isin(use, rule.uses)
+        if rule.stage != "any":
+            base &= stage == rule.stage
+        if rule.feasible_only:
+            base &= assessed & suitable
+        for i in np.flatnonzero(base):
+            eligible_for[i].append(rule.id)
+        groups = sorted(set(sub[base])) if rule.scope == "subdistrict" else ["(all)"]
+        if not groups:
+            groups = ["(all)"] if rule.scope == "district" else []
+            if not groups:
+                results.append(_empty_result(rule))
+                continue
+        for g in groups:
+            el = base & (sub == g) if rule.scope == "subdistrict" else base
+            res, picks, notes = _evaluate_group(rule, el, has_pv, pv_area, gross, usable, cap, kwh, sy, sy_median,
+                                               assessed, suitable, reasons, ids, order, gcr, module_power_w_per_m2)
+            res["subdistrict"] = g
+            results.append(res)
+            for i in picks:
+                picked_for[i].append(rule.id)
+                status[i].append(f"{rule.id}: candidate {rank_pos[i] + 1}")
+            for i, note in notes.items():
+                status[i].append(f"{rule.id}: {note}")
+    feasible_new = assessed & suitable & ~has_pv
+    cols = pd.DataFrame(index=roofs.index)
+    cols["policy_rules"] = [",".join(x) for x in eligible_for]
+    cols["policy_candidate_for"] = [",".join(x) for x in picked_for]
+    cols["policy_status"] = ["; ".join(x) for x in status]
+    rank = np.full(n, np.nan)
+    pool = order[feasible_new[order]]
+    rank[pool] = np.arange(1, len(pool) + 1)
+    cols["candidate_rank"] = pd.array(rank).astype("Int64")
+    cols["existing_pv_area_m2"] = np.round(pv_area, 2)
+    return cols, results
+
+
+def _empty_result(rule: Rule) -> dict:
+    return {"rule_id": rule.id, "text": rule.text, "subdistrict": "", "measure": rule.measure, "level": rule.level,
+            "threshold": rule.threshold, "deadline": rule.deadline, "eligible_buildings": 0, "buildings_with_pv": 0,
+            "share_by_count": None, "share_by_gross_area": None, "share_by_installable_area": None,
+            "compliant": True, "shortfall_buildings": 0, "shortfall_area_m2": 0.0, "shortfall_kwp": 0.0,
+            "shortfall_kwh_per_year": 0.0, "candidate_ids": [], "closable": True, "cannot_count": []}
+
+
+def _ratio(num: float, den: float):
+    return round(num / den, 4) if den > 0 else None
+
+
+def _evaluate_group(rule, el, has_pv, pv_area, gross, usable, cap, kwh, sy, sy_median, assessed, suitable,
+                    reasons, ids, order, gcr, module_power):
+    n_el = int(el.sum())
+    with_pv = el & has_pv
+    pv_total = float(pv_area[el].sum())
+    gross_total = float(gross[el].sum())
+    usable_total = float(usable[el].sum())
+    res = {
+        "rule_id": rule.id, "text": rule.text, "measure": rule.measure, "level": rule.level,
+        "threshold": rule.threshold, "deadline": rule.deadline, "categories": list(rule.categories),
+        "uses": list(rule.uses), "stage": rule.stage, "eligible_buildings": n_el,
+        "buildings_with_pv": int(with_pv.sum()),
+        "share_by_count": _ratio(float(with_pv.sum()), n_el),
+        "share_by_gross_area": _ratio(pv_total, gross_total),
+        "share_by_installable_area": _ratio(pv_total, usable_total),
+        "eligible_gross_area_m2": round(gross_total, 1), "eligible_installable_area_m2": round(usable_total, 1),
+        "pv_covered_area_m2": round(pv_total, 1),
+    }
+    notes: dict[int, str] = {}
+    picks: list[int] = []
+    kw_per_m2 = gcr * module_power / 1000.0  # kWp per m² of roof covered by rows
+    if rule.level == "portfolio":
+        measure_value = {"share_of_buildings": res["share_by_count"], "share_of_gross_area": res["share_by_gross_area"],
+                         "share_of_installable_area": res["share_by_installable_area"]}[rule.measure]
+        res["value"] = measure_value
+        if rule.measure == "share_of_buildings":
+            need = max(0.0, math.ceil(rule.threshold * n_el - 1e-9) - float(with_pv.sum()))
+            gain = np.ones(len(el))
+        else:
+            den = gross_total if rule.measure == "share_of_gross_area" else usable_total
+            need = max(0.0, rule.threshold * den - pv_total)
+            gain = usable
+        res["compliant"] = bool(n_el == 0 or need <= 1e-9)
+        feasible = el & ~has_pv & assessed & suitable
+        for i in np.flatnonzero(el & ~has_pv & ~(assessed & suitable)):
+            notes[i] = "cannot count: " + _why_not(reasons[i], assessed[i], suitable[i])
+        if need > 1e-9:
+            ranked = order[feasible[order]]
+            cum = np.cumsum(gain[ranked])
+            k = int(np.searchsorted(cum, need - 1e-9) + 1)
+            picks = ranked[: min(k, len(ranked))].tolist()
+            closed = len(ranked) >= k
+            got = float(cum[min(k, len(ranked)) - 1]) if len(ranked) else 0.0
+        else:
+            closed, got = True, 0.0
+        res["shortfall_measure_units"] = round(need, 2)
+        res["closable"] = bool(closed)
+        res["unclosed"] = round(max(0.0, need - got), 2) if not closed else 0.0
+        res["shortfall_buildings"] = len(picks) if rule.measure != "share_of_buildings" or closed else int(need)
+        if rule.measure == "share_of_buildings":
+            res["shortfall_buildings"] = int(need)
+            res["shortfall_area_m2"] = round(float(usable[picks].sum()), 1)
+        else:
+            res["shortfall_area_m2"] = round(need, 1)
+        res["shortfall_kwp"] = round(float(cap[picks].sum()), 2)
+        res["shortfall_kwh_per_year"] = round(float(kwh[picks].sum()), 0)
+    else:  # building level: each eligible building's PV-covered share of its roof
+        ratio = np.where(gross > 0, pv_area / np.where(gross > 0, gross, 1.0), 0.0)
+        bad = el & (ratio < rule.threshold - 1e-9)
+        missing_area = np.where(bad, rule.threshold * gross - pv_area, 0.0)
+        res["value"] = _ratio(float((el & ~bad).sum()), n_el)
+        res["buildings_compliant"] = int((el & ~bad).sum())
+        res["compliant"] = bool(not bad.any())
+        fits = assessed & (usable >= rule.threshold * gross - 1e-9)
+        for i in np.flatnonzero(bad):
+            if fits[i]:
+                picks.append(int(i))
+            elif not assessed[i]:
+                notes[i] = "cannot count: " + _why_not(reasons[i], False, False)
+            else:
+                notes[i] = f"cannot count: usable area is {usable[i] / gross[i]:.0%} of the roof, below {rule.threshold:.0%}"
+        picks = [int(i) for i in order if i in set(picks)]
+        kwp_needed = missing_area * kw_per_m2
+        res["shortfall_buildings"] = int(bad.sum())
+        res["shortfall_area_m2"] = round(float(missing_area.sum()), 1)
+        res["shortfall_kwp"] = round(float(kwp_needed.sum()), 2)
+        sy_fill = np.where(np.isfinite(sy), sy, sy_median)
+        res["shortfall_kwh_per_year"] = round(float((kwp_needed * sy_fill)[bad].sum()), 0)
+        res["closable"] = bool(len(picks) == int(bad.sum()))
+        res["unclosed"] = round(float(missing_area[bad & ~np.isin(np.arange(len(el)), picks)].sum()), 1)
+    res["candidate_ids"] = [str(ids[i]) for i in picks]
+    res["cannot_count"] = [{"building_id": str(ids[i]), "why": v.removeprefix("cannot count: ")} for i, v in notes.items()]
+    return res, picks, notes
+
+
+def floor_area_m2(roofs: pd.DataFrame, storey_height_m: float) -> np.ndarray:
+    """Gross floor area: footprint × floors (from the input, else height ÷ storey height, at least 1) [m²]."""
+    floors = pd.to_numeric(roofs["floors"], errors="coerce").to_numpy(dtype=float) if "floors" in roofs.columns else np.full(len(roofs), np.nan)
+    est = np.maximum(1.0, np.round(roofs["height_m"].to_numpy(dtype=float) / storey_height_m))
+    floors = np.where(np.isfinite(floors) & (floors >= 1), floors, est)
+    return np.nan_to_num(roofs["roof_area_m2"].to_numpy(dtype=float)) * np.nan_to_num(floors)
+
+
+def substitution(roofs: pd.DataFrame, rule_set: RuleSet) -> list[dict]:
+    """Renewable substitution rate of new buildings (annual PV yield ÷ estimated annual energy use), per
+    subdistrict: with today's PV, and with every suitable new roof equipped."""
+    if not rule_set.substitution_targets:
+        return []
+    eui = rule_set.energy_use_intensity
+    use = roofs["use_class"].to_numpy() if "use_class" in roofs.columns else np.full(len(roofs), "", dtype=object)
+    intensity = np.array([eui.get(u, eui.get(c, np.nan)) for u, c in zip(use, roofs["category"], strict=True)])
+    energy = floor_area_m2(roofs, rule_set.storey_height_m) * intensity
+    new = ((roofs["stage"] == "new") & (roofs["reason"] != "outside_boundary")).to_numpy()
+    sy = roofs["specific_yield_kwh_per_kwp"].to_numpy(dtype=float)
+    sy = np.where(np.isfinite(sy), sy, np.nanmedian(sy) if np.isfinite(sy).any() else 0.0)
+    existing_kwh = roofs["existing_pv_kwp"].to_numpy(dtype=float) * sy
+    suitable = roofs["suitable"].fillna(False).to_numpy(dtype=bool) & (roofs["existing_pv_kwp"].to_numpy(dtype=float) <= 0)
+    potential_kwh = np.where(suitable, np.nan_to_num(roofs["annual_kwh"].to_numpy(dtype=float)), 0.0) + existing_kwh
+    sub = roofs["subdistrict"].fillna("").astype(str).to_numpy()
+    out = []
+    for g in sorted(set(sub[new])):
+        m = new & (sub == g)
+        e = float(np.nansum(energy[m]))
+        now = float(existing_kwh[m].sum())
+        pot = float(potential_kwh[m].sum())
+        entry = {"subdistrict": g, "new_buildings": int(m.sum()), "energy_use_kwh_per_year": round(e, 0),
+                 "pv_kwh_per_year_now": round(now, 0), "pv_kwh_per_year_potential": round(pot, 0),
+                 "rate_now": _ratio(now, e), "rate_potential": _ratio(pot, e), "targets": []}
+        for year, rate in rule_set.substitution_targets:
+            entry["targets"].append({"year": year, "rate": rate, "met_now": bool(e > 0 and now / e >= rate),
+                                     "reachable": bool(e > 0 and pot / e >= rate)})
+        out.append(entry)
+    return out
+
+
+def district_target(roofs: pd.DataFrame, rule_set: RuleSet, results: list[dict]) -> dict | None:
+    """Existing plus candidate capacity against the district target, per subdistrict and in total [kW]."""
+    if not rule_set.district_target_kw:
+        return None
+    inside = (roofs["reason"] != "outside_boundary").to_numpy()
+    existing = roofs["existing_pv_kwp"].to_numpy(dtype=float)
+    suitable = roofs["suitable"].fillna(False).to_numpy(dtype=bool) & (existing <= 0)
+    cap = np.nan_to_num(roofs["capacity_kwp"].to_numpy(dtype=float))
+    picked = roofs.get("policy_candidate_for", pd.Series("", index=roofs.index)).fillna("").astype(str).to_numpy() != ""
+    sub = roofs["subdistrict"].fillna("").astype(str).to_numpy()
+    rows = []
+    for g in sorted(set(sub[inside])):
+        m = inside & (sub == g)
+        rows.append({"subdistrict": g, "existing_kw": round(float(existing[m].sum()), 1),
+                     "rule_candidates_kw": round(float(cap[m & picked].sum()), 1),
+                     "all_suitable_kw": round(float(cap[m & suitable].sum()), 1)})
+    total = {k: round(sum(r[k] for r in rows), 1) for k in ("existing_kw", "rule_candidates_kw", "all_suitable_kw")}
+    target = float(rule_set.district_target_kw)
+    return {"target_kw": target, "year": rule_set.district_target_year, "per_subdistrict": rows, "total": total,
+            "existing_plus_rule_candidates_kw": round(total["existing_kw"] + total["rule_candidates_kw"], 1),
+            "share_of_target_existing_plus_candidates": _ratio(total["existing_kw"] + total["rule_candidates_kw"], target),
+            "share_of_target_all_suitable": _ratio(total["existing_kw"] + total["all_suitable_kw"], target),
+            "note": "the target is district-wide; a run covering part of the district shows that part's contribution"}
+
+
+def apply_rules(roofs: pd.DataFrame, rule_set: RuleSet, cfg) -> tuple[pd.DataFrame, list[dict], dict]:
+    """The pipeline's policy stage: rule columns on every roof, results per rule and subdistrict, and the rule
+    set's description (with district target and substitution rates)."""
+    from solarmap.roofs import ground_coverage_ratio
+
+    lat = float(np.nanmean(roofs["lat"])) if np.isfinite(roofs["lat"]).any() else 31.2
+    gcr = cfg.roofs.ground_coverage_ratio or float(ground_coverage_ratio(cfg.roofs.surface_tilt_deg, lat))
+    cols, results = evaluate(roofs, rule_set, module_power_w_per_m2=cfg.roofs.module_power_w_per_m2, gcr=gcr)
+    roofs = pd.concat([roofs.drop(columns=[c for c in cols.columns if c in roofs.columns]), cols], axis=1)
+    desc = rule_set.describe()
+    desc["district_target"] = district_target(roofs, rule_set, results)
+    desc["substitution"] = substitution(roofs, rule_set)
+    return roofs, results, desc

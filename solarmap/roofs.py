@@ -43,15 +43,17 @@ def layout_roofs(footprints: gpd.GeoDataFrame, cfg: RoofsConfig, *, latitude_deg
     ``cfg.min_usable_area_m2``).
     """
     geoms = footprints.geometry.to_numpy()
-    ok = (footprints["assessment"] == "assessed").to_numpy() & ~shapely.is_empty(geoms) & ~shapely.is_missing(geoms)
+    has_geom = ~shapely.is_empty(geoms) & ~shapely.is_missing(geoms) & (footprints["reason"] != "invalid_geometry").to_numpy()
+    ok = (footprints["assessment"] == "assessed").to_numpy() & has_geom
     n = len(footprints)
     roof = np.full(n, np.nan)
     usable = np.full(n, np.nan)
-    roof[ok] = shapely.area(geoms[ok])
-    inset = shapely.buffer(geoms[ok], -cfg.edge_setback_m, join_style="mitre") if cfg.edge_setback_m > 0 else geoms[ok]
-    usable[ok] = shapely.area(inset) * (1.0 - cfg.obstruction_share)
+    # areas for every building with a footprint (rules count excluded buildings too); layout for assessed ones
+    roof[has_geom] = shapely.area(geoms[has_geom])
+    inset = shapely.buffer(geoms[has_geom], -cfg.edge_setback_m, join_style="mitre") if cfg.edge_setback_m > 0 else geoms[has_geom]
+    usable[has_geom] = shapely.area(inset) * (1.0 - cfg.obstruction_share)
     gcr = cfg.ground_coverage_ratio or float(ground_coverage_ratio(cfg.surface_tilt_deg, latitude_deg))
-    module = usable * gcr
+    module = np.where(ok, usable * gcr, np.nan)
     capacity = module * cfg.module_power_w_per_m2 / 1000.0
     return pd.DataFrame(
         {

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 _INT_COLUMNS = {"year_built", "floors"}
 _BOOL_COLUMNS = {"suitable", "geometry_repaired", "id_deduplicated", "geometry_from_point", "height_imputed"}
-_TEXT_COLUMNS = {"building_id", "name", "subdistrict", "assessment", "reason", "category", "category_source",
+_TEXT_COLUMNS = {"building_id", "name", "subdistrict", "assessment", "reason", "category", "use_class", "category_source",
                  "stage", "height_source"}
 ROOF_TABLE_COLUMNS = [*ROOF_COLUMNS, "geometry_repaired", "id_deduplicated", "geometry_from_point"]
 
@@ -83,7 +83,7 @@ def _ensure_schema(con: duckdb.DuckDBPyConnection, extra_roof_columns: list[str]
     cols = ", ".join(f'"{c}" {_sql_type(c)}' for c in ROOF_TABLE_COLUMNS)
     con.execute(f'CREATE TABLE IF NOT EXISTS roofs (run_id VARCHAR, {cols}, geometry GEOMETRY)')
     have = {r[0] for r in con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = 'roofs'").fetchall()}
-    for c in extra_roof_columns:
+    for c in [*ROOF_TABLE_COLUMNS, *extra_roof_columns]:  # a database from an older version gains new columns
         if c not in have:
             con.execute(f'ALTER TABLE roofs ADD COLUMN "{c}" {_sql_type(c)}')
     con.execute("""

@@ -124,6 +124,7 @@ def _feature_collection(roofs: gpd.GeoDataFrame, digits: int) -> dict:
         "sl": num("shading_loss_pct", 1),
         "pv": num("existing_pv_kwp", 1),
         "ru": ["" if x is None or x != x else str(x) for x in col("policy_status", "")],
+        "cf": ["" if x is None or x != x else str(x) for x in col("policy_candidate_for", "")],
         "rk": num("candidate_rank", 0),
     }
     keys = list(props)
@@ -288,7 +289,7 @@ def render_map(roofs: gpd.GeoDataFrame, *, outline=None, summary: dict | None = 
     e = e[np.isfinite(e)]
     annual_breaks = [float(round(x, -2)) for x in np.quantile(e, [1 / 7, 2 / 7, 3 / 7, 4 / 7, 5 / 7, 6 / 7])] if len(e) else [1, 2, 3, 4, 5, 6]
     has_shading = "shading_loss_pct" in roofs.columns and np.isfinite(roofs["shading_loss_pct"].to_numpy(dtype=float)).any()
-    has_candidates = "candidate_rank" in roofs.columns and (roofs["candidate_rank"].fillna(0).to_numpy(dtype=float) > 0).any()
+    has_candidates = "policy_candidate_for" in roofs.columns and (roofs["policy_candidate_for"].fillna("") != "").any()
     labels = {k: label(k, lang) for k in LABELS}
     script = _JS % {
         "map": m.get_name(),

@@ -15,21 +15,33 @@ from solarmap.errors import InputDataError
 
 CATEGORIES = ("public_institution", "other_public", "commercial", "industrial", "residential", "other")
 
-#: EULUC-China level-2 classes (names and codes) → policy category (FACTS §3).
-EULUC = {
+#: Finer use classes, for rules that treat e.g. government offices and schools differently; each lies in one category.
+USE_CLASSES = {
+    "government": "public_institution", "education": "public_institution", "medical": "public_institution",
+    "culture_sport": "public_institution", "public_service": "public_institution",
+    "transport": "other_public", "other_public": "other_public",
+    "office": "commercial", "commercial": "commercial",
+    "industrial": "industrial", "residential": "residential", "park": "other", "unknown": "other",
+}
+
+#: EULUC-China level-2 classes (names and codes) → use class (FACTS §3).
+EULUC_USE = {
     "居住用地": "residential", "101": "residential", "residential": "residential",
-    "商务办公用地": "commercial", "201": "commercial", "business office": "commercial",
+    "商务办公用地": "office", "201": "office", "business office": "office",
     "商业服务用地": "commercial", "202": "commercial", "commercial service": "commercial",
     "工业用地": "industrial", "301": "industrial", "industrial": "industrial",
-    "道路用地": "other_public", "401": "other_public", "road": "other_public",
-    "交通场站用地": "other_public", "402": "other_public", "transportation stations": "other_public",
-    "机场设施用地": "other_public", "403": "other_public", "airport facilities": "other_public",
-    "行政办公用地": "public_institution", "501": "public_institution", "administrative": "public_institution",
-    "教育科研用地": "public_institution", "502": "public_institution", "educational": "public_institution",
-    "医疗卫生用地": "public_institution", "503": "public_institution", "medical": "public_institution",
-    "体育与文化用地": "public_institution", "504": "public_institution", "sport and cultural": "public_institution",
-    "公园与绿地用地": "other", "505": "other", "park and greenspace": "other",
+    "道路用地": "transport", "401": "transport", "road": "transport",
+    "交通场站用地": "transport", "402": "transport", "transportation stations": "transport",
+    "机场设施用地": "transport", "403": "transport", "airport facilities": "transport",
+    "行政办公用地": "government", "501": "government", "administrative": "government",
+    "教育科研用地": "education", "502": "education", "educational": "education",
+    "医疗卫生用地": "medical", "503": "medical", "medical": "medical",
+    "体育与文化用地": "culture_sport", "504": "culture_sport", "sport and cultural": "culture_sport",
+    "公园与绿地用地": "park", "505": "park", "park and greenspace": "park",
 }
+
+#: EULUC-China class → policy category, through the use class.
+EULUC = {k: USE_CLASSES[v] for k, v in EULUC_USE.items()}
 
 #: Synonyms accepted in an explicit category column.
 COLUMN_SYNONYMS = {
@@ -44,25 +56,31 @@ COLUMN_SYNONYMS = {
 
 # OSM: (key, values) → category, first match wins (FACTS §3 lists the tags that matter)
 _OSM_RULES = [
-    ("office", {"government"}, "public_institution"),
-    ("government", None, "public_institution"),
-    ("amenity", {"townhall", "courthouse", "police", "fire_station", "school", "kindergarten", "college",
-                 "university", "hospital", "clinic", "doctors", "library", "community_centre", "arts_centre",
-                 "social_facility", "public_building"}, "public_institution"),
-    ("leisure", {"sports_centre", "stadium"}, "public_institution"),
-    ("building", {"government", "public", "civic", "school", "kindergarten", "college", "university",
-                  "hospital", "sports_hall", "stadium", "museum"}, "public_institution"),
-    ("building", {"train_station", "transportation", "parking"}, "other_public"),
-    ("amenity", {"bus_station", "ferry_terminal", "parking"}, "other_public"),
+    ("office", {"government"}, "government"),
+    ("government", None, "government"),
+    ("amenity", {"townhall", "courthouse", "police", "fire_station"}, "government"),
+    ("amenity", {"school", "kindergarten", "college", "university"}, "education"),
+    ("amenity", {"hospital", "clinic", "doctors"}, "medical"),
+    ("amenity", {"library", "community_centre", "arts_centre", "theatre"}, "culture_sport"),
+    ("amenity", {"social_facility", "public_building"}, "public_service"),
+    ("leisure", {"sports_centre", "stadium"}, "culture_sport"),
+    ("building", {"government", "public", "civic"}, "government"),
+    ("building", {"school", "kindergarten", "college", "university"}, "education"),
+    ("building", {"hospital"}, "medical"),
+    ("building", {"sports_hall", "stadium", "museum"}, "culture_sport"),
+    ("building", {"train_station", "transportation", "parking"}, "transport"),
+    ("amenity", {"bus_station", "ferry_terminal", "parking"}, "transport"),
     ("building", {"industrial", "warehouse", "factory", "manufacture"}, "industrial"),
     ("landuse", {"industrial"}, "industrial"),
-    ("building", {"commercial", "office", "retail", "hotel", "supermarket", "kiosk"}, "commercial"),
+    ("building", {"office"}, "office"),
+    ("office", None, "office"),
+    ("building", {"commercial", "retail", "hotel", "supermarket", "kiosk"}, "commercial"),
     ("shop", None, "commercial"),
-    ("office", None, "commercial"),
     ("tourism", {"hotel", "hostel"}, "commercial"),
     ("building", {"residential", "apartments", "house", "terrace", "detached", "semidetached_house",
                   "dormitory", "bungalow"}, "residential"),
 ]
+
 
 
 def _norm(values: pd.Series) -> pd.Series:
@@ -70,41 +88,46 @@ def _norm(values: pd.Series) -> pd.Series:
 
 
 def categorise(df: pd.DataFrame, *, scheme: str = "column", column: str = "") -> pd.DataFrame:
-    """Map building use to a policy category. Returns ``category`` and ``category_source`` (index aligned).
+    """Map building use to a policy category. Returns ``category``, ``use_class`` and ``category_source``.
 
-    ``scheme``: ``column`` (values are categories or their Chinese/English synonyms), ``euluc`` (EULUC-China
-    class names or codes), ``osm`` (OSM tag columns such as building, amenity, office, government, shop).
-    Values that map to nothing become ``other`` with the value kept in ``category_source``.
+    ``scheme``: ``column`` (values are categories, use classes, or their Chinese/English synonyms), ``euluc``
+    (EULUC-China class names or codes), ``osm`` (OSM tag columns such as building, amenity, office, government,
+    shop). Values that map to nothing become ``other``/``unknown`` with the value kept in ``category_source``.
     """
     n = len(df)
     if scheme == "osm":
-        cat = np.full(n, "", dtype=object)
+        use = np.full(n, "", dtype=object)
         src = np.full(n, "", dtype=object)
-        for key, values, category in _OSM_RULES:
+        for key, values, use_class in _OSM_RULES:
             if key not in df.columns:
                 continue
             v = _norm(df[key]).to_numpy(dtype=object)
-            hit = (cat == "") & (v != "") & (v != "no") & (np.isin(v, list(values)) if values else True)
-            cat[hit] = category
+            hit = (use == "") & (v != "") & (v != "no") & (np.isin(v, list(values)) if values else True)
+            use[hit] = use_class
             src[hit] = [f"{key}={x}" for x in v[hit]]
-        src[cat == ""] = "default"
-        cat[cat == ""] = "other"
-        return pd.DataFrame({"category": cat, "category_source": src}, index=df.index)
+        src[use == ""] = "default"
+        use[use == ""] = "unknown"
+        cat = np.array([USE_CLASSES[u] for u in use], dtype=object)
+        return pd.DataFrame({"category": cat, "use_class": use, "category_source": src}, index=df.index)
     col = column or ("category" if "category" in df.columns else "")
     if not col:
-        return pd.DataFrame({"category": "other", "category_source": "default"}, index=df.index)
+        return pd.DataFrame({"category": "other", "use_class": "unknown", "category_source": "default"}, index=df.index)
     if col not in df.columns:
         msg = f"no column '{col}' for the building category (columns: {', '.join(map(str, df.columns))})"
         raise InputDataError(msg)
-    table = EULUC if scheme == "euluc" else COLUMN_SYNONYMS
     raw = df[col].astype("string").fillna("").str.strip()
-    key = raw.str.lower()
-    # EULUC codes may arrive as numbers ("502.0")
-    key = key.str.replace(r"\.0$", "", regex=True)
-    mapped = key.map(lambda v: table.get(v, table.get(v.lower(), None)))
-    cat = mapped.fillna("other").to_numpy(dtype=object)
+    key = raw.str.lower().str.replace(r"\.0$", "", regex=True)  # EULUC codes may arrive as numbers ("502.0")
+    if scheme == "euluc":
+        use = key.map(lambda v: EULUC_USE.get(v)).fillna("unknown").to_numpy(dtype=object)
+        cat = np.array([USE_CLASSES[u] for u in use], dtype=object)
+    else:
+        cat = key.map(lambda v: COLUMN_SYNONYMS.get(v, USE_CLASSES.get(v))).fillna("other").to_numpy(dtype=object)
+        use = key.map(lambda v: v if v in USE_CLASSES else None).to_numpy(dtype=object)
+        default_use = {"public_institution": "public_service", "other_public": "other_public", "commercial": "commercial",
+                       "industrial": "industrial", "residential": "residential", "other": "unknown"}
+        use = np.array([u if isinstance(u, str) else default_use[c] for u, c in zip(use, cat, strict=True)], dtype=object)
     src = np.where(raw == "", "default", (col + "=" + raw).to_numpy(dtype=object))
-    return pd.DataFrame({"category": cat, "category_source": src}, index=df.index)
+    return pd.DataFrame({"category": cat, "use_class": use, "category_source": src}, index=df.index)
 
 
 def unknown_category_values(df: pd.DataFrame, *, scheme: str, column: str) -> list[str]:
@@ -114,10 +137,10 @@ def unknown_category_values(df: pd.DataFrame, *, scheme: str, column: str) -> li
     col = column or ("category" if "category" in df.columns else "")
     if not col or col not in df.columns:
         return []
-    table = EULUC if scheme == "euluc" else COLUMN_SYNONYMS
+    known = list(EULUC) if scheme == "euluc" else [*COLUMN_SYNONYMS, *USE_CLASSES]
     raw = df[col].astype("string").fillna("").str.strip()
     key = raw.str.lower().str.replace(r"\.0$", "", regex=True)
-    bad = raw[(raw != "") & ~key.isin(list(table))]
+    bad = raw[(raw != "") & ~key.isin(known)]
     return sorted(bad.unique().tolist())
 
 

@@ -1,0 +1,169 @@
+"""The installation rules on hand-built portfolios whose answers are worked out by hand, and rule files as data."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from solarmap.cli import main
+from solarmap.errors import ConfigError
+from solarmap.policy import Rule, RuleSet, evaluate, load_rule_set
+from solarmap.sources.categories import assign_stage
+
+GCR, W_PER_M2 = 0.68, 215.0
+
+
+def portfolio(n, **cols) -> pd.DataFrame:
+    base = {
+        "building_id": [f"P{i}" for i in range(n)], "reason": [""] * n, "assessment": ["assessed"] * n,
+        "suitable": [True] * n, "existing_pv_kwp": [0.0] * n, "existing_pv_area_m2": [0.0] * n,
+        "category": ["public_institution"] * n, "use_class": ["government"] * n, "stage": ["existing"] * n,
+        "subdistrict": ["dapuqiao"] * n,
+    }
+    base.update(cols)
+    df = pd.DataFrame(base)
+    df["usable_area_m2"] = df.get("usable_area_m2", 0.6 * df["roof_area_m2"])
+    df["capacity_kwp"] = df["usable_area_m2"] * GCR * W_PER_M2 / 1000
+    df["annual_kwh"] = df["capacity_kwp"] * df["specific_yield_kwh_per_kwp"]
+    return df
+
+
+def rule(**kw) -> Rule:
+    d = dict(id="R", text="", categories=("public_institution",), uses=(), stage="any", measure="share_of_buildings",
+             threshold=0.5, deadline=2025, feasible_only=False, scope="subdistrict")
+    d.update(kw)
+    return Rule(**d)
+
+
+def run_rules(df, *rules):
+    rs = RuleSet(name="t", title="", path="", baseline_year=2021, rules=list(rules))
+    return evaluate(df, rs, module_power_w_per_m2=W_PER_M2, gcr=GCR)
+
+
+def test_existing_public_institutions_fifty_percent_rule_worked_by_hand():
+    # ten existing public institutions: roofs 100, 200, ..., 1000 m²; usable 60 %; three (P0-P2) carry PV covering
+    # half their usable area. Specific yields rise with the index; P9 (the best) is too shaded to count.
+    area = np.arange(1, 11) * 100.0
+    pv_area = np.array([30.0, 60.0, 90.0] + [0.0] * 7)  # 0.5 × 0.6 × (100, 200, 300)
+    df = portfolio(10, roof_area_m2=area, existing_pv_area_m2=pv_area, existing_pv_kwp=pv_area * GCR * W_PER_M2 / 1000,
+                   specific_yield_kwh_per_kwp=900.0 + 20 * np.arange(10),
+                   suitable=[True] * 9 + [False], reason=[""] * 9 + ["shaded"])
+    cols, (res,) = run_rules(df, rule(threshold=0.5))
+    assert res["eligible_buildings"] == 10 and res["buildings_with_pv"] == 3
+    assert res["share_by_count"] == pytest.approx(0.3)
+    assert res["share_by_gross_area"] == pytest.approx(180.0 / 5500.0, abs=1e-4)  # PV area ÷ 5,500 m² gross
+    assert res["share_by_installable_area"] == pytest.approx(180.0 / 3300.0, abs=1e-4)  # ÷ 3,300 m² usable
+    assert res["compliant"] is False
+    assert res["shortfall_buildings"] == 2  # 50 % of 10 = 5, three have PV
+    assert res["candidate_ids"] == ["P8", "P7"]  # the two best feasible roofs (P9 is shaded)
+    assert res["shortfall_kwp"] == pytest.approx((800 + 900) * 0.6 * GCR * W_PER_M2 / 1000, abs=0.005)  # rounded to 0.01
+    assert {"building_id": "P9", "why": "not suitable (shaded)"} in res["cannot_count"]
+    assert cols.loc[8, "policy_candidate_for"] == "R" and cols.loc[9, "policy_candidate_for"] == ""
+
+
+def test_new_other_public_building_with_quarter_pv_area_fails_thirty_percent_by_known_area():
+    df = portfolio(1, roof_area_m2=[400.0], existing_pv_area_m2=[100.0], existing_pv_kwp=[100 * GCR * W_PER_M2 / 1000],
+                   category=["other_public"], use_class=["transport"], stage=["new"], specific_yield_kwh_per_kwp=[1000.0])
+    _, (res,) = run_rules(df, rule(categories=("other_public",), stage="new", measure="building_area_ratio", threshold=0.3))
+    assert res["compliant"] is False and res["level"] == "building"
+    assert res["shortfall_buildings"] == 1
+    assert res["shortfall_area_m2"] == pytest.approx(20.0)  # 0.30 × 400 − 100
+    assert res["shortfall_kwp"] == pytest.approx(20.0 * GCR * W_PER_M2 / 1000, abs=0.01)
+    assert res["candidate_ids"] == ["P0"]  # its usable area (60 %) can reach 30 %
+
+
+def test_new_public_institution_without_pv_fails_the_hundred_percent_rule():
+    df = portfolio(2, roof_area_m2=[500.0, 300.0], stage=["new", "existing"], specific_yield_kwh_per_kwp=[1100.0, 1000.0])
+    _, (res,) = run_rules(df, rule(stage="new", threshold=1.0))
+    assert res["eligible_buildings"] == 1 and res["compliant"] is False
+    assert res["shortfall_buildings"] == 1 and res["candidate_ids"] == ["P0"]
+
+
+def test_compliant_portfolio_has_no_shortfall_and_outside_buildings_do_not_count():
+    df = portfolio(3, roof_area_m2=[100.0] * 3, existing_pv_kwp=[5.0, 0.0, 0.0], existing_pv_area_m2=[0.0] * 3,
+                   specific_yield_kwh_per_kwp=[1000.0] * 3, reason=["", "", "outside_boundary"],
+                   assessment=["assessed", "assessed", "excluded"])
+    _, (res,) = run_rules(df, rule(threshold=0.5))
+    assert res["eligible_buildings"] == 2 and res["compliant"] is True
+    assert res["shortfall_buildings"] == 0 and res["candidate_ids"] == []
+
+
+def test_stage_follows_the_rule_sets_baseline_year():
+    df = pd.DataFrame({"year_built": [2020, 2021, 2022, None]})
+    assert assign_stage(df, baseline_year=2021)["stage"].tolist() == ["existing", "new", "new", "existing"]
+    assert assign_stage(df, baseline_year=2022)["stage"].tolist() == ["existing", "existing", "new", "existing"]
+
+
+@pytest.mark.parametrize("name", ["huangpu-2023", "shanghai-2022", "nea-county-2021"])
+def test_shipped_rule_sets_load(name):
+    rs = load_rule_set(name)
+    assert rs.rules and rs.name == name
+
+
+FOURTH = """
+name = "my-district"
+title = "a planner's own rules"
+baseline_year = 2020
+[[rules]]
+id = "MY-1"
+text = "every school roof over 500 m² by area, 40 % of installable area"
+categories = ["public_institution"]
+uses = ["education", "medical"]
+measure = "share_of_installable_area"
+threshold = 0.4
+deadline = 2027
+scope = "district"
+"""
+
+
+def test_a_fourth_rule_set_written_only_in_toml_runs_end_to_end(tmp_path):
+    path = tmp_path / "my-district.toml"
+    path.write_text(FOURTH, encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["run", "dapuqiao", "--rules", str(path), "--out", str(out), "--no-shading", "-q"]) == 0
+    summary = json.loads((out / "dapuqiao" / "summary.json").read_text(encoding="utf-8"))
+    (res,) = summary["policy"]
+    assert res["rule_id"] == "MY-1" and res["subdistrict"] == "(all)" and res["eligible_buildings"] > 0
+    assert res["share_by_installable_area"] is not None
+    roofs = pd.read_csv(out / "dapuqiao" / "roofs.csv", encoding="utf-8-sig")
+    assert roofs["policy_rules"].fillna("").str.contains("MY-1").sum() == res["eligible_buildings"]
+
+
+@pytest.mark.parametrize("bad,match", [
+    ("colour = 'red'", r"rule 'X-1': unknown key 'colour'"),
+    ("threshold = 150", r"rule 'X-1': key 'threshold' = 150 must be a fraction in \(0, 1\]"),
+    ("categories = ['schools']", r"rule 'X-1': key 'categories': unknown category 'schools'"),
+    ("measure = 'vibes'", r"rule 'X-1': key 'measure' = 'vibes' is not one of"),
+])
+def test_malformed_rule_files_name_the_file_rule_and_key(tmp_path, bad, match):
+    lines = ["id = 'X-1'", "categories = ['public_institution']", "measure = 'share_of_buildings'", "threshold = 0.5"]
+    key = bad.split(" =")[0]
+    lines = [line for line in lines if not line.startswith(key + " ")] + [bad]
+    path = tmp_path / "bad.toml"
+    path.write_text("name = 'bad'\n[[rules]]\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=match) as err:
+        load_rule_set(str(path))
+    assert "bad.toml" in str(err.value)
+
+
+def test_dapuqiao_reports_every_huangpu_rule_with_both_denominators(dapuqiao_run):
+    summary = json.loads((dapuqiao_run / "dapuqiao" / "summary.json").read_text(encoding="utf-8"))
+    by_rule = {p["rule_id"]: p for p in summary["policy"]}
+    assert set(by_rule) == {"HP-1", "HP-2", "HP-3", "HP-4"}
+    keys = ["rule_id", "subdistrict", "eligible_buildings", "buildings_with_pv", "share_by_count", "share_by_gross_area",
+            "share_by_installable_area", "threshold", "measure", "compliant", "shortfall_buildings", "shortfall_area_m2",
+            "shortfall_kwp", "candidate_ids"]
+    for p in summary["policy"]:
+        assert not set(keys) - set(p)
+        assert p["subdistrict"] == "dapuqiao"
+        if p["eligible_buildings"]:
+            assert p["share_by_gross_area"] is not None and p["share_by_installable_area"] is not None
+    assert summary["district_target"]["target_kw"] == 10000
+    assert summary["substitution"][0]["targets"][0]["rate"] == 0.10
+    from solarmap import store
+
+    rows = store.query(dapuqiao_run / "solarmap.duckdb", "SELECT rule_id FROM policy_results ORDER BY 1")
+    assert rows["rule_id"].tolist() == ["HP-1", "HP-2", "HP-3", "HP-4"]
