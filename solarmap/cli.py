@@ -64,6 +64,8 @@ def _run(args) -> int:
     }
     if args.no_shading:
         overrides["shading.enabled"] = False
+    if args.chinese_headers:
+        overrides["output.chinese_headers"] = True
     if args.out:
         overrides["output.database"] = str(Path(args.out) / "solarmap.duckdb")
     cfg = apply_overrides(cfg, overrides)
@@ -138,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--name", help="run name (the output folder under --out)")
     r.add_argument("--out", help="output folder: the run goes to OUT/<name>/, the database to OUT/solarmap.duckdb")
     r.add_argument("--no-shading", action="store_true", help="skip neighbour shading")
+    r.add_argument("--chinese-headers", action="store_true", help="CSV headers in Chinese and English")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     r.add_argument("-v", "--verbose", action="store_true")
     r.set_defaults(func=_run)

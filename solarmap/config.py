@@ -137,6 +137,7 @@ class OutputConfig:
     tianditu_key: str = ""  # or the environment variable TIANDITU_KEY
     lang: str = "both"  # zh | en | both
     co2_kg_per_kwh: float = 0.42  # Shanghai local grid factor (FACTS §5)
+    chinese_headers: bool = False  # CSV headers as "中文 english" instead of english alone
 
 
 @dataclass

@@ -27,6 +27,7 @@ from solarmap.columns import ROOF_COLUMNS
 from solarmap.config import Config
 from solarmap.errors import InputDataError, OutputError
 from solarmap.report import export, maps
+from solarmap.report import summary as report_page
 from solarmap.roofs import layout_roofs
 from solarmap.solar import pv_model_description, roof_yields, sun_positions
 from solarmap.sources import categories, heights
@@ -261,8 +262,10 @@ def _run(cfg: Config, collector: _WarningCollector) -> RunResult:
                                run_id, hashes, metric_crs)
             summary["timings_s"] = stages.timings
             wgs = roofs.to_crs("EPSG:4326")
-            export.write_roofs_csv(roofs, tmp / "roofs.csv")
-            export.write_csv(export.candidates_table(roofs), tmp / "candidates.csv")
+            zh = cfg.output.chinese_headers
+            export.write_roofs_csv(roofs, tmp / "roofs.csv", chinese_headers=zh)
+            export.write_csv(export.candidates_table(roofs), tmp / "candidates.csv", chinese_headers=zh)
+            (tmp / "report.html").write_text(report_page.render_report(roofs, summary, lang=cfg.output.lang), encoding="utf-8")
             map_roofs = wgs.copy()
             map_roofs["geometry"] = gpd.GeoSeries(shapely.simplify(roofs.geometry.to_numpy(), 0.3), crs=metric_crs).to_crs("EPSG:4326").values
             html = maps.render_map(map_roofs, outline=boundary, summary=summary, tiles=cfg.output.tiles,

@@ -248,8 +248,12 @@ def evaluate(roofs: pd.DataFrame, rule_set: RuleSet, *, module_power_w_per_m2: f
     stage = roofs["stage"].to_numpy()
     sub = roofs["subdistrict"].fillna("").astype(str).to_numpy()
     order = candidate_order(roofs)
-    rank_pos = np.empty(n, dtype=np.int64)
-    rank_pos[order] = np.arange(n)
+    pv_area_all = pv_covered_area(roofs, module_power_w_per_m2=module_power_w_per_m2, gcr=gcr)
+    has_pv_all = (roofs["existing_pv_kwp"].to_numpy(dtype=float) > 0) | (pv_area_all > 0)
+    # the candidate rank: position among feasible roofs without PV, in ranking order
+    pool = order[(assessed & suitable & ~has_pv_all)[order]]
+    rank = np.full(n, np.nan)
+    rank[pool] = np.arange(1, len(pool) + 1)
 
     eligible_for = [[] for _ in range(n)]
     picked_for = [[] for _ in range(n)]
@@ -279,17 +283,13 @@ def evaluate(roofs: pd.DataFrame, rule_set: RuleSet, *, module_power_w_per_m2: f
             results.append(res)
             for i in picks:
                 picked_for[i].append(rule.id)
-                status[i].append(f"{rule.id}: candidate {rank_pos[i] + 1}")
+                status[i].append(f"{rule.id}: candidate" + (f" #{int(rank[i])}" if np.isfinite(rank[i]) else ""))
             for i, note in notes.items():
                 status[i].append(f"{rule.id}: {note}")
-    feasible_new = assessed & suitable & ~has_pv
     cols = pd.DataFrame(index=roofs.index)
     cols["policy_rules"] = [",".join(x) for x in eligible_for]
     cols["policy_candidate_for"] = [",".join(x) for x in picked_for]
     cols["policy_status"] = ["; ".join(x) for x in status]
-    rank = np.full(n, np.nan)
-    pool = order[feasible_new[order]]
-    rank[pool] = np.arange(1, len(pool) + 1)
     cols["candidate_rank"] = pd.array(rank).astype("Int64")
     cols["existing_pv_area_m2"] = np.round(pv_area, 2)
     return cols, results

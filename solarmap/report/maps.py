@@ -52,6 +52,17 @@ LABELS = {
     "gcj": ("几何已转换为 GCJ-02 以匹配高德底图", "Geometries drawn in GCJ-02 to match the AMap basemap"),
     "compliant": ("达标", "compliant"),
     "not_compliant": ("未达标", "not compliant"),
+    "monthly": ("各街道逐月发电量 (MWh)", "Monthly generation per subdistrict (MWh)"),
+    "v_public_institution": ("公共机构", "public institution"),
+    "v_other_public": ("其他公共建筑", "other public"),
+    "v_commercial": ("商业办公", "commercial"),
+    "v_industrial": ("工业", "industrial"),
+    "v_residential": ("住宅", "residential"),
+    "v_other": ("其他", "other"),
+    "v_new": ("新建", "new"),
+    "v_existing": ("既有", "existing"),
+    "v_assessed": ("已评估", "assessed"),
+    "v_excluded": ("已排除", "excluded"),
 }
 
 SPECIFIC_BREAKS = [600, 800, 900, 1000, 1100, 1200]
@@ -138,7 +149,7 @@ def _feature_collection(roofs: gpd.GeoDataFrame, digits: int) -> dict:
 
 
 _JS = r"""
-(function() {
+window.addEventListener('DOMContentLoaded', function() {
   var map = %(map)s;
   var data = %(data)s;
   var L10N = %(labels)s;
@@ -148,6 +159,7 @@ _JS = r"""
     });
   }
   function fmt(v) { return (v === null || v === undefined) ? '–' : Number(v).toLocaleString('en-US'); }
+  function tr(v) { return L10N['v_' + v] || v; }
   function ramp(v, breaks, colors) {
     if (v === null || v === undefined) return '#bbbbbb';
     for (var k = 0; k < breaks.length; k++) { if (v < breaks[k]) return colors[k]; }
@@ -155,8 +167,8 @@ _JS = r"""
   }
   var annualBreaks = %(annual_breaks)s;
   function popup(p) {
-    var rows = [['id', p.i], ['name', p.n], ['category', p.c], ['stage', p.s],
-      ['status', p.a + (p.r ? ' (' + p.r + ')' : '')], ['roof_area', fmt(p.ra)], ['usable_area', fmt(p.ua)],
+    var rows = [['id', p.i], ['name', p.n], ['category', tr(p.c)], ['stage', tr(p.s)],
+      ['status', tr(p.a) + (p.r ? ' (' + p.r + ')' : '')], ['roof_area', fmt(p.ra)], ['usable_area', fmt(p.ua)],
       ['capacity', fmt(p.kw)], ['annual', fmt(p.e)], ['specific', fmt(p.sy)], ['shading', fmt(p.sl)],
       ['existing_pv', fmt(p.pv)]];
     if (p.ru) rows.push(['rules', p.ru]);
@@ -198,7 +210,7 @@ _JS = r"""
   var bounds = first.getBounds();
   if (bounds.isValid()) map.fitBounds(bounds);
   window.solarmap = {map: map, overlays: overlays, roofCount: data.features.length};
-})();
+});
 """
 
 _CSS = """

@@ -1,0 +1,60 @@
+"""Exports an analyst opens: the CSV as Excel reads it, the GeoPackage and GeoParquet in QGIS, map size."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from solarmap.sources.coords import gcj02_to_wgs84, wgs84_to_gcj02
+
+
+def test_csv_has_bom_and_chinese_names_intact(dapuqiao_run):
+    raw = (dapuqiao_run / "dapuqiao" / "roofs.csv").read_bytes()
+    assert raw.startswith(codecs.BOM_UTF8)  # Excel detects UTF-8 by the BOM
+    text = raw[3:].decode("utf-8")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    names = {r["name"] for r in rows if r["name"]}
+    assert any("打浦桥" in n for n in names)
+    assert {"居住用地", "商务办公用地"} <= {r["euluc_class"] for r in rows}
+
+
+def test_geopackage_and_geoparquet_read_back_with_the_same_rows_and_columns(dapuqiao_run):
+    run = dapuqiao_run / "dapuqiao"
+    csv_df = pd.read_csv(run / "roofs.csv", encoding="utf-8-sig")
+    for name in ("roofs.gpkg", "roofs.parquet"):
+        g = gpd.read_file(run / name) if name.endswith("gpkg") else gpd.read_parquet(run / name)
+        assert g.crs.to_epsg() == 4326
+        assert len(g) == len(csv_df)
+        assert [c for c in g.columns if c != "geometry"] == list(csv_df.columns)
+        assert g["building_id"].tolist() == csv_df["building_id"].tolist()
+        np.testing.assert_allclose(g["annual_kwh"].to_numpy(dtype=float), csv_df["annual_kwh"].to_numpy(dtype=float))
+
+
+def test_chinese_headers_option(tmp_path):
+    from solarmap.cli import main
+
+    assert main(["run", "dapuqiao", "--chinese-headers", "--out", str(tmp_path), "--no-shading", "-q"]) == 0
+    header = (tmp_path / "dapuqiao" / "roofs.csv").read_text(encoding="utf-8-sig").splitlines()[0].split(",")
+    assert header[0] == "编号 building_id" and "装机容量_kWp capacity_kwp" in header
+
+
+def test_map_of_the_largest_embedded_run_is_under_15_mb(tmp_path):
+    from solarmap.cli import main
+
+    assert main(["run", "bansongyuan", "--out", str(tmp_path), "--no-shading", "-q"]) == 0
+    size = (tmp_path / "bansongyuan" / "map.html").stat().st_size
+    assert size < 15 * 1024 * 1024
+    assert (tmp_path / "bansongyuan" / "report.html").stat().st_size > 2000
+
+
+def test_gcj02_round_trip_is_millimetre_exact():
+    lon, lat = np.array([121.47, 121.50, 121.44]), np.array([31.21, 31.19, 31.23])
+    g = wgs84_to_gcj02(lon, lat)
+    back = gcj02_to_wgs84(*g)
+    np.testing.assert_allclose(back[0], lon, atol=1e-8)
+    np.testing.assert_allclose(back[1], lat, atol=1e-8)
