@@ -21,7 +21,8 @@ ROOF_COLUMNS: dict[str, str] = {
     "year_built": "Year of construction from the input, empty when unknown.",
     "existing_pv_kwp": "PV already installed on the roof [kWp], 0 when none is known.",
     "height_m": "Roof height above ground [m].",
-    "height_source": "Where the height came from: column, floors, dsm, or imputed.",
+    "height_source": "Where the height came from: dsm, column, floors, or neighbours (median within 100 m).",
+    "height_imputed": "True when the height was not measured: from floors where a height column exists but had no plausible value, or from neighbours.",
     "floors": "Number of storeys from the input, empty when unknown.",
     "roof_area_m2": "Gross roof area, the footprint area in the metric CRS [m²].",
     "usable_area_m2": "Roof area left for PV after the edge setback and the obstruction share [m²].",
@@ -64,10 +65,9 @@ CANDIDATE_COLUMNS: tuple[str, ...] = (
 REASONS: dict[str, str] = {
     "outside_boundary": "The footprint's centre lies outside the run's boundary (kept as an obstacle for shade).",
     "invalid_geometry": "The geometry is empty, null, not a polygon, or could not be repaired.",
-    "no_height": "No height in the column, no floors, no DSM value, and nothing to impute from.",
+    "no_height": "No plausible height (DSM, column, floors) and fewer than 3 neighbours with one within 100 m.",
     "too_small": "Usable roof area below the configured minimum (roofs.min_usable_area_m2).",
     "shaded": "Assessed, but neighbours' shade takes more than shading.max_loss_pct of the yield.",
-    "has_pv": "Assessed; already carries PV (existing_pv_kwp > 0).",
 }
 
 

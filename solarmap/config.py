@@ -39,6 +39,7 @@ class BuildingsConfig:
     height_column: str = ""  # empty = "height_m"/"height" when present
     floors_column: str = ""  # empty = "floors"/"building:levels" when present
     storey_height_m: float = 3.0
+    impute_heights: bool = True  # a building with no plausible height takes its neighbours' median (flagged)
     dsm: str = ""  # GeoTIFF of heights above ground (nDSM), or a DSM together with dtm
     dtm: str = ""
     category_column: str = ""  # empty = "category" when present

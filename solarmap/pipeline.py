@@ -122,6 +122,179 @@ def _subdistrict_of(centres_wgs84: np.ndarray) -> np.ndarray:
     return out
 
 
+def impute_heights_from_neighbours(roofs: gpd.GeoDataFrame, *, radius_m: float = 100.0, k_min: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """Median height of the buildings whose centres lie within ``radius_m`` of each building lacking one.
+
+    Returns (height [m], imputed mask); NaN where fewer than ``k_min`` neighbours have a height.
+    """
+    h = roofs["height_m"].to_numpy(dtype=float)
+    centres = shapely.centroid(roofs.geometry.to_numpy())
+    ok = np.isfinite(h) & ~shapely.is_empty(centres) & ~shapely.is_missing(centres)
+    need = ~np.isfinite(h) & ~shapely.is_empty(centres) & ~shapely.is_missing(centres)
+    out = h.copy()
+    if not need.any() or not ok.any():
+        return out, np.zeros(len(h), dtype=bool)
+    donors = np.flatnonzero(ok)
+    tree = shapely.STRtree(centres[donors])
+    want = np.flatnonzero(need)
+    q, d = tree.query(centres[want], predicate="dwithin", distance=radius_m)
+    med, count = heights.per_label_median(q + 1, h[donors[d]], len(want))
+    good = count >= k_min
+    out[want[good]] = np.round(med[good], 1)
+    imputed = np.zeros(len(h), dtype=bool)
+    imputed[want[good]] = True
+    return out, imputed
+
+
+def _check_gcj02(centres_lon, centres_lat, boundary) -> str:
+    """A hint when footprints sit where GCJ-02 data would: many more centres fall inside the boundary once
+    converted from GCJ-02 to WGS84 than as given."""
+    from solarmap.sources.coords import gcj02_to_wgs84
+
+    ok = np.isfinite(centres_lon)
+    if boundary is None or ok.sum() < 5:
+        return ""
+    raw = shapely.contains_xy(boundary, centres_lon[ok], centres_lat[ok]).mean()
+    lon, lat = gcj02_to_wgs84(centres_lon[ok], centres_lat[ok])
+    conv = shapely.contains_xy(boundary, lon, lat).mean()
+    if conv > raw + 0.15 and conv > 0.5:
+        return (f"the footprints look like GCJ-02 coordinates (AMap/Gaode, Tencent): {raw:.0%} of them lie inside "
+                f"the boundary as given but {conv:.0%} once converted to WGS84. Rerun with --input-datum gcj02")
+    return ""
+
+
+def prepare(fp: gpd.GeoDataFrame, cfg: Config, *, baseline_year: int, boundary=None, boundary_label: str = "",
+            source: str = "") -> gpd.GeoDataFrame:
+    """From validated footprints to buildings ready for assessment: heights (with neighbour imputation), policy
+    category, stage, existing PV, roof centres in WGS84, subdistrict, and the boundary test. Pure: no I/O."""
+    b = cfg.buildings
+    metric_crs = fp.crs
+    h = heights.assign_heights(fp, height_column=b.height_column, floors_column=b.floors_column,
+                               storey_height_m=b.storey_height_m, dsm=b.dsm, dtm=b.dtm)
+    cat = categories.categorise(fp, scheme=b.category_scheme, column=b.category_column)
+    unknown = categories.unknown_category_values(fp, scheme=b.category_scheme, column=b.category_column)
+    if unknown:
+        log.warning("category values not recognised, counted as 'other': %s", ", ".join(unknown[:20]))
+    stage = categories.assign_stage(fp, stage_column=b.stage_column, year_column=b.year_built_column,
+                                     baseline_year=baseline_year)
+    pv = categories.existing_pv(fp, column=b.existing_pv_column)
+    # input columns named like an output column are kept beside it as input_<name>
+    clash = {c: f"input_{c}" for c in fp.columns if c in ROOF_COLUMNS and c not in ("building_id", "name", "assessment", "reason")}
+    roofs = gpd.GeoDataFrame(pd.concat([fp.rename(columns=clash), h, cat, stage, pv], axis=1), geometry="geometry", crs=metric_crs)
+    had_height_column = any(c in fp.columns for c in ((b.height_column,) if b.height_column else heights.HEIGHT_CANDIDATES))
+    imputed = (roofs["height_source"] == "floors").to_numpy() & had_height_column
+    if b.impute_heights:
+        filled, from_neighbours = impute_heights_from_neighbours(roofs)
+        roofs["height_m"] = filled
+        roofs.loc[from_neighbours, "height_source"] = "neighbours"
+        imputed |= from_neighbours
+        if from_neighbours.any():
+            log.warning("%d buildings without a plausible height took the median of their neighbours within 100 m "
+                        "(flag height_imputed)", int(from_neighbours.sum()))
+    roofs["height_imputed"] = imputed
+    ok = roofs["assessment"] == "assessed"
+    roofs.loc[ok & roofs["height_m"].isna(), ["assessment", "reason"]] = ["excluded", "no_height"]
+    centres = shapely.centroid(roofs.geometry.to_numpy())
+    valid = ~shapely.is_empty(centres) & ~shapely.is_missing(centres)
+    lon = np.full(len(roofs), np.nan)
+    lat = np.full(len(roofs), np.nan)
+    if valid.any():
+        wgs = gpd.GeoSeries(centres[valid], crs=metric_crs).to_crs("EPSG:4326").to_numpy()
+        lon[valid], lat[valid] = shapely.get_x(wgs), shapely.get_y(wgs)
+    roofs["lon"], roofs["lat"] = lon, lat
+    sub_of = np.full(len(roofs), "", dtype=object)
+    if valid.any():
+        sub_of[valid] = _subdistrict_of(shapely.points(lon[valid], lat[valid]))
+    if boundary is not None:
+        inside = np.zeros(len(roofs), dtype=bool)
+        inside[valid] = shapely.contains_xy(boundary, lon[valid], lat[valid])
+        hint = _check_gcj02(lon, lat, boundary) if b.input_datum == "wgs84" else ""
+        if not inside.any():
+            msg = (f"no building of {source} has its centre inside the boundary {boundary_label}: check that the "
+                   f"buildings are in this subdistrict and in the CRS they claim (or use --boundary none). {hint}").strip()
+            raise InputDataError(msg)
+        if hint:
+            log.warning(hint)
+        out_b = (roofs["assessment"] == "assessed").to_numpy() & ~inside
+        roofs.loc[out_b, ["assessment", "reason"]] = ["excluded", "outside_boundary"]
+        # a building already excluded for another reason keeps that reason, but outside ones never count
+        roofs.loc[~inside & (roofs["reason"] == ""), "reason"] = "outside_boundary"
+        if boundary_label:  # inside the run's boundary the run's own subdistrict wins (outlines overlap)
+            sub_of[inside] = boundary_label
+    roofs["subdistrict"] = sub_of
+    return roofs
+
+
+def site_of(roofs: pd.DataFrame) -> tuple[float, float]:
+    """Mean roof centre (lat, lon) [°], Huangpu's centre when there is none."""
+    lat, lon = roofs["lat"].to_numpy(dtype=float), roofs["lon"].to_numpy(dtype=float)
+    if not np.isfinite(lat).any():
+        return 31.23, 121.48
+    return float(np.nanmean(lat)), float(np.nanmean(lon))
+
+
+def assess(roofs: gpd.GeoDataFrame, cfg: Config, *, weather, sun, stages: _Stages | None = None,
+           targets: np.ndarray | None = None) -> gpd.GeoDataFrame:
+    """Roof layout, neighbour shade and yield for prepared buildings. Pure: no I/O.
+
+    ``targets`` (optional, boolean) limits assessment to some rows; the others are kept as they are and still
+    cast shade (the halo of a tile). Returns a new GeoDataFrame with every roof column.
+    """
+    stages = stages or _Stages()
+    crs = roofs.crs
+    roofs = roofs.copy()
+    if targets is not None:
+        keep = roofs["assessment"].to_numpy(dtype=object).copy()
+        roofs.loc[~targets & (roofs["assessment"] == "assessed"), "assessment"] = "halo"
+    with stages.stage("roofs"):
+        site_lat, _ = site_of(roofs)
+        layout = layout_roofs(roofs, cfg.roofs, latitude_deg=site_lat)
+        too_small = layout.pop("too_small").to_numpy()
+        roofs = pd.concat([roofs, layout], axis=1)
+        roofs.loc[too_small, ["assessment", "reason"]] = ["excluded", "too_small"]
+        excluded = (roofs["assessment"] != "assessed").to_numpy()
+        roofs.loc[excluded, ["capacity_kwp", "module_area_m2"]] = np.nan
+    shade = None
+    with stages.stage("shading"):
+        if cfg.shading.enabled:
+            from solarmap import shading
+
+            shade = shading.shade_model(roofs, cfg.shading, setback_m=cfg.roofs.edge_setback_m)
+            roofs["sky_view_factor"] = shade.sky_view_all()
+        else:
+            roofs["sky_view_factor"] = np.where(roofs["assessment"] == "assessed", 1.0, np.nan)
+    with stages.stage("yield"):
+        y = roof_yields(roofs, weather, sun, cfg.pv, shade=shade)
+        roofs = pd.concat([roofs, y], axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            roofs["shading_loss_pct"] = 100.0 * (1.0 - roofs["annual_kwh"] / roofs["annual_kwh_unshaded"])
+        assessed = roofs["assessment"] == "assessed"
+        shaded = assessed & (roofs["shading_loss_pct"] > cfg.shading.max_loss_pct)
+        roofs["suitable"] = assessed & ~shaded
+        roofs.loc[shaded, "reason"] = "shaded"
+    if targets is not None:
+        halo = (roofs["assessment"] == "halo").to_numpy()
+        roofs.loc[halo, "assessment"] = keep[halo]
+    return gpd.GeoDataFrame(roofs, geometry="geometry", crs=crs)
+
+
+def _prepare_output(out_root: Path, name: str) -> None:
+    """Fail fast when the output folder cannot be written; remove temp folders of runs that died."""
+    try:
+        out_root.mkdir(parents=True, exist_ok=True)
+        probe = out_root / f".solarmap-probe-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        msg = (f"cannot write to the output folder {out_root}: {exc.strerror or exc}. "
+               "Choose a writable folder with --out DIR")
+        raise OutputError(msg) from None
+    for stale in list(out_root.glob(f".{name}.tmp-*")) + list(out_root.glob(f".{name}.old-*")):
+        pid = stale.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and int(pid) != os.getpid() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(stale, ignore_errors=True)
+
+
 def run(cfg: Config) -> RunResult:
     """Run the whole pipeline for one configuration and write its outputs atomically.
 
@@ -138,104 +311,41 @@ def run(cfg: Config) -> RunResult:
 
 
 def _run(cfg: Config, collector: _WarningCollector) -> RunResult:
+    from solarmap import policy
+
     stages = _Stages()
     started = dt.datetime.now(dt.UTC)
     b = cfg.buildings
     if not b.path:
         msg = "no buildings file: set buildings.path in the pipeline file or pass --buildings PATH"
         raise InputDataError(msg)
-
-    from solarmap import policy
-
+    name = cfg.name
+    out_root = Path(cfg.output.dir)
+    db_path = Path(cfg.output.database) if cfg.output.database else out_root / "solarmap.duckdb"
+    _prepare_output(out_root, name)
     rule_set = policy.load_rule_set(cfg.policy.rules)  # a bad rule file fails before any work
+
     with stages.stage("ingest"):
         boundary, boundary_label = _boundary(cfg)
         fp = read_footprints(b.path, layer=b.layer, crs=b.crs, encoding=b.encoding, input_datum=b.input_datum,
                              id_column=b.id_column, name_column=b.name_column, wkt_column=b.wkt_column,
                              lon_column=b.lon_column, lat_column=b.lat_column)
         metric_crs = fp.crs
-        h = heights.assign_heights(fp, height_column=b.height_column, floors_column=b.floors_column,
-                                   storey_height_m=b.storey_height_m, dsm=b.dsm, dtm=b.dtm)
-        cat = categories.categorise(fp, scheme=b.category_scheme, column=b.category_column)
-        unknown = categories.unknown_category_values(fp, scheme=b.category_scheme, column=b.category_column)
-        if unknown:
-            log.warning("category values not recognised, counted as 'other': %s", ", ".join(unknown[:20]))
-        stage = categories.assign_stage(fp, stage_column=b.stage_column, year_column=b.year_built_column,
-                                         baseline_year=rule_set.baseline_year)
-        pv = categories.existing_pv(fp, column=b.existing_pv_column)
-        # input columns named like an output column are kept beside it as input_<name>
-        clash = {c: f"input_{c}" for c in fp.columns if c in ROOF_COLUMNS and c not in ("building_id", "name", "assessment", "reason")}
-        roofs = pd.concat([fp.rename(columns=clash), h, cat, stage, pv], axis=1)
-        roofs = gpd.GeoDataFrame(roofs, geometry="geometry", crs=metric_crs)
-        ok = roofs["assessment"] == "assessed"
-        no_h = ok & roofs["height_m"].isna()
-        roofs.loc[no_h, ["assessment", "reason"]] = ["excluded", "no_height"]
-        centres = shapely.centroid(roofs.geometry.to_numpy())
-        valid_centre = ~shapely.is_empty(centres) & ~shapely.is_missing(centres)
-        centres_wgs = np.full(len(roofs), None, dtype=object)
-        centres_wgs[valid_centre] = gpd.GeoSeries(centres[valid_centre], crs=metric_crs).to_crs("EPSG:4326").to_numpy()
-        lon = np.full(len(roofs), np.nan)
-        lat = np.full(len(roofs), np.nan)
-        lon[valid_centre] = shapely.get_x(centres_wgs[valid_centre].astype(object))
-        lat[valid_centre] = shapely.get_y(centres_wgs[valid_centre].astype(object))
-        roofs["lon"], roofs["lat"] = lon, lat
-        sub_of = np.full(len(roofs), "", dtype=object)
-        sub_of[valid_centre] = _subdistrict_of(centres_wgs[valid_centre])
-        if boundary is not None:
-            inside = np.zeros(len(roofs), dtype=bool)
-            inside[valid_centre] = shapely.contains_xy(boundary, lon[valid_centre], lat[valid_centre])
-            out_b = (roofs["assessment"] == "assessed").to_numpy() & ~inside
-            roofs.loc[out_b, ["assessment", "reason"]] = ["excluded", "outside_boundary"]
-            if not inside.any():
-                msg = (f"no building of {b.path} has its centre inside the boundary {boundary_label}: check that the "
-                       "buildings are in this subdistrict and in the CRS they claim (or use --boundary none)")
-                raise InputDataError(msg)
-            if boundary_label:  # inside the run's boundary the run's own subdistrict wins (outlines overlap)
-                sub_of[inside] = boundary_label
-        roofs["subdistrict"] = sub_of
+        roofs = prepare(fp, cfg, baseline_year=rule_set.baseline_year, boundary=boundary,
+                        boundary_label=boundary_label, source=b.path)
         log.info("%d buildings read from %s", len(roofs), b.path)
 
-    with stages.stage("roofs"):
-        site_lat = float(np.nanmean(lat)) if np.isfinite(lat).any() else 31.23
-        site_lon = float(np.nanmean(lon)) if np.isfinite(lon).any() else 121.48
-        layout = layout_roofs(roofs, cfg.roofs, latitude_deg=site_lat)
-        too_small = layout.pop("too_small").to_numpy()
-        roofs = pd.concat([roofs, layout], axis=1)
-        roofs.loc[too_small, ["assessment", "reason"]] = ["excluded", "too_small"]
-        excluded = (roofs["assessment"] != "assessed").to_numpy()
-        roofs.loc[excluded, ["capacity_kwp", "module_area_m2"]] = np.nan
-
     with stages.stage("weather"):
+        site_lat, site_lon = site_of(roofs)
         weather = load_weather(cfg.weather.source, latitude=site_lat, longitude=site_lon, year=cfg.weather.year)
         sun = sun_positions(weather)
 
-    shade = None
-    with stages.stage("shading"):
-        if cfg.shading.enabled:
-            from solarmap import shading
-
-            shade = shading.shade_model(roofs, cfg.shading, sun=sun, setback_m=cfg.roofs.edge_setback_m)
-            roofs["sky_view_factor"] = shade.sky_view_all()
-        else:
-            roofs["sky_view_factor"] = np.where(roofs["assessment"] == "assessed", 1.0, np.nan)
-
-    with stages.stage("yield"):
-        y = roof_yields(roofs, weather, sun, cfg.pv, shade=shade)
-        roofs = pd.concat([roofs, y], axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            roofs["shading_loss_pct"] = 100.0 * (1.0 - roofs["annual_kwh"] / roofs["annual_kwh_unshaded"])
-        assessed = roofs["assessment"] == "assessed"
-        shaded = assessed & (roofs["shading_loss_pct"] > cfg.shading.max_loss_pct)
-        roofs["suitable"] = assessed & ~shaded
-        roofs.loc[shaded, "reason"] = "shaded"
+    roofs = assess(roofs, cfg, weather=weather, sun=sun, stages=stages)
 
     with stages.stage("policy"):
         roofs, policy_results, rule_set_info = policy.apply_rules(roofs, rule_set, cfg)
 
     roofs = gpd.GeoDataFrame(roofs, geometry="geometry", crs=metric_crs)
-    name = cfg.name
-    out_root = Path(cfg.output.dir)
-    db_path = Path(cfg.output.database) if cfg.output.database else out_root / "solarmap.duckdb"
     run_id = f"{name}-{started.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
     inputs = {"buildings": b.path, "weather": cfg.weather.source}
     for key, p in (("dsm", b.dsm), ("dtm", b.dtm), ("boundary", cfg.boundary), ("rules", rule_set.path)):
@@ -247,17 +357,12 @@ def _run(cfg: Config, collector: _WarningCollector) -> RunResult:
 
         hashes["weather"] = _file_hash(EMBEDDED_WEATHER)
 
+    tmp = out_root / f".{name}.tmp-{os.getpid()}"
     with stages.stage("report"):
         try:
-            out_root.mkdir(parents=True, exist_ok=True)
-            tmp = out_root / f".{name}.tmp-{os.getpid()}"
             if tmp.exists():
                 shutil.rmtree(tmp)
             tmp.mkdir()
-        except OSError as exc:
-            msg = f"cannot write to the output folder {out_root}: {exc.strerror}. Choose another with --out DIR"
-            raise OutputError(msg) from None
-        try:
             summary = _summary(cfg, roofs, weather, boundary_label, policy_results, rule_set_info, collector.messages,
                                run_id, hashes, metric_crs)
             summary["timings_s"] = stages.timings
@@ -272,7 +377,11 @@ def _run(cfg: Config, collector: _WarningCollector) -> RunResult:
                                    lang=cfg.output.lang, tianditu_key=cfg.output.tianditu_key or os.environ.get("TIANDITU_KEY", ""))
             (tmp / "map.html").write_text(html, encoding="utf-8")
             export.write_geodata(wgs, tmp)
-        except Exception:
+        except OSError as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            msg = f"cannot write the outputs in {out_root}: {exc.strerror or exc}. Choose another folder with --out DIR"
+            raise OutputError(msg) from None
+        except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
 
@@ -294,7 +403,7 @@ def _run(cfg: Config, collector: _WarningCollector) -> RunResult:
                 roofs=roofs, geometry_wkb=wkb, subdistricts=_subdistrict_table(roofs),
                 policy=policy_results, rule_set=rule_set.name,
             )
-        except Exception:
+        except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         final = out_root / name
@@ -304,8 +413,8 @@ def _run(cfg: Config, collector: _WarningCollector) -> RunResult:
         tmp.rename(final)
         shutil.rmtree(old, ignore_errors=True)
     summary["timings_s"] = dict(stages.timings)
-    export.write_json(summary, final / "summary.json.tmp")
-    os.replace(final / "summary.json.tmp", final / "summary.json")
+    export.write_json(summary, final / ".summary.json.tmp")
+    os.replace(final / ".summary.json.tmp", final / "summary.json")
     return RunResult(run_id=run_id, name=name, out_dir=final, database=db_path, roofs=roofs, summary=summary,
                      timings_s=dict(stages.timings))
 
@@ -338,7 +447,8 @@ def _summary(cfg, roofs, weather, boundary_label, policy_results, rule_set, warn
             title = f"solarmap · {find_subdistrict(cfg.subdistrict).label}"
         except Exception:  # noqa: BLE001 - a title is never worth failing a run
             pass
-    flags = {c: int(roofs[c].sum()) for c in ("geometry_repaired", "id_deduplicated", "geometry_from_point") if c in roofs.columns}
+    flags = {c: int(roofs[c].sum()) for c in ("geometry_repaired", "id_deduplicated", "geometry_from_point", "height_imputed")
+             if c in roofs.columns}
     return {
         "run_id": run_id,
         "name": cfg.name,

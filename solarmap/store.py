@@ -52,10 +52,13 @@ def spatial_extension_path() -> str:
     return found[0]
 
 
-def connect(path: str | Path, *, read_only: bool = False, wait_s: float = 5.0) -> duckdb.DuckDBPyConnection:
+def connect(path: str | Path, *, read_only: bool = False, wait_s: float | None = None) -> duckdb.DuckDBPyConnection:
     """Open the database with the spatial extension loaded. A database held by another process is retried for
-    ``wait_s`` seconds, then reported as an :class:`OutputError` (the other run is not disturbed)."""
+    ``wait_s`` seconds (default 5, or the environment variable SOLARMAP_DB_WAIT_S), then reported as an
+    :class:`OutputError`; the other process is not disturbed."""
     path = Path(path)
+    if wait_s is None:
+        wait_s = float(os.environ.get("SOLARMAP_DB_WAIT_S", "5"))
     if read_only and not path.exists():
         msg = f"database {path} does not exist yet; run 'solarmap run ...' first"
         raise OutputError(msg)

@@ -55,7 +55,8 @@ def roof_table_columns(roofs: pd.DataFrame) -> list[str]:
     """Output columns first (documented order), then policy columns, then the input's own columns."""
     known = [c for c in ROOF_COLUMNS if c in roofs.columns]
     policy = [c for c in roofs.columns if c.startswith("policy_") or c == "candidate_rank"]
-    flags = [c for c in ("geometry_repaired", "id_deduplicated", "geometry_from_point", "height_imputed") if c in roofs.columns]
+    flags = [c for c in ("geometry_repaired", "id_deduplicated", "geometry_from_point", "height_imputed")
+             if c in roofs.columns and c not in known]
     rest = [c for c in roofs.columns if c not in known and c not in policy and c not in flags and c != "geometry"]
     return known + policy + flags + rest
 

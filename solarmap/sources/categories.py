@@ -117,15 +117,15 @@ def categorise(df: pd.DataFrame, *, scheme: str = "column", column: str = "") ->
         raise InputDataError(msg)
     raw = df[col].astype("string").fillna("").str.strip()
     key = raw.str.lower().str.replace(r"\.0$", "", regex=True)  # EULUC codes may arrive as numbers ("502.0")
+    keys = key.tolist()
     if scheme == "euluc":
-        use = key.map(lambda v: EULUC_USE.get(v)).fillna("unknown").to_numpy(dtype=object)
+        use = np.array([EULUC_USE.get(v, "unknown") for v in keys], dtype=object)
         cat = np.array([USE_CLASSES[u] for u in use], dtype=object)
     else:
-        cat = key.map(lambda v: COLUMN_SYNONYMS.get(v, USE_CLASSES.get(v))).fillna("other").to_numpy(dtype=object)
-        use = key.map(lambda v: v if v in USE_CLASSES else None).to_numpy(dtype=object)
+        cat = np.array([COLUMN_SYNONYMS.get(v, USE_CLASSES.get(v, "other")) for v in keys], dtype=object)
         default_use = {"public_institution": "public_service", "other_public": "other_public", "commercial": "commercial",
                        "industrial": "industrial", "residential": "residential", "other": "unknown"}
-        use = np.array([u if isinstance(u, str) else default_use[c] for u, c in zip(use, cat, strict=True)], dtype=object)
+        use = np.array([v if v in USE_CLASSES else default_use[c] for v, c in zip(keys, cat, strict=True)], dtype=object)
     src = np.where(raw == "", "default", (col + "=" + raw).to_numpy(dtype=object))
     return pd.DataFrame({"category": cat, "use_class": use, "category_source": src}, index=df.index)
 

@@ -172,6 +172,23 @@ def read_footprints(
     attribute (renamed ``input_<name>`` where it clashes with an output column).
     """
     raw = read_vector(path, layer=layer, encoding=encoding, wkt_column=wkt_column, lon_column=lon_column, lat_column=lat_column)
+    return footprints_from_frame(raw, source=str(path), layer=layer, crs=crs, input_datum=input_datum,
+                                 id_column=id_column, name_column=name_column, target_crs=target_crs)
+
+
+def footprints_from_frame(
+    raw: gpd.GeoDataFrame,
+    *,
+    source: str = "buildings",
+    layer: str = "",
+    crs: str = "",
+    input_datum: str = "wgs84",
+    id_column: str = "",
+    name_column: str = "",
+    target_crs: CRS | None = None,
+) -> gpd.GeoDataFrame:
+    """Validate a GeoDataFrame of footprints as :func:`read_footprints` does (``source`` names it in messages)."""
+    path = source
     if len(raw) == 0:
         msg = f"buildings file {path} has no features (empty layer{f' {layer!r}' if layer else ''})"
         raise InputDataError(msg)
