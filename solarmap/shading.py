@@ -4,9 +4,9 @@ For sample points on each target roof, a horizon profile holds, per azimuth sect
 highest obstruction. It is computed exactly from the obstacles' wall segments: for every (point, wall) pair within
 reach, the wall's angular interval is cut at each sector's centre ray (and at the wall's two ends, so that a narrow
 far building is never missed), the ray-wall distance gives the elevation ``atan((h_obstacle − z_point) / d)``, and
-the highest per sector wins. Pairs come from an STRtree query of each obstacle's reach — the distance beyond which
-it stands lower than ``min_sun_elevation_deg`` above the point — so nothing is all-pairs, and all of it is numpy
-over chunks of points.
+the highest per sector wins. Pairs of (roof, obstacle) come from an STRtree query of each obstacle's reach — the
+distance beyond which it stands lower than ``min_sun_elevation_deg`` above the roof — so nothing is all-pairs; the
+per-wall arithmetic is one compiled numba kernel, threaded over roofs.
 
 From the profile: the sky-view factor of each point (cosine-weighted, for isotropic sky radiance:
 ``SVF = mean_k cos²(h_k)``) and, per hour, whether the sun stands above the point's horizon in its sector. A roof's
@@ -22,6 +22,7 @@ import math
 from dataclasses import dataclass
 
 import geopandas as gpd
+import numba
 import numpy as np
 import shapely
 
@@ -111,14 +112,16 @@ def horizon_profiles(
     min_sun_elevation_deg: float = 5.0,
     max_radius_m: float = 1500.0,
     point_owner_obstacle: np.ndarray | None = None,
-    chunk_pairs: int = 4_000_000,
+    point_group: np.ndarray | None = None,
 ) -> np.ndarray:
     """Horizon elevation [°] per point and azimuth sector (sector k covers [kΔ, (k+1)Δ) clockwise from north).
 
     ``obstacles`` are footprints (metric CRS) with ``obstacle_heights`` [m]; ``points_z`` are the points' heights
     [m]. ``point_owner_obstacle`` (optional) is, per point, the obstacle index of its own building, which is
-    skipped. Only obstacles taller than a point and within ``(h − z) / tan(min_sun_elevation_deg)`` (at most
-    ``max_radius_m``) are considered. Returns an array (P, 360/Δ), 0 where nothing rises above the point.
+    skipped. ``point_group`` (optional) groups points that share a height and an owner (a roof's points, sorted
+    by group), so that obstacles are searched once per group. Only obstacles taller than a point and within
+    ``(h − z) / tan(min_sun_elevation_deg)`` (at most ``max_radius_m``) count. Returns an array (P, 360/Δ),
+    0 where nothing rises above the point.
     """
     n_sec = int(round(360.0 / sector_deg))
     delta = 360.0 / n_sec
@@ -126,101 +129,119 @@ def horizon_profiles(
     horizon = np.zeros((P, n_sec), dtype=np.float32)
     if P == 0 or len(obstacles) == 0:
         return horizon
+    obstacles = np.asarray(obstacles, dtype=object)
     heights = np.asarray(obstacle_heights, dtype=float)
     ok = np.isfinite(heights) & (heights > 0) & ~shapely.is_empty(obstacles) & ~shapely.is_missing(obstacles)
     obs_idx = np.flatnonzero(ok)
-    walls = wall_segments(np.asarray(obstacles, dtype=object)[obs_idx])
+    if len(obs_idx) == 0:
+        return horizon
+    walls = wall_segments(obstacles[obs_idx])
     heights = heights[obs_idx]
-    tan_min = math.tan(math.radians(min_sun_elevation_deg))
-    zmin = float(np.min(points_z))
-    reach = np.clip((heights - zmin) / tan_min, 0.0, max_radius_m)
-    ob_bounds = shapely.bounds(np.asarray(obstacles, dtype=object)[obs_idx])
-    boxes = shapely.box(ob_bounds[:, 0] - reach, ob_bounds[:, 1] - reach, ob_bounds[:, 2] + reach, ob_bounds[:, 3] + reach)
-    tree = shapely.STRtree(shapely.points(points_xy))
-    own = None
+    own = np.full(P, -1, dtype=np.int64)
     if point_owner_obstacle is not None:
-        remap = np.full(len(obstacles), -1)
+        remap = np.full(len(obstacles), -1, dtype=np.int64)
         remap[obs_idx] = np.arange(len(obs_idx))
-        own = np.where(point_owner_obstacle >= 0, remap[np.clip(point_owner_obstacle, 0, None)], -1)
-    # query obstacle by obstacle block to bound memory
-    for o_lo in range(0, len(obs_idx), 2000):
-        o_hi = min(len(obs_idx), o_lo + 2000)
-        ob, pt = tree.query(boxes[o_lo:o_hi])
-        ob = ob + o_lo
+        po = np.asarray(point_owner_obstacle)
+        own = np.where(po >= 0, remap[np.clip(po, 0, None)], -1)
+    # groups of points (a roof's points): contiguous, one height and one owner each
+    if point_group is None:
+        point_group = np.arange(P)
+    g_start = np.flatnonzero(np.r_[True, point_group[1:] != point_group[:-1]])
+    g_count = np.diff(np.r_[g_start, P])
+    gx0 = np.minimum.reduceat(points_xy[:, 0], g_start)
+    gx1 = np.maximum.reduceat(points_xy[:, 0], g_start)
+    gy0 = np.minimum.reduceat(points_xy[:, 1], g_start)
+    gy1 = np.maximum.reduceat(points_xy[:, 1], g_start)
+    gz = np.minimum.reduceat(points_z, g_start)
+    g_own = own[g_start]
+    tan_min = math.tan(math.radians(min_sun_elevation_deg))
+    reach = np.clip((heights - float(gz.min())) / tan_min, 0.0, max_radius_m)
+    ob_bounds = shapely.bounds(obstacles[obs_idx])
+    boxes = shapely.box(ob_bounds[:, 0] - reach, ob_bounds[:, 1] - reach, ob_bounds[:, 2] + reach, ob_bounds[:, 3] + reach)
+    tree = shapely.STRtree(shapely.box(gx0, gy0, gx1, gy1))
+    centres = np.radians((np.arange(n_sec) + 0.5) * delta)
+    sin_c, cos_c = np.sin(centres), np.cos(centres)
+    tan_horizon = np.zeros((P, n_sec), dtype=np.float32)  # tan(elevation): same order, no arctan per sample
+    px = points_xy[:, 0].astype(np.float64)
+    py = points_xy[:, 1].astype(np.float64)
+    pz = np.asarray(points_z, dtype=np.float64)
+    for o_lo in range(0, len(obs_idx), 5000):  # obstacle blocks bound the pair arrays' memory
+        ob, grp = tree.query(boxes[o_lo : o_lo + 5000])
         if len(ob) == 0:
             continue
-        px, py, pz = points_xy[pt, 0], points_xy[pt, 1], points_z[pt]
-        # distance from the point to the obstacle's bounding box: a lower bound of the true distance
-        dx = np.maximum(np.maximum(ob_bounds[ob, 0] - px, px - ob_bounds[ob, 2]), 0.0)
-        dy = np.maximum(np.maximum(ob_bounds[ob, 1] - py, py - ob_bounds[ob, 3]), 0.0)
-        rise = heights[ob] - pz
-        keep = (rise > 0) & (np.hypot(dx, dy) * tan_min <= rise) & (np.hypot(dx, dy) <= max_radius_m)
-        if own is not None:
-            keep &= own[pt] != ob
-        ob, pt = ob[keep], pt[keep]
-        _accumulate(horizon, walls, heights, ob, pt, points_xy, points_z, n_sec, delta, chunk_pairs)
+        ob = ob + o_lo
+        # box-to-box distance: a lower bound of every point-to-wall distance in the pair
+        dx = np.maximum(np.maximum(ob_bounds[ob, 0] - gx1[grp], gx0[grp] - ob_bounds[ob, 2]), 0.0)
+        dy = np.maximum(np.maximum(ob_bounds[ob, 1] - gy1[grp], gy0[grp] - ob_bounds[ob, 3]), 0.0)
+        d = np.hypot(dx, dy)
+        rise = heights[ob] - gz[grp]
+        keep = (rise > 0) & (d * tan_min <= rise) & (d <= max_radius_m) & (g_own[grp] != ob)
+        ob, grp = ob[keep], grp[keep]
+        order = np.argsort(grp, kind="stable")
+        ob, grp = ob[order], grp[order]
+        bounds = np.flatnonzero(np.r_[True, grp[1:] != grp[:-1]]) if len(grp) else np.zeros(0, dtype=np.int64)
+        _horizon_kernel(bounds.astype(np.int64), np.r_[bounds[1:], len(grp)].astype(np.int64), grp.astype(np.int64),
+                        ob.astype(np.int64), g_start.astype(np.int64), g_count.astype(np.int64), px, py, pz,
+                        walls.a[:, 0].copy(), walls.a[:, 1].copy(), walls.b[:, 0].copy(), walls.b[:, 1].copy(),
+                        walls.start.astype(np.int64), walls.count.astype(np.int64), heights, n_sec, delta, sin_c, cos_c,
+                        tan_horizon)
+    np.degrees(np.arctan(tan_horizon, out=tan_horizon), out=horizon)
     return horizon
 
 
-def _accumulate(horizon, walls, heights, ob, pt, points_xy, points_z, n_sec, delta, chunk_pairs):
-    """Expand (point, obstacle) pairs into (point, wall) pairs and those into sector rays; keep the maxima."""
-    centres = np.radians((np.arange(n_sec) + 0.5) * delta)
-    sin_c, cos_c = np.sin(centres).astype(np.float32), np.cos(centres).astype(np.float32)
-    counts = walls.count[ob]
-    # split the pair list so the expanded arrays stay within chunk_pairs elements
-    cum = np.cumsum(counts)
-    bounds = np.searchsorted(cum, np.arange(chunk_pairs, cum[-1] + chunk_pairs, chunk_pairs) if len(cum) else [])
-    lo = 0
-    for hi in [*bounds.tolist(), len(ob)]:
-        hi = min(hi + 1, len(ob))
-        if hi <= lo:
-            continue
-        o, p = ob[lo:hi], pt[lo:hi]
-        lo = hi
-        c = walls.count[o]
-        rep = np.repeat(np.arange(len(o)), c)
-        seg = np.repeat(walls.start[o], c) + (np.arange(c.sum()) - np.repeat(np.cumsum(c) - c, c))
-        pi = p[rep]
-        f32 = np.float32
-        px, py = points_xy[pi, 0].astype(f32), points_xy[pi, 1].astype(f32)
-        ax = walls.a[seg, 0].astype(f32) - px
-        ay = walls.a[seg, 1].astype(f32) - py
-        bx = walls.b[seg, 0].astype(f32) - px
-        by = walls.b[seg, 1].astype(f32) - py
-        # back-face culling: a ray from outside enters a prism of uniform height through a wall with the point on
-        # its right (outside) side first; the walls behind it are farther, so lower, and never the maximum
-        front = (bx - ax) * (-ay) - (by - ay) * (-ax) <= 0
-        pi, ax, ay, bx, by = pi[front], ax[front], ay[front], bx[front], by[front]
-        rise = (heights[o][rep][front] - points_z[pi]).astype(f32)
-        flat = horizon.reshape(-1)
-        az_a = np.degrees(np.arctan2(ax, ay)) % f32(360.0)
-        az_b = np.degrees(np.arctan2(bx, by)) % f32(360.0)
-        # the wall's two ends
-        for ex, ey, az in ((ax, ay, az_a), (bx, by, az_b)):
-            el = np.degrees(np.arctan2(rise, np.maximum(np.hypot(ex, ey), f32(1e-6))))
-            k = np.minimum((az / delta).astype(np.int64), n_sec - 1)
-            np.maximum.at(flat, pi * n_sec + k, el)
-        # the sector centre rays crossing the wall
-        width = (az_b - az_a + 180.0) % 360.0 - 180.0
-        start = np.where(width >= 0, az_a, az_a + width)
-        span = np.abs(width)
-        k0 = np.ceil(start / delta - 0.5).astype(np.int64)
-        k1 = np.floor((start + span) / delta - 0.5).astype(np.int64)
-        m = np.maximum(k1 - k0 + 1, 0)
-        if m.sum() == 0:
-            continue
-        r = np.repeat(np.arange(len(m)), m)
-        k = np.repeat(k0, m) + (np.arange(m.sum()) - np.repeat(np.cumsum(m) - m, m))
-        ks = k % n_sec
-        ux, uy = sin_c[ks], cos_c[ks]
-        axr, ayr = ax[r], ay[r]
-        exr, eyr = bx[r] - axr, by[r] - ayr
-        den = ux * eyr - uy * exr
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t = (axr * eyr - ayr * exr) / den
-        good = np.isfinite(t) & (t > 1e-6)
-        el = np.degrees(np.arctan2(rise[r][good], t[good]))
-        np.maximum.at(flat, pi[r][good] * n_sec + ks[good], el)
+@numba.njit(parallel=True, cache=True)
+def _horizon_kernel(run_start, run_end, pair_group, pair_obs, g_start, g_count, px, py, pz, ax_, ay_, bx_, by_,
+                    w_start, w_count, ob_height, n_sec, delta, sin_c, cos_c, tan_h):  # pragma: no cover - compiled
+    """For each (group of points, obstacle) pair, every wall facing each point: the rise ÷ distance at the wall's
+    two ends and along every sector-centre ray that crosses it; keep the maximum per (point, sector) in ``tan_h``.
+    Runs of pairs share a group, so threads write disjoint rows."""
+    deg = 180.0 / math.pi
+    for r in numba.prange(len(run_start)):
+        for k in range(run_start[r], run_end[r]):
+            g = pair_group[k]
+            o = pair_obs[k]
+            h = ob_height[o]
+            for p in range(g_start[g], g_start[g] + g_count[g]):
+                rise = h - pz[p]
+                if rise <= 0.0:
+                    continue
+                x, y = px[p], py[p]
+                for w in range(w_start[o], w_start[o] + w_count[o]):
+                    ax = ax_[w] - x
+                    ay = ay_[w] - y
+                    bx = bx_[w] - x
+                    by = by_[w] - y
+                    ex = bx - ax
+                    ey = by - ay
+                    # back-face culling: the point must lie right of (outside) the wall; walls behind are farther
+                    if ex * (-ay) - ey * (-ax) > 0.0:
+                        continue
+                    az_a = math.atan2(ax, ay) * deg % 360.0
+                    az_b = math.atan2(bx, by) * deg % 360.0
+                    t = rise / max(math.sqrt(ax * ax + ay * ay), 1e-6)
+                    s = min(int(az_a / delta), n_sec - 1)
+                    if t > tan_h[p, s]:
+                        tan_h[p, s] = t
+                    t = rise / max(math.sqrt(bx * bx + by * by), 1e-6)
+                    s = min(int(az_b / delta), n_sec - 1)
+                    if t > tan_h[p, s]:
+                        tan_h[p, s] = t
+                    width = (az_b - az_a + 180.0) % 360.0 - 180.0
+                    start = az_a if width >= 0 else az_a + width
+                    k0 = math.ceil(start / delta - 0.5)
+                    k1 = math.floor((start + abs(width)) / delta - 0.5)
+                    num = ax * ey - ay * ex
+                    for kk in range(k0, k1 + 1):
+                        s = kk % n_sec
+                        den = sin_c[s] * ey - cos_c[s] * ex
+                        if den == 0.0:
+                            continue
+                        dist = num / den
+                        if dist <= 1e-6:
+                            continue
+                        t = rise / dist
+                        if t > tan_h[p, s]:
+                            tan_h[p, s] = t
 
 
 def sky_view_factor(horizon_deg: np.ndarray) -> np.ndarray:
@@ -265,11 +286,25 @@ class RoofShade:
         if not has.any():
             return out
         sel = roofs[has]
-        pts = np.concatenate([np.arange(self.first_point[r], self.first_point[r] + self.points_per_roof[r]) for r in sel])
-        lit = self.horizon[pts][:, sector] < sun_elevation[None, :]  # (points, hours)
-        starts = np.cumsum(counts[has]) - counts[has]
-        out[has] = np.add.reduceat(lit, starts, axis=0) / counts[has][:, None]
+        out[has] = _visible_share(self.horizon, self.first_point[sel].astype(np.int64), counts[has].astype(np.int64),
+                                  sector.astype(np.int64), np.asarray(sun_elevation, dtype=np.float32))
         return out
+
+
+@numba.njit(parallel=True, cache=True)
+def _visible_share(horizon, first, count, sector, elevation):  # pragma: no cover - compiled
+    """Share of each roof's points whose horizon in the sun's sector lies below the sun, (roofs, hours)."""
+    out = np.empty((len(first), len(sector)))
+    for i in numba.prange(len(first)):
+        for t in range(len(sector)):
+            s = sector[t]
+            e = elevation[t]
+            lit = 0
+            for p in range(first[i], first[i] + count[i]):
+                if horizon[p, s] < e:
+                    lit += 1
+            out[i, t] = lit / count[i]
+    return out
 
 
 def shade_targets(targets: gpd.GeoDataFrame, target_heights: np.ndarray, obstacles: gpd.GeoDataFrame,
@@ -288,7 +323,7 @@ def shade_targets(targets: gpd.GeoDataFrame, target_heights: np.ndarray, obstacl
     own = None if target_obstacle is None else np.asarray(target_obstacle)[owner]
     horizon = horizon_profiles(xy, z, obstacles.geometry.to_numpy(), obstacle_heights, sector_deg=cfg.sector_deg,
                                min_sun_elevation_deg=cfg.min_sun_elevation_deg, max_radius_m=cfg.max_search_radius_m,
-                               point_owner_obstacle=own)
+                               point_owner_obstacle=own, point_group=owner)
     log.info("shading: %d roofs, %d sample points, %d sectors", len(targets), len(xy), horizon.shape[1])
     return RoofShade(len(targets), owner, horizon, 360.0 / horizon.shape[1])
 
