@@ -10,10 +10,8 @@ import subprocess
 import geopandas as gpd
 import shapely
 
-from solarmap.synth import generate_buildings
+from solarmap.synth import DENSITY_PER_KM2, generate_buildings
 
-#: buildings per km² the generator makes on an open square (measured: 22,711 on a 33.3 km² square)
-DENSITY_PER_KM2 = 680.0
 CENTRE_UTM51 = (353000.0, 3455000.0)  # near Huangpu, EPSG:32651
 
 

@@ -66,6 +66,15 @@ def _run(args) -> int:
         overrides["shading.enabled"] = False
     if args.chinese_headers:
         overrides["output.chinese_headers"] = True
+    if args.engine:
+        overrides["engine.kind"] = args.engine
+    if args.workers:
+        overrides["engine.workers"] = args.workers
+    if args.scheduler:
+        overrides["engine.kind"] = "dask"
+        overrides["engine.scheduler"] = args.scheduler
+    if args.partitions:
+        overrides["engine.npartitions"] = args.partitions
     if args.out:
         overrides["output.database"] = str(Path(args.out) / "solarmap.duckdb")
     cfg = apply_overrides(cfg, overrides)
@@ -113,6 +122,26 @@ def _rules(args) -> int:
     return 0
 
 
+def _synth(args) -> int:
+    import math
+
+    import shapely
+
+    from solarmap.synth import DENSITY_PER_KM2, generate_buildings
+
+    side = math.sqrt(args.buildings / DENSITY_PER_KM2) * 1000.0
+    x, y = 353000.0, 3455000.0  # Huangpu, EPSG:32651
+    region = shapely.box(x - side / 2, y - side / 2, x + side / 2, y + side / 2)
+    city = generate_buildings(region, crs="EPSG:32651", seed=args.seed, id_prefix="S").to_crs("EPSG:4326")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    city.to_parquet(tmp, write_covering_bbox=True)
+    tmp.replace(out)
+    print(f"{len(city):,} buildings on {side / 1000:.1f} km × {side / 1000:.1f} km written to {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="solarmap", description="Rooftop PV potential and installation rules, roof by roof.")
     p.add_argument("--version", action="version", version=f"solarmap {__version__}")
@@ -141,6 +170,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", help="output folder: the run goes to OUT/<name>/, the database to OUT/solarmap.duckdb")
     r.add_argument("--no-shading", action="store_true", help="skip neighbour shading")
     r.add_argument("--chinese-headers", action="store_true", help="CSV headers in Chinese and English")
+    r.add_argument("--engine", choices=["local", "dask"], help="local (tiles above engine.tile_above_roofs) or dask")
+    r.add_argument("--workers", type=int, help="dask: workers of the LocalCluster")
+    r.add_argument("--scheduler", help="dask: address of an existing scheduler (tcp://host:8786)")
+    r.add_argument("--partitions", type=int, help="dask: number of spatial partitions")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     r.add_argument("-v", "--verbose", action="store_true")
     r.set_defaults(func=_run)
@@ -154,6 +187,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("subdistricts", help="list the embedded subdistricts")
     s.set_defaults(func=_subdistricts, quiet=True, verbose=False)
+
+    sy = sub.add_parser("synth", help="write a synthetic Huangpu-like city as GeoParquet (for scale runs)")
+    sy.add_argument("--buildings", type=int, required=True, help="about how many buildings")
+    sy.add_argument("--out", required=True, help="GeoParquet file to write")
+    sy.add_argument("--seed", type=int, default=1)
+    sy.set_defaults(func=_synth, quiet=True, verbose=False)
 
     ru = sub.add_parser("rules", help="list the shipped rule sets")
     ru.set_defaults(func=_rules, quiet=True, verbose=False)

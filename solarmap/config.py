@@ -142,6 +142,19 @@ class OutputConfig:
 
 
 @dataclass
+class EngineConfig:
+    """How the assessment is run: in this process, in tiles, or on a Dask cluster."""
+
+    kind: str = "local"  # local | dask
+    tile_above_roofs: int = 30000  # the local engine tiles inputs with more buildings than this
+    tile_size_m: float = 3000.0  # local engine tile side [m]
+    workers: int = 2  # dask: LocalCluster workers (ignored with a scheduler address)
+    scheduler: str = ""  # dask: address of an existing scheduler, e.g. tcp://10.0.0.5:8786
+    npartitions: int = 0  # dask: spatial partitions (0 = about one per 20,000 buildings, at least 2 per worker)
+    max_map_roofs: int = 50000  # larger runs draw one map per subdistrict that fits, or none
+
+
+@dataclass
 class Config:
     """A whole pipeline run."""
 
@@ -155,6 +168,7 @@ class Config:
     shading: ShadingConfig = field(default_factory=ShadingConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
+    engine: EngineConfig = field(default_factory=EngineConfig)
     source: str = ""  # the TOML file this came from (set by load_config)
 
     def to_dict(self) -> dict[str, Any]:
@@ -168,6 +182,7 @@ _CHOICES = {
     "pv.aoi_model": {"physical", "ashrae", "martin_ruiz", "no_loss"},
     "output.tiles": {"none", "osm", "carto", "tianditu", "amap"},
     "output.lang": {"zh", "en", "both"},
+    "engine.kind": {"local", "dask"},
 }
 _RANGES = {
     "roofs.edge_setback_m": (0, 50),
@@ -187,6 +202,11 @@ _RANGES = {
     "shading.max_loss_pct": (0, 100),
     "shading.max_points_per_roof": (1, 400),
     "weather.year": (1901, 2099),
+    "engine.tile_size_m": (200, 100000),
+    "engine.workers": (1, 1024),
+    "engine.tile_above_roofs": (1, 10**9),
+    "engine.npartitions": (0, 100000),
+    "engine.max_map_roofs": (0, 10**9),
 }
 _PATH_KEYS = {"buildings.path", "buildings.dsm", "buildings.dtm", "boundary", "output.dir", "output.database"}
 

@@ -234,11 +234,12 @@ def site_of(roofs: pd.DataFrame) -> tuple[float, float]:
 
 
 def assess(roofs: gpd.GeoDataFrame, cfg: Config, *, weather, sun, stages: _Stages | None = None,
-           targets: np.ndarray | None = None) -> gpd.GeoDataFrame:
+           targets: np.ndarray | None = None, latitude_deg: float | None = None) -> gpd.GeoDataFrame:
     """Roof layout, neighbour shade and yield for prepared buildings. Pure: no I/O.
 
     ``targets`` (optional, boolean) limits assessment to some rows; the others are kept as they are and still
-    cast shade (the halo of a tile). Returns a new GeoDataFrame with every roof column.
+    cast shade (the halo of a tile). ``latitude_deg`` sets the row spacing (default: the weather site's, so that
+    a tile gives the same answer as the whole run). Returns a new GeoDataFrame with every roof column.
     """
     stages = stages or _Stages()
     crs = roofs.crs
@@ -247,8 +248,7 @@ def assess(roofs: gpd.GeoDataFrame, cfg: Config, *, weather, sun, stages: _Stage
         keep = roofs["assessment"].to_numpy(dtype=object).copy()
         roofs.loc[~targets & (roofs["assessment"] == "assessed"), "assessment"] = "halo"
     with stages.stage("roofs"):
-        site_lat, _ = site_of(roofs)
-        layout = layout_roofs(roofs, cfg.roofs, latitude_deg=site_lat)
+        layout = layout_roofs(roofs, cfg.roofs, latitude_deg=weather.latitude if latitude_deg is None else latitude_deg)
         too_small = layout.pop("too_small").to_numpy()
         roofs = pd.concat([roofs, layout], axis=1)
         roofs.loc[too_small, ["assessment", "reason"]] = ["excluded", "too_small"]
@@ -340,7 +340,15 @@ def _run(cfg: Config, collector: _WarningCollector) -> RunResult:
         weather = load_weather(cfg.weather.source, latitude=site_lat, longitude=site_lon, year=cfg.weather.year)
         sun = sun_positions(weather)
 
-    roofs = assess(roofs, cfg, weather=weather, sun=sun, stages=stages)
+    e = cfg.engine
+    if e.kind == "dask" or len(roofs) > e.tile_above_roofs:
+        from solarmap.tiles import assess_in_tiles
+
+        with stages.stage("assess (tiles)"):
+            roofs = assess_in_tiles(roofs, cfg, weather=weather, sun=sun, engine=e.kind, tile_size_m=e.tile_size_m,
+                                    workers=e.workers, scheduler=e.scheduler, npartitions=e.npartitions)
+    else:
+        roofs = assess(roofs, cfg, weather=weather, sun=sun, stages=stages)
 
     with stages.stage("policy"):
         roofs, policy_results, rule_set_info = policy.apply_rules(roofs, rule_set, cfg)
@@ -371,11 +379,7 @@ def _run(cfg: Config, collector: _WarningCollector) -> RunResult:
             export.write_roofs_csv(roofs, tmp / "roofs.csv", chinese_headers=zh)
             export.write_csv(export.candidates_table(roofs), tmp / "candidates.csv", chinese_headers=zh)
             (tmp / "report.html").write_text(report_page.render_report(roofs, summary, lang=cfg.output.lang), encoding="utf-8")
-            map_roofs = wgs.copy()
-            map_roofs["geometry"] = gpd.GeoSeries(shapely.simplify(roofs.geometry.to_numpy(), 0.3), crs=metric_crs).to_crs("EPSG:4326").values
-            html = maps.render_map(map_roofs, outline=boundary, summary=summary, tiles=cfg.output.tiles,
-                                   lang=cfg.output.lang, tianditu_key=cfg.output.tianditu_key or os.environ.get("TIANDITU_KEY", ""))
-            (tmp / "map.html").write_text(html, encoding="utf-8")
+            _write_maps(roofs, boundary, summary, cfg, tmp)
             export.write_geodata(wgs, tmp)
         except OSError as exc:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -417,6 +421,32 @@ def _run(cfg: Config, collector: _WarningCollector) -> RunResult:
     os.replace(final / ".summary.json.tmp", final / "summary.json")
     return RunResult(run_id=run_id, name=name, out_dir=final, database=db_path, roofs=roofs, summary=summary,
                      timings_s=dict(stages.timings))
+
+
+def _write_maps(roofs: gpd.GeoDataFrame, boundary, summary: dict, cfg: Config, folder: Path) -> None:
+    """map.html for the run; above engine.max_map_roofs, one map_<subdistrict>.html per subdistrict that fits."""
+    key = cfg.output.tianditu_key or os.environ.get("TIANDITU_KEY", "")
+    simplified = gpd.GeoSeries(shapely.simplify(roofs.geometry.to_numpy(), 0.3), crs=roofs.crs).to_crs("EPSG:4326").values
+    wgs = gpd.GeoDataFrame(pd.DataFrame(roofs.drop(columns="geometry")), geometry=simplified, crs="EPSG:4326")
+    if len(wgs) <= cfg.engine.max_map_roofs:
+        html = maps.render_map(wgs, outline=boundary, summary=summary, tiles=cfg.output.tiles, lang=cfg.output.lang,
+                               tianditu_key=key)
+        (folder / "map.html").write_text(html, encoding="utf-8")
+        return
+    drawn = 0
+    for sub, part in wgs.groupby("subdistrict"):
+        if sub and len(part) <= cfg.engine.max_map_roofs:
+            outline = None
+            try:
+                outline = find_subdistrict(sub).outline
+            except Exception:  # noqa: BLE001 - a custom boundary label has no embedded outline
+                pass
+            html = maps.render_map(part, outline=outline, summary=summary, tiles=cfg.output.tiles, lang=cfg.output.lang,
+                                   tianditu_key=key)
+            (folder / f"map_{sub}.html").write_text(html, encoding="utf-8")
+            drawn += 1
+    log.warning("%d roofs are more than one map holds (engine.max_map_roofs = %d): wrote %d per-subdistrict maps",
+                len(wgs), cfg.engine.max_map_roofs, drawn)
 
 
 def _subdistrict_table(roofs: pd.DataFrame) -> pd.DataFrame:

@@ -462,8 +462,8 @@ def apply_rules(roofs: pd.DataFrame, rule_set: RuleSet, cfg) -> tuple[pd.DataFra
     set's description (with district target and substitution rates)."""
     from solarmap.roofs import ground_coverage_ratio
 
-    lat = float(np.nanmean(roofs["lat"])) if np.isfinite(roofs["lat"]).any() else 31.2
-    gcr = cfg.roofs.ground_coverage_ratio or float(ground_coverage_ratio(cfg.roofs.surface_tilt_deg, lat))
+    gcr = float(np.nanmedian(roofs["ground_coverage_ratio"])) if np.isfinite(roofs["ground_coverage_ratio"]).any() else \
+        cfg.roofs.ground_coverage_ratio or float(ground_coverage_ratio(cfg.roofs.surface_tilt_deg, 31.2))
     cols, results = evaluate(roofs, rule_set, module_power_w_per_m2=cfg.roofs.module_power_w_per_m2, gcr=gcr)
     roofs = pd.concat([roofs.drop(columns=[c for c in cols.columns if c in roofs.columns]), cols], axis=1)
     desc = rule_set.describe()

@@ -436,6 +436,9 @@ def stock_statistics(buildings: gpd.GeoDataFrame, area_km2: float) -> dict[str, 
     }
 
 
+#: buildings per km² the generator makes on an open square (measured: 22,711 on a 33.3 km² square)
+DENSITY_PER_KM2 = 680.0
+
 #: FACTS §3 targets for Dapuqiao, used to calibrate the embedded sample (pick the seed closest to them).
 DAPUQIAO_TARGETS = {
     "per_km2": 870.0,
