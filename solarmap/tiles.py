@@ -95,18 +95,20 @@ def add_halos(roofs: gpd.GeoDataFrame, cores: list[np.ndarray], cfg: Config, *, 
     return tiles
 
 
-def assess_tile(tile_roofs: gpd.GeoDataFrame, core_mask: np.ndarray, cfg: Config, weather, sun) -> gpd.GeoDataFrame:
-    """Assess a tile's core against core + halo; return the core's rows only."""
-    from solarmap.pipeline import assess
+def assess_tile(tile_roofs: gpd.GeoDataFrame, core_mask: np.ndarray, cfg: Config, weather, sun):
+    """Assess a tile's core against core + halo; return the core's rows and the stage timings [s]."""
+    from solarmap.pipeline import _Stages, assess
 
-    out = assess(tile_roofs, cfg, weather=weather, sun=sun, targets=core_mask)
-    return out[core_mask]
+    stages = _Stages()
+    out = assess(tile_roofs, cfg, weather=weather, sun=sun, targets=core_mask, stages=stages)
+    return out[core_mask], stages.timings
 
 
 def assess_in_tiles(roofs: gpd.GeoDataFrame, cfg: Config, *, weather, sun, engine: str = "local",
                     tile_size_m: float = 3000.0, workers: int = 2, scheduler: str = "",
-                    npartitions: int = 0, halo: bool = True) -> gpd.GeoDataFrame:
-    """Assess every building tile by tile (``engine`` local or dask); rows come back in the input's order."""
+                    npartitions: int = 0, halo: bool = True, with_timings: bool = False):
+    """Assess every building tile by tile (``engine`` local or dask); rows come back in the input's order.
+    With ``with_timings``, also return the stage timings summed over tiles [s]."""
     if engine == "dask":
         n = npartitions or max(workers * 2, int(math.ceil(len(roofs) / 20000)))
         cores = hilbert_partition(roofs, n)
@@ -124,9 +126,14 @@ def assess_in_tiles(roofs: gpd.GeoDataFrame, cfg: Config, *, weather, sun, engin
             sub = roofs.iloc[t.members]
             parts.append(assess_tile(sub, np.isin(t.members, t.core), cfg, weather, sun))
             log.info("tile %d/%d: %d roofs (+%d halo)", t.index + 1, len(tiles), len(t.core), len(t.members) - len(t.core))
-    out = pd.concat(parts)
+    timings: dict[str, float] = {}
+    for _, tt in parts:
+        for k, v in tt.items():
+            timings[k] = round(timings.get(k, 0.0) + v, 3)
+    out = pd.concat([p for p, _ in parts])
     out = out.loc[roofs.index]  # the input's order, every row exactly once
-    return gpd.GeoDataFrame(out, geometry="geometry", crs=roofs.crs)
+    out = gpd.GeoDataFrame(out, geometry="geometry", crs=roofs.crs)
+    return (out, timings) if with_timings else out
 
 
 def _run_dask(roofs, tiles, cfg, weather, sun, *, workers: int, scheduler: str) -> list:

@@ -213,7 +213,8 @@ def footprints_from_frame(
         if valid.empty:
             msg = f"buildings file {path}: none of its {n} features has a geometry"
             raise InputDataError(msg)
-        cx, cy = shapely.get_coordinates(shapely.centroid(shapely.union_all(shapely.envelope(valid.to_numpy())))).ravel()
+        minx, miny, maxx, maxy = shapely.total_bounds(valid.to_numpy())
+        cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
         target_crs = utm_crs_for(cx, cy)
     metric = raw.to_crs(target_crs)
     geoms = metric.geometry.to_numpy().copy()
