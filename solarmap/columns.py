@@ -42,6 +42,15 @@ ROOF_COLUMNS: dict[str, str] = {
     "lat": "Latitude of the roof's centre, WGS84 [°].",
 }
 
+#: Columns the policy stage adds (after ROOF_COLUMNS in roofs.csv).
+POLICY_COLUMNS: dict[str, str] = {
+    "policy_rules": "Rule ids (comma-separated) whose categories and stage cover the building.",
+    "policy_candidate_for": "Rule ids whose shortfall this roof is picked to close.",
+    "policy_status": "Per rule: 'candidate #rank', or 'cannot count: why' for eligible roofs that cannot host PV.",
+    "candidate_rank": "Rank among suitable roofs without PV: specific yield (high first), then usable area.",
+    "existing_pv_area_m2": "Roof area covered by existing PV [m²]: the input's, or kWp ÷ module power ÷ GCR.",
+}
+
 #: Columns of candidates.csv, in order (a subset of ROOF_COLUMNS plus the rank).
 CANDIDATE_COLUMNS: tuple[str, ...] = (
     "candidate_rank",

@@ -75,3 +75,36 @@ def test_short_weather_is_rejected():
 def test_missing_weather_file_names_the_file(tmp_path):
     with pytest.raises(WeatherError, match="nope.epw"):
         load_weather(str(tmp_path / "nope.epw"), latitude=31, longitude=121)
+
+
+def test_tmy3_csv_through_pvlibs_reader():
+    from pathlib import Path
+
+    import pvlib as _pvlib
+
+    path = Path(_pvlib.__file__).parent / "data" / "723170TYA.CSV"  # Greensboro NC, shipped with pvlib
+    w = load_weather(str(path), latitude=0, longitude=0)
+    assert len(w.data) == 8760 and w.latitude == pytest.approx(36.1, abs=0.1)
+    assert str(w.data.index.tz) == "Etc/GMT+5"  # UTC-5 as the file says; validation found the noon peak there
+    assert 1300 < w.annual_ghi_kwh_m2() < 1800
+
+
+def test_pvgis_tmy_json_through_pvlibs_reader(tmp_path):
+    """A PVGIS TMY JSON in the layout PVGIS serves (outputformat=json), built from the embedded year in UTC."""
+    import json
+
+    emb = read_embedded()
+    utc = emb.data.tz_convert("UTC")
+    rows = [{"time(UTC)": t.strftime("%Y%m%d:%H%M"), "T2m": r.temp_air, "RH": 70.0, "G(h)": r.ghi, "Gb(n)": r.dni,
+             "Gd(h)": r.dhi, "IR(h)": 300.0, "WS10m": r.wind_speed, "WD10m": 90.0, "SP": 101300.0}
+            for t, r in zip(utc.index, utc.itertuples(), strict=True)]
+    doc = {"inputs": {"location": {"latitude": 31.23, "longitude": 121.48, "elevation": 4.0}},
+           "outputs": {"months_selected": [{"month": m, "year": 2015} for m in range(1, 13)], "tmy_hourly": rows},
+           "meta": {"inputs": {}}}
+    path = tmp_path / "tmy_31.230_121.480.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    w = load_weather(str(path), latitude=0, longitude=0)
+    assert w.source.startswith("pvgis:") and str(w.data.index.tz) == "Etc/GMT-8"
+    assert (w.latitude, w.longitude) == (31.23, 121.48)
+    assert len(w.data) == 8760
+    assert w.annual_ghi_kwh_m2() == pytest.approx(emb.annual_ghi_kwh_m2(), rel=1e-3)

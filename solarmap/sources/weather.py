@@ -147,7 +147,15 @@ def read_tmy3(path: str | Path, *, year: int = 2023) -> Weather:
     except Exception as exc:
         msg = f"weather file {path} is not a readable TMY3 CSV ({exc.__class__.__name__}: {exc})"
         raise WeatherError(msg) from None
-    data = _place_in_year(data[list(REQUIRED)], year, label_end=True, where=str(path))
+    data = data[list(REQUIRED)]
+    if len(data) == 8760:
+        # a TMY3 file is 8,760 consecutive hours of local standard time, hour-ending; placing it by position avoids
+        # the 24:00 label of a leap-year February 28 turning into March 1 (pvlib's reading) and losing an hour
+        data = data.copy()
+        data.index = pd.date_range(f"{year}-01-01", periods=8760, freq="h", tz=data.index.tz)
+        data = _place_in_year(data, year, label_end=False, where=str(path))
+    else:
+        data = _place_in_year(data, year, label_end=True, where=str(path))
     return Weather(data, float(meta["latitude"]), float(meta["longitude"]), float(meta["altitude"]), f"tmy3:{Path(path).name}")
 
 
