@@ -11,6 +11,7 @@ ROOF_COLUMNS: dict[str, str] = {
     "building_id": "Building identifier from the input (or the input row number when the input has none).",
     "name": "Building name or address from the input, empty when unknown.",
     "subdistrict": "Subdistrict (街道) the run is for, or the one whose outline contains the building.",
+    "in_boundary": "True when the footprint's centre lies inside the run's boundary (always true without one); only these count toward rules.",
     "assessment": "'assessed' when the roof was modelled, 'excluded' when it could not be (see reason).",
     "reason": "Why a building was excluded, or a note on an assessed one (see README, 'Reasons').",
     "suitable": "True when an assessed roof is worth equipping (not too small, not too shaded).",

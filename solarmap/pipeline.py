@@ -222,10 +222,11 @@ def prepare(fp: gpd.GeoDataFrame, cfg: Config, *, baseline_year: int, boundary=N
             log.warning(hint)
         out_b = (roofs["assessment"] == "assessed").to_numpy() & ~inside
         roofs.loc[out_b, ["assessment", "reason"]] = ["excluded", "outside_boundary"]
-        # a building already excluded for another reason keeps that reason, but outside ones never count
-        roofs.loc[~inside & (roofs["reason"] == ""), "reason"] = "outside_boundary"
+        roofs["in_boundary"] = inside  # a building excluded for another reason keeps it, and still lies outside
         if boundary_label:  # inside the run's boundary the run's own subdistrict wins (outlines overlap)
             sub_of[inside] = boundary_label
+    if boundary is None:
+        roofs["in_boundary"] = True
     roofs["subdistrict"] = sub_of
     return roofs
 

@@ -199,6 +199,13 @@ def list_rule_sets() -> list[dict]:
 # --------------------------------------------------------------------------------------------------- evaluation
 
 
+def _in_boundary(roofs: pd.DataFrame) -> np.ndarray:
+    """Buildings inside the run's boundary (whatever else excluded them): only they count toward rules."""
+    if "in_boundary" in roofs.columns:
+        return roofs["in_boundary"].fillna(False).to_numpy(dtype=bool)
+    return (roofs["reason"] != "outside_boundary").to_numpy()
+
+
 def pv_covered_area(roofs: pd.DataFrame, *, module_power_w_per_m2: float, gcr: float) -> np.ndarray:
     """Roof area covered by existing PV [m²]: ``existing_pv_area_m2`` where given, else kWp → module area ÷ GCR."""
     kwp = roofs["existing_pv_kwp"].to_numpy(dtype=float)
@@ -230,7 +237,7 @@ def evaluate(roofs: pd.DataFrame, rule_set: RuleSet, *, module_power_w_per_m2: f
     """Check every rule for every subdistrict (or the whole run). Returns per-building policy columns (index
     aligned) and one result dict per rule and group."""
     n = len(roofs)
-    inside = (roofs["reason"] != "outside_boundary").to_numpy()
+    inside = _in_boundary(roofs)
     assessed = (roofs["assessment"] == "assessed").to_numpy()
     suitable = roofs["suitable"].fillna(False).to_numpy(dtype=bool)
     pv_area = pv_covered_area(roofs, module_power_w_per_m2=module_power_w_per_m2, gcr=gcr)
@@ -409,7 +416,7 @@ def substitution(roofs: pd.DataFrame, rule_set: RuleSet) -> list[dict]:
     use = roofs["use_class"].to_numpy() if "use_class" in roofs.columns else np.full(len(roofs), "", dtype=object)
     intensity = np.array([eui.get(u, eui.get(c, np.nan)) for u, c in zip(use, roofs["category"], strict=True)])
     energy = floor_area_m2(roofs, rule_set.storey_height_m) * intensity
-    new = ((roofs["stage"] == "new") & (roofs["reason"] != "outside_boundary")).to_numpy()
+    new = (roofs["stage"] == "new").to_numpy() & _in_boundary(roofs)
     sy = roofs["specific_yield_kwh_per_kwp"].to_numpy(dtype=float)
     sy = np.where(np.isfinite(sy), sy, np.nanmedian(sy) if np.isfinite(sy).any() else 0.0)
     existing_kwh = roofs["existing_pv_kwp"].to_numpy(dtype=float) * sy
@@ -436,7 +443,7 @@ def district_target(roofs: pd.DataFrame, rule_set: RuleSet, results: list[dict])
     """Existing plus candidate capacity against the district target, per subdistrict and in total [kW]."""
     if not rule_set.district_target_kw:
         return None
-    inside = (roofs["reason"] != "outside_boundary").to_numpy()
+    inside = _in_boundary(roofs)
     existing = roofs["existing_pv_kwp"].to_numpy(dtype=float)
     suitable = roofs["suitable"].fillna(False).to_numpy(dtype=bool) & (existing <= 0)
     cap = np.nan_to_num(roofs["capacity_kwp"].to_numpy(dtype=float))

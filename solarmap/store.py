@@ -23,7 +23,7 @@ from solarmap.errors import ConfigError, OutputError
 log = logging.getLogger(__name__)
 
 _INT_COLUMNS = {"year_built", "floors"}
-_BOOL_COLUMNS = {"suitable", "geometry_repaired", "id_deduplicated", "geometry_from_point", "height_imputed"}
+_BOOL_COLUMNS = {"suitable", "in_boundary", "geometry_repaired", "id_deduplicated", "geometry_from_point", "height_imputed"}
 _TEXT_COLUMNS = {"building_id", "name", "subdistrict", "assessment", "reason", "category", "use_class", "category_source",
                  "stage", "height_source"}
 ROOF_TABLE_COLUMNS = [*ROOF_COLUMNS, "geometry_repaired", "id_deduplicated", "geometry_from_point"]

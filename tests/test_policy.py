@@ -83,9 +83,10 @@ def test_new_public_institution_without_pv_fails_the_hundred_percent_rule():
 
 
 def test_compliant_portfolio_has_no_shortfall_and_outside_buildings_do_not_count():
-    df = portfolio(3, roof_area_m2=[100.0] * 3, existing_pv_kwp=[5.0, 0.0, 0.0], existing_pv_area_m2=[0.0] * 3,
-                   specific_yield_kwh_per_kwp=[1000.0] * 3, reason=["", "", "outside_boundary"],
-                   assessment=["assessed", "assessed", "excluded"])
+    # P2 lies outside the boundary; P3 too, and was excluded for its geometry first: neither counts
+    df = portfolio(4, roof_area_m2=[100.0] * 4, existing_pv_kwp=[5.0, 0.0, 0.0, 0.0], existing_pv_area_m2=[0.0] * 4,
+                   specific_yield_kwh_per_kwp=[1000.0] * 4, reason=["", "", "outside_boundary", "invalid_geometry"],
+                   assessment=["assessed", "assessed", "excluded", "excluded"], in_boundary=[True, True, False, False])
     _, (res,) = run_rules(df, rule(threshold=0.5))
     assert res["eligible_buildings"] == 2 and res["compliant"] is True
     assert res["shortfall_buildings"] == 0 and res["candidate_ids"] == []
