@@ -255,10 +255,8 @@ def evaluate(roofs: pd.DataFrame, rule_set: RuleSet, *, module_power_w_per_m2: f
     stage = roofs["stage"].to_numpy()
     sub = roofs["subdistrict"].fillna("").astype(str).to_numpy()
     order = candidate_order(roofs)
-    pv_area_all = pv_covered_area(roofs, module_power_w_per_m2=module_power_w_per_m2, gcr=gcr)
-    has_pv_all = (roofs["existing_pv_kwp"].to_numpy(dtype=float) > 0) | (pv_area_all > 0)
     # the candidate rank: position among feasible roofs without PV, in ranking order
-    pool = order[(assessed & suitable & ~has_pv_all)[order]]
+    pool = order[(assessed & suitable & ~has_pv)[order]]
     rank = np.full(n, np.nan)
     rank[pool] = np.arange(1, len(pool) + 1)
 

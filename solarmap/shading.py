@@ -355,7 +355,7 @@ class _PipelineShade:
         return out
 
 
-def shade_model(roofs: gpd.GeoDataFrame, cfg: ShadingConfig, *, sun=None, setback_m: float = 0.0) -> _PipelineShade:
+def shade_model(roofs: gpd.GeoDataFrame, cfg: ShadingConfig, *, setback_m: float = 0.0) -> _PipelineShade:
     """Shade every assessed roof of the pipeline's table against every building with a footprint and height
     (including those outside the boundary, which are excluded from assessment but still cast shade)."""
     heights = roofs["height_m"].to_numpy(dtype=float)

@@ -73,13 +73,8 @@ def write_roofs_csv(roofs: pd.DataFrame, path: Path, *, chinese_headers: bool = 
 
 
 def candidates_table(roofs: pd.DataFrame) -> pd.DataFrame:
-    """Suitable assessed roofs without PV, ranked by annual yield (or the policy rank once rules are applied)."""
-    pool = roofs[(roofs["assessment"] == "assessed") & roofs["suitable"].fillna(False).astype(bool)]
-    if "candidate_rank" in pool.columns and pool["candidate_rank"].notna().any():
-        pool = pool[pool["candidate_rank"].notna()].sort_values(["candidate_rank", "building_id"])
-    else:
-        pool = pool[~(pool["existing_pv_kwp"] > 0)].sort_values(["annual_kwh", "building_id"], ascending=[False, True])
-        pool = pool.assign(candidate_rank=np.arange(1, len(pool) + 1))
+    """The ranked roofs: suitable, assessed, without PV, in the policy stage's ``candidate_rank`` order."""
+    pool = roofs[roofs["candidate_rank"].notna()].sort_values(["candidate_rank", "building_id"])
     cols = [c for c in CANDIDATE_COLUMNS if c in pool.columns]
     cols += [c for c in pool.columns if c.startswith("policy_") and c not in cols]
     return pool[cols]
