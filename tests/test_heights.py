@@ -59,3 +59,12 @@ def test_implausible_heights_fall_back_to_floors():
     assert h["height_m"].tolist()[:5] == [12.0, 15.0, 18.0, 21.0, 24.0]
     assert np.isnan(h["height_m"].iloc[5])
     assert h["height_source"].tolist() == ["column", "floors", "floors", "floors", "floors", ""]
+
+
+def test_heights_written_as_text_are_read():
+    df = gpd.GeoDataFrame({"height": ["25 m", "25.5m", "约30", "", None, "12,5"], "building:levels": ["3", "4 floors", None, "2", "x", None]},
+                          geometry=[shapely.box(0, 0, 1, 1)] * 6)
+    h = assign_heights(df, storey_height_m=3.0)
+    assert h["height_m"].tolist()[:4] == [25.0, 25.5, 30.0, 6.0]
+    assert np.isnan(h["height_m"].iloc[4]) and h["height_m"].iloc[5] == 12.5
+    assert h["floors"].tolist()[:2] == [3, 4]

@@ -23,6 +23,15 @@ HEIGHT_CANDIDATES = ("height_m", "height", "Height", "HEIGHT", "bldg_height", "�
 FLOORS_CANDIDATES = ("floors", "building:levels", "levels", "storeys", "Floor", "FLOOR", "层数")
 
 
+def to_number(values: pd.Series) -> np.ndarray:
+    """Numbers from a column that may hold text such as "25 m", "25.5m" or "约30" (OSM and hand-typed data):
+    the first number in each value, NaN where there is none."""
+    if pd.api.types.is_numeric_dtype(values):
+        return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    text = values.astype("string").str.replace(",", ".", regex=False)
+    return pd.to_numeric(text.str.extract(r"(-?\d+(?:\.\d+)?)", expand=False), errors="coerce").to_numpy(dtype=float)
+
+
 def _plausible(values: np.ndarray) -> np.ndarray:
     return np.isfinite(values) & (values > 0) & (values <= MAX_HEIGHT_M)
 
@@ -115,12 +124,12 @@ def assign_heights(
     n = len(df)
     height = np.full(n, np.nan)
     source = np.full(n, "", dtype=object)
-    floors = pd.to_numeric(df[fcol], errors="coerce").to_numpy(dtype=float) if fcol else np.full(n, np.nan)
+    floors = to_number(df[fcol]) if fcol else np.full(n, np.nan)
     candidates = []
     if dsm:
         candidates.append(("dsm", heights_from_dsm(df, dsm, dtm=dtm or None).to_numpy()))
     if hcol:
-        candidates.append(("column", pd.to_numeric(df[hcol], errors="coerce").to_numpy(dtype=float)))
+        candidates.append(("column", to_number(df[hcol])))
     floors_ok = np.isfinite(floors) & (floors >= 1) & (floors <= 200)
     candidates.append(("floors", np.where(floors_ok, floors * storey_height_m, np.nan)))
     for name, values in candidates:
