@@ -31,8 +31,9 @@ from solarmap.report import summary as report_page
 from solarmap.roofs import layout_roofs
 from solarmap.solar import pv_model_description, roof_yields, sun_positions
 from solarmap.sources import categories, heights
+from solarmap.sources.coords import gcj02_hint
 from solarmap.sources.footprints import read_footprints
-from solarmap.sources.subdistricts import find_subdistrict, load_subdistricts
+from solarmap.sources.subdistricts import find_subdistrict, subdistrict_of
 from solarmap.sources.weather import load_weather
 
 log = logging.getLogger(__name__)
@@ -116,58 +117,6 @@ def _boundary(cfg: Config):
     return sub.outline, sub.slug
 
 
-def _subdistrict_of(centres_wgs84: np.ndarray) -> np.ndarray:
-    """Slug of the embedded subdistrict outline containing each point, '' where none does."""
-    subs = load_subdistricts()
-    subs = subs[subs.geometry.notna()]
-    out = np.full(len(centres_wgs84), "", dtype=object)
-    tree = shapely.STRtree(subs.geometry.to_numpy())
-    pts, polys = tree.query(centres_wgs84, predicate="within")
-    out[pts] = subs["slug"].to_numpy()[polys]
-    return out
-
-
-def impute_heights_from_neighbours(roofs: gpd.GeoDataFrame, *, radius_m: float = 100.0, k_min: int = 3) -> tuple[np.ndarray, np.ndarray]:
-    """Median height of the buildings whose centres lie within ``radius_m`` of each building lacking one.
-
-    Returns (height [m], imputed mask); NaN where fewer than ``k_min`` neighbours have a height.
-    """
-    h = roofs["height_m"].to_numpy(dtype=float)
-    centres = shapely.centroid(roofs.geometry.to_numpy())
-    ok = np.isfinite(h) & ~shapely.is_empty(centres) & ~shapely.is_missing(centres)
-    need = ~np.isfinite(h) & ~shapely.is_empty(centres) & ~shapely.is_missing(centres)
-    out = h.copy()
-    if not need.any() or not ok.any():
-        return out, np.zeros(len(h), dtype=bool)
-    donors = np.flatnonzero(ok)
-    tree = shapely.STRtree(centres[donors])
-    want = np.flatnonzero(need)
-    q, d = tree.query(centres[want], predicate="dwithin", distance=radius_m)
-    med, count = heights.per_label_median(q + 1, h[donors[d]], len(want))
-    good = count >= k_min
-    out[want[good]] = np.round(med[good], 1)
-    imputed = np.zeros(len(h), dtype=bool)
-    imputed[want[good]] = True
-    return out, imputed
-
-
-def _check_gcj02(centres_lon, centres_lat, boundary) -> str:
-    """A hint when footprints sit where GCJ-02 data would: many more centres fall inside the boundary once
-    converted from GCJ-02 to WGS84 than as given."""
-    from solarmap.sources.coords import gcj02_to_wgs84
-
-    ok = np.isfinite(centres_lon)
-    if boundary is None or ok.sum() < 5:
-        return ""
-    raw = shapely.contains_xy(boundary, centres_lon[ok], centres_lat[ok]).mean()
-    lon, lat = gcj02_to_wgs84(centres_lon[ok], centres_lat[ok])
-    conv = shapely.contains_xy(boundary, lon, lat).mean()
-    if conv > raw + 0.15 and conv > 0.5:
-        return (f"the footprints look like GCJ-02 coordinates (AMap/Gaode, Tencent): {raw:.0%} of them lie inside "
-                f"the boundary as given but {conv:.0%} once converted to WGS84. Rerun with --input-datum gcj02")
-    return ""
-
-
 def prepare(fp: gpd.GeoDataFrame, cfg: Config, *, baseline_year: int, boundary=None, boundary_label: str = "",
             source: str = "") -> gpd.GeoDataFrame:
     """From validated footprints to buildings ready for assessment: heights (with neighbour imputation), policy
@@ -189,7 +138,7 @@ def prepare(fp: gpd.GeoDataFrame, cfg: Config, *, baseline_year: int, boundary=N
     had_height_column = any(c in fp.columns for c in ((b.height_column,) if b.height_column else heights.HEIGHT_CANDIDATES))
     imputed = (roofs["height_source"] == "floors").to_numpy() & had_height_column
     if b.impute_heights:
-        filled, from_neighbours = impute_heights_from_neighbours(roofs)
+        filled, from_neighbours = heights.impute_from_neighbours(roofs)
         roofs["height_m"] = filled
         roofs.loc[from_neighbours, "height_source"] = "neighbours"
         imputed |= from_neighbours
@@ -209,11 +158,11 @@ def prepare(fp: gpd.GeoDataFrame, cfg: Config, *, baseline_year: int, boundary=N
     roofs["lon"], roofs["lat"] = lon, lat
     sub_of = np.full(len(roofs), "", dtype=object)
     if valid.any():
-        sub_of[valid] = _subdistrict_of(shapely.points(lon[valid], lat[valid]))
+        sub_of[valid] = subdistrict_of(shapely.points(lon[valid], lat[valid]))
     if boundary is not None:
         inside = np.zeros(len(roofs), dtype=bool)
         inside[valid] = shapely.contains_xy(boundary, lon[valid], lat[valid])
-        hint = _check_gcj02(lon, lat, boundary) if b.input_datum == "wgs84" else ""
+        hint = gcj02_hint(lon, lat, boundary) if b.input_datum == "wgs84" else ""
         if not inside.any():
             msg = (f"no building of {source} has its centre inside the boundary {boundary_label}: check that the "
                    f"buildings are in this subdistrict and in the CRS they claim (or use --boundary none). {hint}").strip()

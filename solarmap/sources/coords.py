@@ -8,6 +8,7 @@ iteration to well under a millimetre.
 from __future__ import annotations
 
 import numpy as np
+import shapely
 from pyproj import CRS
 
 _A = 6378245.0  # Krasovsky 1940 semi-major axis used by the GCJ-02 formula [m]
@@ -66,3 +67,18 @@ def gcj02_to_wgs84(lon, lat, *, iterations: int = 8):
         wlon = wlon - (clon - glon)
         wlat = wlat - (clat - glat)
     return wlon, wlat
+
+
+def gcj02_hint(centres_lon, centres_lat, boundary) -> str:
+    """A hint when footprints sit where GCJ-02 data would: many more centres fall inside the boundary once
+    converted from GCJ-02 to WGS84 than as given."""
+    ok = np.isfinite(centres_lon)
+    if boundary is None or ok.sum() < 5:
+        return ""
+    raw = shapely.contains_xy(boundary, centres_lon[ok], centres_lat[ok]).mean()
+    lon, lat = gcj02_to_wgs84(centres_lon[ok], centres_lat[ok])
+    conv = shapely.contains_xy(boundary, lon, lat).mean()
+    if conv > raw + 0.15 and conv > 0.5:
+        return (f"the footprints look like GCJ-02 coordinates (AMap/Gaode, Tencent): {raw:.0%} of them lie inside "
+                f"the boundary as given but {conv:.0%} once converted to WGS84. Rerun with --input-datum gcj02")
+    return ""

@@ -13,6 +13,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from solarmap.errors import InputDataError, InputFileError
 
@@ -140,3 +141,27 @@ def assign_heights(
         {"height_m": height, "height_source": source, "floors": pd.array(np.where(floors_ok, floors, np.nan)).astype("Int64")},
         index=df.index,
     )
+
+
+def impute_from_neighbours(roofs: gpd.GeoDataFrame, *, radius_m: float = 100.0, k_min: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """Median height of the buildings whose centres lie within ``radius_m`` of each building lacking one.
+
+    Returns (height [m], imputed mask); NaN where fewer than ``k_min`` neighbours have a height.
+    """
+    h = roofs["height_m"].to_numpy(dtype=float)
+    centres = shapely.centroid(roofs.geometry.to_numpy())
+    ok = np.isfinite(h) & ~shapely.is_empty(centres) & ~shapely.is_missing(centres)
+    need = ~np.isfinite(h) & ~shapely.is_empty(centres) & ~shapely.is_missing(centres)
+    out = h.copy()
+    if not need.any() or not ok.any():
+        return out, np.zeros(len(h), dtype=bool)
+    donors = np.flatnonzero(ok)
+    tree = shapely.STRtree(centres[donors])
+    want = np.flatnonzero(need)
+    q, d = tree.query(centres[want], predicate="dwithin", distance=radius_m)
+    med, count = per_label_median(q + 1, h[donors[d]], len(want))
+    good = count >= k_min
+    out[want[good]] = np.round(med[good], 1)
+    imputed = np.zeros(len(h), dtype=bool)
+    imputed[want[good]] = True
+    return out, imputed

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import geopandas as gpd
+import numpy as np
+import shapely
 from shapely.geometry.base import BaseGeometry
 
 from solarmap.config import DATA_DIR
@@ -77,3 +79,14 @@ def find_subdistrict(name: str) -> Subdistrict:
     known = ", ".join(f"{r.slug} ({r.name_zh}, {r.name_en})" for r in table.itertuples())
     msg = f"unknown subdistrict '{name}'. Known subdistricts: {known}"
     raise ConfigError(msg)
+
+
+def subdistrict_of(centres_wgs84: np.ndarray) -> np.ndarray:
+    """Slug of the embedded subdistrict outline containing each point, '' where none does."""
+    subs = load_subdistricts()
+    subs = subs[subs.geometry.notna()]
+    out = np.full(len(centres_wgs84), "", dtype=object)
+    tree = shapely.STRtree(subs.geometry.to_numpy())
+    pts, polys = tree.query(centres_wgs84, predicate="within")
+    out[pts] = subs["slug"].to_numpy()[polys]
+    return out
