@@ -175,3 +175,16 @@ def test_amap_tiles_draw_roofs_at_their_gcj02_position(browser, tmp_path):
     shift = math.hypot((ref_lon - lon) * 111320 * math.cos(math.radians(lat)), (ref_lat - lat) * 110540)
     assert 300 < shift < 700  # and really moved by the GCJ-02 offset (FACTS §2: 300-600 m in Shanghai)
     page.page.close()
+
+
+def test_candidate_layer_draws_the_roofs_picked_by_the_rules(browser, dapuqiao_run):
+    roofs = pd.read_csv(dapuqiao_run / "dapuqiao" / "roofs.csv", encoding="utf-8-sig")
+    picked = int((roofs["policy_candidate_for"].fillna("") != "").sum())
+    assert picked > 0
+    page = Page(browser, dapuqiao_run / "dapuqiao" / "map.html")
+    control = page.page.locator(".leaflet-control-layers")
+    control.get_by_text("Specific yield", exact=False).click()  # hide the all-roofs layer
+    control.get_by_text("Policy candidate roofs", exact=False).click()
+    page.page.wait_for_timeout(200)
+    assert page.roof_paths() == picked
+    page.page.close()

@@ -197,8 +197,13 @@ window.addEventListener('DOMContentLoaded', function() {
   overlays[esc(L10N.layer_public)] = layer(function(f) { return f.properties.c === 'public_institution'; },
     function(p) { return {fillColor: p.pv > 0 ? '#2166ac' : '#f4a582'}; });
   if (%(has_candidates)s) {
-    overlays[esc(L10N.layer_candidates)] = layer(function(f) { return f.properties.rk > 0; },
-      function(p) { return {fillColor: '#762a83'}; });
+    // the roofs picked to close a rule's shortfall, each labelled with its candidate rank
+    var cand = layer(function(f) { return f.properties.cf !== ''; }, function(p) { return {fillColor: '#762a83'}; });
+    cand.eachLayer(function(l) {
+      var q = l.feature.properties;  // a roof extending PV it already has (building-level rules) has no rank
+      l.bindTooltip(esc((q.rk ? '#' + q.rk + ' ' : '') + q.cf), {direction: 'top'});
+    });
+    overlays[esc(L10N.layer_candidates)] = cand;
   }
   var outline = %(outline)s;
   if (outline) {
