@@ -151,6 +151,9 @@ def roof_yields(roofs: pd.DataFrame, weather: Weather, sun: Sun, cfg: PVConfig, 
     temp_air = weather.data["temp_air"].to_numpy()[hours]
     wind = weather.data["wind_speed"].to_numpy()[hours]
     sun_az, sun_el = sun.azimuth[hours], sun.apparent_elevation[hours]
+    # monthly sums as one matrix product, (roofs, hours) @ (hours, 12)
+    onehot = np.zeros((len(hours), 12))
+    onehot[np.arange(len(hours)), month] = 1.0
 
     annual = np.full(n, np.nan)
     annual_unshaded = np.full(n, np.nan)
@@ -167,7 +170,7 @@ def roof_yields(roofs: pd.DataFrame, weather: Weather, sun: Sun, cfg: PVConfig, 
         if shade is None:
             annual[idx] = annual_unshaded[idx]
             poa_annual[idx] = plane.poa_global.sum() / 1000.0
-            monthly[idx] = np.bincount(month, weights=ac0, minlength=12)[None, :] / 1000.0 * cap[idx, None]
+            monthly[idx] = (ac0 @ onehot)[None, :] / 1000.0 * cap[idx, None]
             continue
         for start in range(0, len(idx), cfg.chunk_roofs):
             chunk = idx[start : start + cfg.chunk_roofs]
@@ -179,9 +182,6 @@ def roof_yields(roofs: pd.DataFrame, weather: Weather, sun: Sun, cfg: PVConfig, 
             ac = ac_per_kwp(direct, diff, poa, plane.iam, temp_air, wind, cfg)  # (c, h) W/kWp
             annual[chunk] = ac.sum(axis=1) / 1000.0 * cap[chunk]
             poa_annual[chunk] = poa.sum(axis=1) / 1000.0
-            # monthly sums as one matrix product: (c, h) @ (h, 12)
-            onehot = np.zeros((len(hours), 12))
-            onehot[np.arange(len(hours)), month] = 1.0
             monthly[chunk] = ac @ onehot / 1000.0 * cap[chunk, None]
     out = pd.DataFrame(
         {
