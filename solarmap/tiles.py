@@ -67,32 +67,42 @@ def hilbert_partition(roofs: gpd.GeoDataFrame, npartitions: int) -> list[np.ndar
 
 
 def add_halos(roofs: gpd.GeoDataFrame, cores: list[np.ndarray], cfg: Config, *, halo: bool = True) -> list[Tile]:
-    """Each core with every building whose shadow can reach the core's bounding box (and, for height
-    imputation's sake, nothing else: heights are imputed before tiling)."""
+    """Each core with every building whose shadow can reach the core's bounding box (heights are imputed before
+    tiling, so nothing else is needed). One STRtree query of the obstacles' reach boxes against the tile boxes,
+    then the exact test per (tile, obstacle) pair: linear in the city, not tiles × buildings."""
     geoms = roofs.geometry.to_numpy()
     h = roofs["height_m"].to_numpy(dtype=float)
     has = np.isfinite(h) & (h > 0) & ~shapely.is_empty(geoms) & ~shapely.is_missing(geoms)
+    if not halo or not cfg.shading.enabled or not has.any():  # halo=False only to show what the halo does
+        return [Tile(k, core, core) for k, core in enumerate(cores)]
     tan_min = math.tan(math.radians(cfg.shading.min_sun_elevation_deg))
     bounds = np.full((len(roofs), 4), np.nan)
     bounds[has] = shapely.bounds(geoms[has])
-    tiles = []
+    n = len(cores)
+    tb = np.full((n, 4), np.nan)
+    z_min = np.full(n, np.inf)
+    for k, core in enumerate(cores):  # per tile, over its own buildings only
+        cb = bounds[core][np.isfinite(bounds[core]).all(axis=1)]
+        if len(cb):
+            tb[k] = cb[:, 0].min(), cb[:, 1].min(), cb[:, 2].max(), cb[:, 3].max()
+            z_min[k] = np.nanmin(np.where(has[core], h[core], np.inf))
+    live = np.isfinite(tb).all(axis=1)
     pos = np.flatnonzero(has)
-    for k, core in enumerate(cores):
-        cb = bounds[core]
-        cb = cb[np.isfinite(cb).all(axis=1)]
-        if len(cb) == 0 or not cfg.shading.enabled or not halo:  # halo=False only to show what the halo does
-            tiles.append(Tile(k, core, core))
-            continue
-        tx0, ty0 = cb[:, 0].min(), cb[:, 1].min()
-        tx1, ty1 = cb[:, 2].max(), cb[:, 3].max()
-        z_min = float(np.nanmin(np.where(np.isfinite(h[core]), h[core], np.inf))) if np.isfinite(h[core]).any() else 0.0
-        reach = np.clip((h[pos] - z_min) / tan_min, 0.0, cfg.shading.max_search_radius_m)
-        dx = np.maximum(np.maximum(tx0 - bounds[pos, 2], bounds[pos, 0] - tx1), 0.0)
-        dy = np.maximum(np.maximum(ty0 - bounds[pos, 3], bounds[pos, 1] - ty1), 0.0)
-        near = (np.hypot(dx, dy) <= reach) & (h[pos] > z_min)
-        members = np.union1d(core, pos[near])
-        tiles.append(Tile(k, core, members))
-    return tiles
+    # reach from the lowest roof of any tile: a superset, narrowed per pair below
+    reach = np.clip((h[pos] - z_min[live].min()) / tan_min, 0.0, cfg.shading.max_search_radius_m) if live.any() else np.zeros(len(pos))
+    b = bounds[pos]
+    tree = shapely.STRtree(shapely.box(tb[live, 0], tb[live, 1], tb[live, 2], tb[live, 3]))
+    ob, t = tree.query(shapely.box(b[:, 0] - reach, b[:, 1] - reach, b[:, 2] + reach, b[:, 3] + reach))
+    t = np.flatnonzero(live)[t]
+    dx = np.maximum(np.maximum(tb[t, 0] - b[ob, 2], b[ob, 0] - tb[t, 2]), 0.0)
+    dy = np.maximum(np.maximum(tb[t, 1] - b[ob, 3], b[ob, 1] - tb[t, 3]), 0.0)
+    own_reach = np.clip((h[pos[ob]] - z_min[t]) / tan_min, 0.0, cfg.shading.max_search_radius_m)
+    near = (np.hypot(dx, dy) <= own_reach) & (h[pos[ob]] > z_min[t])
+    ob, t = ob[near], t[near]
+    order = np.argsort(t, kind="stable")
+    ob, t = ob[order], t[order]
+    cuts = np.searchsorted(t, np.arange(n + 1))
+    return [Tile(k, core, np.union1d(core, pos[ob[cuts[k]:cuts[k + 1]]])) for k, core in enumerate(cores)]
 
 
 def assess_tile(tile_roofs: gpd.GeoDataFrame, core_mask: np.ndarray, cfg: Config, weather, sun):
