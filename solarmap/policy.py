@@ -275,11 +275,9 @@ def evaluate(roofs: pd.DataFrame, rule_set: RuleSet, *, module_power_w_per_m2: f
         for i in np.flatnonzero(base):
             eligible_for[i].append(rule.id)
         groups = sorted(set(sub[base])) if rule.scope == "subdistrict" else ["(all)"]
-        if not groups:
-            groups = ["(all)"] if rule.scope == "district" else []
-            if not groups:
-                results.append(_empty_result(rule))
-                continue
+        if not groups:  # subdistrict scope with no eligible building anywhere
+            results.append(_empty_result(rule))
+            continue
         for g in groups:
             el = base & (sub == g) if rule.scope == "subdistrict" else base
             res, picks, notes = _evaluate_group(rule, el, has_pv, pv_area, gross, usable, cap, kwh, sy, sy_median,
@@ -360,11 +358,11 @@ def _evaluate_group(rule, el, has_pv, pv_area, gross, usable, cap, kwh, sy, sy_m
         res["shortfall_measure_units"] = round(need, 2)
         res["closable"] = bool(closed)
         res["unclosed"] = round(max(0.0, need - got), 2) if not closed else 0.0
-        res["shortfall_buildings"] = len(picks) if rule.measure != "share_of_buildings" or closed else int(need)
         if rule.measure == "share_of_buildings":
             res["shortfall_buildings"] = int(need)
             res["shortfall_area_m2"] = round(float(usable[picks].sum()), 1)
         else:
+            res["shortfall_buildings"] = len(picks)
             res["shortfall_area_m2"] = round(need, 1)
         res["shortfall_kwp"] = round(float(cap[picks].sum()), 2)
         res["shortfall_kwh_per_year"] = round(float(kwh[picks].sum()), 0)
