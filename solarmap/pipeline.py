@@ -352,7 +352,7 @@ def _run(cfg: Config, collector: _WarningCollector) -> RunResult:
             finished = dt.datetime.now(dt.UTC)
             summary["timings_s"] = dict(stages.timings)
             export.write_json(summary, tmp / "summary.json")
-            wkb = shapely.to_wkb(roofs.to_crs("EPSG:4326").geometry.to_numpy())
+            wkb = shapely.to_wkb(wgs.geometry.to_numpy())  # the report stage's WGS84 copy
             from solarmap import store
 
             store.write_run(
