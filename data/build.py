@@ -18,8 +18,8 @@ from pathlib import Path
 import geopandas as gpd
 from shapely.geometry import Polygon
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
+HERE = Path(__file__).resolve().parents[1] / "solarmap" / "data"  # package data, shipped in the wheel
+sys.path.insert(0, str(HERE.parents[1]))
 
 from solarmap.sources.coords import utm_crs_for  # noqa: E402
 from solarmap.sources.weather import typical_year_from_monthly  # noqa: E402

@@ -6,10 +6,11 @@ import argparse
 import logging
 import sys
 import time
+import warnings
 from pathlib import Path
 
-from solarmap import __version__
-from solarmap.errors import SolarmapError
+from solarmap.errors import SolarmapError, SolarmapWarning
+from solarmap.version import __version__
 
 
 class _StageFormatter(logging.Formatter):
@@ -29,20 +30,19 @@ def _setup_logging(quiet: bool, verbose: bool) -> None:
     logger.handlers[:] = [handler]
     logger.setLevel(logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO)
     logger.propagate = False
+    # the log handler prints solarmap's warnings; Python's own warning printer would print them a second time
+    warnings.filterwarnings("ignore", category=SolarmapWarning)
 
 
 def _run(args) -> int:
-    from solarmap.config import apply_overrides, load_config, resolve_pipeline
+    from solarmap.config import apply_overrides, load_config, resolve_pipeline, with_buildings
     from solarmap.pipeline import run
 
     cfg = load_config(resolve_pipeline(args.pipeline))
     if args.buildings:
-        # another buildings file: the pipeline's column mappings were for its own file, so detect afresh
-        from solarmap.config import BuildingsConfig
-
-        cfg.buildings = BuildingsConfig(path=cfg.buildings.path, storey_height_m=cfg.buildings.storey_height_m)
+        # another buildings file: the config layer keeps the pipeline's mappings that apply to it (see with_buildings)
+        cfg = with_buildings(cfg, str(Path(args.buildings).resolve()))
     overrides = {
-        "buildings.path": args.buildings,
         "buildings.layer": args.layer,
         "buildings.crs": args.crs,
         "buildings.input_datum": args.input_datum,
@@ -99,26 +99,33 @@ def _query(args) -> int:
 
 
 def _subdistricts(args) -> int:
-    from solarmap.config import PIPELINES_DIR
+    from solarmap.resources import PIPELINES_DIR
     from solarmap.sources.subdistricts import load_subdistricts
 
     t = load_subdistricts()
     print(f"{'slug':16} {'code':10} {'name':14} {'English':22} {'km²':>5}  outline    pipeline")
     for r in t.itertuples():
         has_outline = "approx." if r.geometry is not None and not r.geometry.is_empty else "-"
-        pipe = f"pipelines/{r.slug}.toml" if (PIPELINES_DIR / f"{r.slug}.toml").exists() else "-"
+        pipe = f"{r.slug}.toml (shipped)" if (PIPELINES_DIR / f"{r.slug}.toml").exists() else "-"
         print(f"{r.slug:16} {r.code:10} {r.name_zh:14} {r.name_en:22} {r.area_km2:5.2f}  {has_outline:10} {pipe}")
     return 0
 
 
 def _rules(args) -> int:
-    from solarmap import policy
+    from solarmap.rules import list_rule_sets
 
-    if not hasattr(policy, "list_rule_sets"):
-        print("no rule sets yet")
-        return 0
-    for rs in policy.list_rule_sets():
+    for rs in list_rule_sets():
         print(f"{rs['name']:18} {rs['title']}  ({rs['path']})")
+    return 0
+
+
+def _columns(args) -> int:
+    from solarmap.columns import COLUMNS
+
+    print(f"{'column':28} {'type':6} {'unit':11} {'dec':>3}  {'中文':10} description")
+    for c in COLUMNS.values():
+        dec = "" if c.decimals is None else str(c.decimals)
+        print(f"{c.name:28} {c.dtype:6} {c.unit or '-':11} {dec:>3}  {c.zh:10} {c.description}")
     return 0
 
 
@@ -193,6 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
     sy.add_argument("--out", required=True, help="GeoParquet file to write")
     sy.add_argument("--seed", type=int, default=1)
     sy.set_defaults(func=_synth, quiet=True, verbose=False)
+
+    co = sub.add_parser("columns", help="list every output column: type, unit, CSV decimals, Chinese label, meaning")
+    co.set_defaults(func=_columns, quiet=True, verbose=False)
 
     ru = sub.add_parser("rules", help="list the shipped rule sets")
     ru.set_defaults(func=_rules, quiet=True, verbose=False)

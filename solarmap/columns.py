@@ -1,58 +1,126 @@
-"""Every column solarmap writes, with its unit in the name and one line of documentation.
+"""The column registry: every column solarmap writes, with its dtype, unit, CSV decimals, description and labels.
 
-The order here is the order of ``roofs.csv``. Input columns that are not in this table are carried through after
-these, unchanged (renamed ``input_<name>`` if they would clash with a name here).
+One place knows the output columns. The CSV's order, decimals and Chinese headers, the DuckDB types, the
+GeoPackage fields and the map's popup labels all come from :data:`COLUMNS`; ``solarmap columns`` prints it.
+Input columns that are not in the registry are carried through after these, as given (renamed ``input_<name>``
+when they would clash with a name here).
+
+Units follow pvlib's style: in the column name, and in brackets in the description.
 """
+
+from __future__ import annotations
+
+from dataclasses import dataclass
 
 MONTHS = tuple(f"{m:02d}" for m in range(1, 13))
 
-#: name -> description (units in brackets). Ordered as in the CSV.
-ROOF_COLUMNS: dict[str, str] = {
-    "building_id": "Building identifier from the input (or the input row number when the input has none).",
-    "name": "Building name or address from the input, empty when unknown.",
-    "subdistrict": "Subdistrict (街道) the run is for, or the one whose outline contains the building.",
-    "in_boundary": "True when the footprint's centre lies inside the run's boundary (always true without one); only these count toward rules.",
-    "assessment": "'assessed' when the roof was modelled, 'excluded' when it could not be (see reason).",
-    "reason": "Why a building was excluded, or a note on an assessed one (see README, 'Reasons').",
-    "suitable": "True when an assessed roof is worth equipping (not too small, not too shaded).",
-    "category": "Policy category: public_institution, other_public, commercial, industrial, residential, other.",
-    "use_class": "Finer use: government, education, medical, culture_sport, public_service, transport, office, commercial, industrial, residential, park, other_public, unknown.",
-    "category_source": "Where the category came from: the input value it was mapped from, or 'default'.",
-    "stage": "'new' or 'existing' building, relative to the rule set's baseline year.",
-    "year_built": "Year of construction from the input, empty when unknown.",
-    "existing_pv_kwp": "PV already installed on the roof [kWp], 0 when none is known.",
-    "height_m": "Roof height above ground [m].",
-    "height_source": "Where the height came from: dsm, column, floors, or neighbours (median within 100 m).",
-    "height_imputed": "True when the height was not measured: from floors where a height column exists but had no plausible value, or from neighbours.",
-    "floors": "Number of storeys from the input, empty when unknown.",
-    "roof_area_m2": "Gross roof area, the footprint area in the metric CRS [m²].",
-    "usable_area_m2": "Roof area left for PV after the edge setback and the obstruction share [m²].",
-    "module_area_m2": "Module area that fits on the usable area at the layout's ground-coverage ratio [m²].",
-    "ground_coverage_ratio": "Module area ÷ usable area of the row layout [-].",
-    "surface_tilt_deg": "Module tilt from horizontal [°].",
-    "surface_azimuth_deg": "Module azimuth, clockwise from north (180 = south) [°].",
-    "capacity_kwp": "DC capacity that fits on the roof [kWp].",
-    "sky_view_factor": "Share of the sky hemisphere (cosine weighted) seen from the roof, mean of its sample points [-].",
-    "shading_loss_pct": "Annual AC energy lost to neighbours' shade, relative to the unshaded roof [%].",
-    "annual_poa_kwh_m2": "Annual plane-of-array irradiation on the modules, shaded [kWh m⁻² yr⁻¹].",
-    "annual_kwh": "Annual AC energy with neighbours' shade [kWh yr⁻¹].",
-    "annual_kwh_unshaded": "Annual AC energy without neighbours' shade [kWh yr⁻¹].",
-    "specific_yield_kwh_per_kwp": "annual_kwh ÷ capacity_kwp [kWh kWp⁻¹ yr⁻¹].",
-    **{f"kwh_m{m}": f"AC energy in month {int(m)} with shade [kWh]." for m in MONTHS},
-    "lon": "Longitude of the roof's centre, WGS84 [°].",
-    "lat": "Latitude of the roof's centre, WGS84 [°].",
-}
+#: the unit in a column name, as written after the Chinese label of a CSV header (longest suffix first)
+_UNIT_TOKENS = (("_kwh_per_kwp", "kWh_per_kWp"), ("_kwh_m2", "kWh_m2"), ("_m2", "m2"), ("_kwp", "kWp"),
+                ("_kwh", "kWh"), ("_pct", "pct"), ("_deg", "deg"), ("_m", "m"))
 
-#: Columns the policy stage adds (after ROOF_COLUMNS in roofs.csv).
-POLICY_COLUMNS: dict[str, str] = {
-    "policy_rules": "Rule ids (comma-separated) whose categories and stage cover the building.",
-    "policy_candidate_for": "Rule ids whose shortfall this roof is picked to close.",
-    "policy_status": "Per rule: 'candidate #rank', or 'cannot count: why' for eligible roofs that cannot host PV.",
-    "candidate_rank": "Rank among suitable roofs without PV: specific yield (high first), then usable area.",
-    "existing_pv_area_m2": "Roof area covered by existing PV [m²]: the input's, or kWp ÷ module power ÷ GCR.",
-}
+_SQL = {"str": "VARCHAR", "bool": "BOOLEAN", "int": "INTEGER", "float": "DOUBLE"}
 
-#: Columns of candidates.csv, in order (a subset of ROOF_COLUMNS plus the rank).
+
+@dataclass(frozen=True)
+class Column:
+    """One output column.
+
+    ``dtype``: ``str``, ``bool``, ``int`` or ``float``; ``unit``: as shown to a person (empty when none);
+    ``decimals``: CSV rounding of a float column (None: as computed); ``group``: ``roof`` (the documented roof
+    columns, in CSV order), ``policy`` (added by the rules), ``flag`` (repairs and imputations).
+    """
+
+    name: str
+    dtype: str
+    unit: str
+    decimals: int | None
+    description: str
+    zh: str
+    label: str
+    group: str = "roof"
+
+    @property
+    def sql_type(self) -> str:
+        return _SQL[self.dtype]
+
+    def header(self, *, chinese: bool = False) -> str:
+        """The CSV header: the name, or ``中文_unit name`` with Chinese headers (``装机容量_kWp capacity_kwp``)."""
+        if not (chinese and self.zh):
+            return self.name
+        token = next((t for suffix, t in _UNIT_TOKENS if self.name.endswith(suffix)), "")
+        return f"{self.zh}_{token} {self.name}" if token else f"{self.zh} {self.name}"
+
+    def display(self, lang: str = "both") -> str:
+        """A label for maps and reports, with the unit: ``装机容量 kWp``, ``Capacity kWp`` or both."""
+        unit = f" {self.unit}" if self.unit and self.unit != "-" else ""
+        zh, en = f"{self.zh}{unit}", f"{self.label}{unit}"
+        return zh if lang == "zh" else en if lang == "en" else f"{zh} {en}"
+
+
+def _c(name, dtype, unit, decimals, description, zh, label, group="roof") -> Column:
+    return Column(name, dtype, unit, decimals, description, zh, label, group)
+
+
+_ALL: list[Column] = [
+    _c("building_id", "str", "", None, "Building identifier from the input (or the input row number when the input has none).", "编号", "ID"),
+    _c("name", "str", "", None, "Building name or address from the input, empty when unknown.", "名称", "Name"),
+    _c("subdistrict", "str", "", None, "Subdistrict (街道) the run is for, or the one whose outline contains the building.", "街道", "Subdistrict"),
+    _c("in_boundary", "bool", "", None, "True when the footprint's centre lies inside the run's boundary (always true without one); only these count toward rules.", "边界内", "In boundary"),
+    _c("assessment", "str", "", None, "'assessed' when the roof was modelled, 'excluded' when it could not be (see reason).", "评估", "Assessment"),
+    _c("reason", "str", "", None, "Why a building was excluded, or a note on an assessed one (see README, 'Reasons').", "原因", "Reason"),
+    _c("suitable", "bool", "", None, "True when an assessed roof is worth equipping (not too small, not too shaded).", "适宜", "Suitable"),
+    _c("category", "str", "", None, "Policy category: public_institution, other_public, commercial, industrial, residential, other.", "类别", "Category"),
+    _c("use_class", "str", "", None, "Finer use: government, education, medical, culture_sport, public_service, transport, office, commercial, industrial, residential, park, other_public, unknown.", "用途", "Use class"),
+    _c("category_source", "str", "", None, "Where the category came from: the input value it was mapped from, or 'default'.", "类别来源", "Category source"),
+    _c("stage", "str", "", None, "'new' or 'existing' building, relative to the rule set's baseline year.", "新建/既有", "Stage"),
+    _c("year_built", "int", "", None, "Year of construction from the input, empty when unknown.", "建成年份", "Year built"),
+    _c("existing_pv_kwp", "float", "kWp", 3, "PV already installed on the roof [kWp], 0 when none is known.", "已装光伏", "Existing PV"),
+    _c("height_m", "float", "m", 2, "Roof height above ground [m].", "高度", "Height"),
+    _c("height_source", "str", "", None, "Where the height came from: dsm, column, floors, or neighbours (median within 100 m).", "高度来源", "Height source"),
+    _c("height_imputed", "bool", "", None, "True when the height was not measured: from floors where a height column exists but had no plausible value, or from neighbours.", "高度估算", "Height imputed"),
+    _c("floors", "int", "", None, "Number of storeys from the input, empty when unknown.", "层数", "Floors"),
+    _c("roof_area_m2", "float", "m²", 2, "Gross roof area, the footprint area in the metric CRS [m²].", "屋顶面积", "Roof area"),
+    _c("usable_area_m2", "float", "m²", 2, "Roof area left for PV after the edge setback and the obstruction share [m²].", "可用面积", "Usable area"),
+    _c("module_area_m2", "float", "m²", 2, "Module area that fits on the usable area at the layout's ground-coverage ratio [m²].", "组件面积", "Module area"),
+    _c("ground_coverage_ratio", "float", "-", 4, "Module area ÷ usable area of the row layout [-].", "组件覆盖率", "Ground coverage ratio"),
+    _c("surface_tilt_deg", "float", "°", 2, "Module tilt from horizontal [°].", "组件倾角", "Tilt"),
+    _c("surface_azimuth_deg", "float", "°", 2, "Module azimuth, clockwise from north (180 = south) [°].", "组件方位角", "Azimuth"),
+    _c("capacity_kwp", "float", "kWp", 3, "DC capacity that fits on the roof [kWp].", "装机容量", "Capacity"),
+    _c("sky_view_factor", "float", "-", 4, "Share of the sky hemisphere (cosine weighted) seen from the roof, mean of its sample points [-].", "天空可视因子", "Sky view factor"),
+    _c("shading_loss_pct", "float", "%", 2, "Annual AC energy lost to neighbours' shade, relative to the unshaded roof [%].", "遮挡损失", "Shading loss"),
+    _c("annual_poa_kwh_m2", "float", "kWh/m²/yr", 1, "Annual plane-of-array irradiation on the modules, shaded [kWh m⁻² yr⁻¹].", "年组件面辐照量", "Annual POA irradiation"),
+    _c("annual_kwh", "float", "kWh/yr", 1, "Annual AC energy with neighbours' shade [kWh yr⁻¹].", "年发电量", "Annual yield"),
+    _c("annual_kwh_unshaded", "float", "kWh/yr", 1, "Annual AC energy without neighbours' shade [kWh yr⁻¹].", "无遮挡年发电量", "Annual yield unshaded"),
+    _c("specific_yield_kwh_per_kwp", "float", "kWh/kWp/yr", 1, "annual_kwh ÷ capacity_kwp [kWh kWp⁻¹ yr⁻¹].", "单位产能", "Specific yield"),
+    *[_c(f"kwh_m{m}", "float", "kWh", 1, f"AC energy in month {int(m)} with shade [kWh].", f"{int(m)}月发电量", f"Month {int(m)} yield")
+      for m in MONTHS],
+    _c("lon", "float", "°", 7, "Longitude of the roof's centre, WGS84 [°].", "经度", "Longitude"),
+    _c("lat", "float", "°", 7, "Latitude of the roof's centre, WGS84 [°].", "纬度", "Latitude"),
+    # added by the policy stage
+    _c("policy_rules", "str", "", None, "Rule ids (comma-separated) whose categories and stage cover the building.", "适用规则", "Rules", "policy"),
+    _c("policy_candidate_for", "str", "", None, "Rule ids whose shortfall this roof is picked to close.", "候选规则", "Candidate for", "policy"),
+    _c("policy_status", "str", "", None, "Per rule: 'candidate #rank', or 'cannot count: why' for eligible roofs that cannot host PV.", "政策状态", "Rule status", "policy"),
+    _c("candidate_rank", "int", "", None, "Rank among suitable roofs without PV: specific yield (high first), then usable area.", "候选排名", "Candidate rank", "policy"),
+    _c("existing_pv_area_m2", "float", "m²", 2, "Roof area covered by existing PV [m²]: the input's, or kWp ÷ module power ÷ GCR.", "已装光伏面积", "Existing PV area", "policy"),
+    # repairs and imputations (flags)
+    _c("geometry_repaired", "bool", "", None, "True when a self-intersecting footprint was repaired (make_valid).", "几何已修复", "Geometry repaired", "flag"),
+    _c("id_deduplicated", "bool", "", None, "True when the input id repeated or was blank and was made unique (A#2, row5).", "编号已去重", "Id deduplicated", "flag"),
+    _c("geometry_from_point", "bool", "", None, "True when the footprint was made from a point and an area (CSV with lon/lat and area).", "几何由点生成", "Geometry from point", "flag"),
+]
+
+#: name -> :class:`Column`, every column solarmap writes.
+COLUMNS: dict[str, Column] = {c.name: c for c in _ALL}
+
+#: name -> description of the documented roof columns, in roofs.csv order.
+ROOF_COLUMNS: dict[str, str] = {c.name: c.description for c in _ALL if c.group == "roof"}
+
+#: Columns the policy stage adds.
+POLICY_COLUMNS: dict[str, str] = {c.name: c.description for c in _ALL if c.group == "policy"}
+
+#: Repair and imputation flags written after the policy columns (``height_imputed`` is a roof column).
+FLAG_COLUMNS: tuple[str, ...] = tuple(c.name for c in _ALL if c.group == "flag")
+
+#: Columns of candidates.csv, in order (a subset of the roof columns plus the rank).
 CANDIDATE_COLUMNS: tuple[str, ...] = (
     "candidate_rank",
     "building_id",
@@ -83,4 +151,18 @@ REASONS: dict[str, str] = {
 
 def describe(name: str) -> str:
     """Return the documentation of an output column, or raise KeyError naming the column."""
-    return ROOF_COLUMNS[name]
+    return COLUMNS[name].description
+
+
+def ordered(columns) -> list[str]:
+    """Output order of a table's columns: registry roof columns, policy columns, flags, then the rest as given.
+
+    ``existing_pv_area_m2`` keeps its historical place after the passed-through input columns.
+    """
+    cols = list(columns)
+    present = set(cols)
+    known = [c for c in ROOF_COLUMNS if c in present]
+    policy = [c for c in cols if c.startswith("policy_") or c == "candidate_rank"]
+    flags = [c for c in FLAG_COLUMNS if c in present and c not in known]
+    taken = set(known) | set(policy) | set(flags) | {"geometry"}
+    return known + policy + flags + [c for c in cols if c not in taken]

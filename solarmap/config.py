@@ -7,6 +7,7 @@ Defaults cite ``FACTS.md`` (the project's facts sheet) where a number comes from
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import tomllib
 import types
@@ -16,13 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from solarmap.errors import ConfigError
-
-PACKAGE_DIR = Path(__file__).resolve().parent
-#: The repository (or install) folder holding data/ and pipelines/.
-HOME = PACKAGE_DIR.parent
-DATA_DIR = HOME / "data"
-PIPELINES_DIR = HOME / "pipelines"
-RULES_DIR = PIPELINES_DIR / "rules"
+from solarmap.resources import PIPELINES_DIR
 
 
 @dataclass
@@ -50,6 +45,14 @@ class BuildingsConfig:
     wkt_column: str = ""  # CSV: a WKT geometry column (empty = "wkt"/"geometry" when present)
     lon_column: str = ""  # CSV with points: not supported for footprints, listed for a clear error
     lat_column: str = ""
+    # column mappings carried over from a pipeline written for another buildings file (set when --buildings or a
+    # GeoDataFrame replaces the pipeline's file): those whose column the new data lacks are dropped with a warning
+    inherited_mappings: dict = field(default_factory=dict)
+
+
+#: BuildingsConfig keys that name a column of the buildings file
+MAPPING_KEYS = ("id_column", "name_column", "height_column", "floors_column", "category_column", "stage_column",
+                "year_built_column", "existing_pv_column", "wkt_column", "lon_column", "lat_column")
 
 
 @dataclass
@@ -173,6 +176,14 @@ class Config:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def validate(self) -> Config:
+        """Check every key as the TOML loader does (types, choices, ranges); raise :class:`ConfigError` naming
+        the first bad key. Returns the config itself, so ``Config(...).validate()`` chains."""
+        data = self.to_dict()
+        data.pop("source", None)
+        config_from_dict(data, where=f"config {self.source}" if self.source else "config")
+        return self
 
 
 _CHOICES = {
@@ -351,3 +362,39 @@ def apply_overrides(cfg: Config, overrides: dict[str, Any]) -> Config:
     new = config_from_dict(data, where=source or "command line")
     new.source = source
     return new
+
+
+def with_buildings(cfg: Config, path: str) -> Config:
+    """A copy of ``cfg`` reading buildings from ``path`` instead of its own file. The pipeline's column mappings
+    were written for that file: they are kept as *inherited*, and :func:`applicable_mappings` drops, with a
+    warning naming them, those whose column the new file does not have."""
+    new = copy.deepcopy(cfg)
+    b = new.buildings
+    if b.path and b.path != path:
+        b.inherited_mappings = {k: getattr(b, k) for k in MAPPING_KEYS if getattr(b, k)}
+        if b.category_column:
+            b.inherited_mappings["category_scheme"] = b.category_scheme
+    b.path = path
+    return new
+
+
+def applicable_mappings(b: BuildingsConfig, columns, *, source: str) -> tuple[BuildingsConfig, list[str]]:
+    """The buildings settings that apply to data with ``columns``: inherited mappings (see
+    :func:`with_buildings`) whose column is missing are reset to their default (detect afresh), and so is the
+    category scheme that went with a dropped category column. Returns the settings and the dropped
+    ``key='value'`` items; a mapping given for this data itself is kept, and a missing column then stays an
+    error where it is read."""
+    present = {str(c) for c in columns}
+    default = BuildingsConfig()
+    new = copy.deepcopy(b)
+    dropped = []
+    for key, value in b.inherited_mappings.items():
+        if key == "category_scheme" or getattr(b, key) != value or value in present:
+            continue  # changed since it was inherited (given for this file), or its column is there
+        setattr(new, key, getattr(default, key))
+        dropped.append(f"{key}={value!r}")
+        if key == "category_column" and b.category_scheme == b.inherited_mappings.get("category_scheme"):
+            new.category_scheme = default.category_scheme
+            dropped.append(f"category_scheme={b.category_scheme!r}")
+    new.inherited_mappings = {}
+    return new, dropped

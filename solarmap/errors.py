@@ -28,3 +28,41 @@ class InputFileError(SolarmapError, OSError):
 
 class OutputError(SolarmapError, OSError):
     """An output cannot be written (folder not writable, database locked by another run)."""
+
+
+class SolarmapWarning(UserWarning):
+    """Root of every warning solarmap gives: a result it computed but that the user should look at.
+
+    Filter them like any Python warning, e.g. ``warnings.simplefilter("error", SolarmapWarning)`` to make them
+    errors. Each is also logged on the ``solarmap`` logger, and a run records them in ``summary.json``.
+    """
+
+
+class InputDataWarning(SolarmapWarning):
+    """The input was read, with a repair or an assumption (no CRS, an encoding guessed, ids made unique, …)."""
+
+
+class GCJ02Warning(InputDataWarning):
+    """The coordinates look like GCJ-02 (AMap, Tencent) rather than WGS84."""
+
+
+class CategoryWarning(InputDataWarning):
+    """Building categories were not found or not recognised, so rules may count fewer buildings than exist."""
+
+
+class ConfigWarning(SolarmapWarning):
+    """A setting was dropped or adjusted (for example a column mapping that does not apply to another file)."""
+
+
+class WeatherWarning(SolarmapWarning):
+    """The weather was used although a plausibility check failed (``weather.anywhere``)."""
+
+
+def warn(message: str, category: type[SolarmapWarning] = SolarmapWarning, *, stacklevel: int = 2) -> None:
+    """Give a warning both ways: through :func:`warnings.warn` (filterable) and on the ``solarmap`` logger (which
+    a run collects into its summary, report and map)."""
+    import logging
+    import warnings
+
+    logging.getLogger("solarmap").warning(message)
+    warnings.warn(message, category, stacklevel=stacklevel + 1)

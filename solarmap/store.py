@@ -17,26 +17,17 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from solarmap.columns import ROOF_COLUMNS
+from solarmap.columns import COLUMNS
 from solarmap.errors import ConfigError, OutputError
 
 log = logging.getLogger(__name__)
 
-_INT_COLUMNS = {"year_built", "floors"}
-_BOOL_COLUMNS = {"suitable", "in_boundary", "geometry_repaired", "id_deduplicated", "geometry_from_point", "height_imputed"}
-_TEXT_COLUMNS = {"building_id", "name", "subdistrict", "assessment", "reason", "category", "use_class", "category_source",
-                 "stage", "height_source"}
-ROOF_TABLE_COLUMNS = [*ROOF_COLUMNS, "geometry_repaired", "id_deduplicated", "geometry_from_point"]
+#: every registry column is a column of the roofs table (input pass-through columns are not)
+ROOF_TABLE_COLUMNS = list(COLUMNS)
 
 
 def _sql_type(col: str) -> str:
-    if col in _TEXT_COLUMNS or col.startswith("policy_"):
-        return "VARCHAR"
-    if col in _INT_COLUMNS or col == "candidate_rank":
-        return "INTEGER"
-    if col in _BOOL_COLUMNS:
-        return "BOOLEAN"
-    return "DOUBLE"
+    return COLUMNS[col].sql_type if col in COLUMNS else "VARCHAR"
 
 
 def spatial_extension_path() -> str:
@@ -77,7 +68,7 @@ def connect(path: str | Path, *, read_only: bool = False, wait_s: float | None =
     return con
 
 
-def _ensure_schema(con: duckdb.DuckDBPyConnection, extra_roof_columns: list[str]) -> None:
+def _ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("""
         CREATE TABLE IF NOT EXISTS runs (
             run_id VARCHAR PRIMARY KEY, name VARCHAR, started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ,
@@ -86,7 +77,7 @@ def _ensure_schema(con: duckdb.DuckDBPyConnection, extra_roof_columns: list[str]
     cols = ", ".join(f'"{c}" {_sql_type(c)}' for c in ROOF_TABLE_COLUMNS)
     con.execute(f'CREATE TABLE IF NOT EXISTS roofs (run_id VARCHAR, {cols}, geometry GEOMETRY)')
     have = {r[0] for r in con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = 'roofs'").fetchall()}
-    for c in [*ROOF_TABLE_COLUMNS, *extra_roof_columns]:  # a database from an older version gains new columns
+    for c in ROOF_TABLE_COLUMNS:  # a database from an older version gains new columns
         if c not in have:
             con.execute(f'ALTER TABLE roofs ADD COLUMN "{c}" {_sql_type(c)}')
     con.execute("""
@@ -108,9 +99,8 @@ def write_run(db_path: str | Path, *, run: dict, roofs: pd.DataFrame, geometry_w
     except OSError as exc:
         msg = f"cannot create the database folder {db_path.parent}: {exc.strerror}"
         raise OutputError(msg) from None
-    extra = [c for c in roofs.columns if c.startswith("policy_") or c == "candidate_rank"]
     table = pd.DataFrame({"run_id": run["run_id"]}, index=roofs.index)
-    for c in ROOF_TABLE_COLUMNS + extra:
+    for c in ROOF_TABLE_COLUMNS:
         table[c] = roofs[c] if c in roofs.columns else None
     for c in table.columns:
         t = _sql_type(c) if c != "run_id" else "VARCHAR"
@@ -125,7 +115,7 @@ def write_run(db_path: str | Path, *, run: dict, roofs: pd.DataFrame, geometry_w
     table["geometry_wkb"] = list(geometry_wkb)
     con = connect(db_path)
     try:
-        _ensure_schema(con, extra)
+        _ensure_schema(con)
         con.execute("BEGIN TRANSACTION")
         con.execute("DELETE FROM runs WHERE run_id = ?", [run["run_id"]])
         con.execute(
@@ -136,7 +126,7 @@ def write_run(db_path: str | Path, *, run: dict, roofs: pd.DataFrame, geometry_w
              run["buildings"], run["assessed"], run["excluded"]],
         )
         con.register("roofs_df", table)
-        names = ", ".join(f'"{c}"' for c in ["run_id", *ROOF_TABLE_COLUMNS, *extra])
+        names = ", ".join(f'"{c}"' for c in ["run_id", *ROOF_TABLE_COLUMNS])
         con.execute(f"INSERT INTO roofs ({names}, geometry) SELECT {names}, "
                     "CASE WHEN geometry_wkb IS NULL THEN NULL ELSE ST_GeomFromWKB(geometry_wkb) END FROM roofs_df")
         con.unregister("roofs_df")

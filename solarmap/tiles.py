@@ -6,7 +6,7 @@ it joins a tile when its footprint lies that close to the tile's bounding box. W
 sees exactly the obstacles it would see in one whole-city pass, so per-roof results do not depend on the tiling.
 Memory is bounded by the largest tile (its horizons and hourly arrays), not by the city.
 
-Two engines share :func:`assess_tile`: ``local`` runs the tiles one after another in this process; ``dask`` runs
+Two engines run the same per-tile function (:func:`solarmap.assessment.assess_tile`, passed in): ``local`` runs the tiles one after another in this process; ``dask`` runs
 them on a Dask cluster (a LocalCluster of N workers, or any scheduler by address), with the tiles taken from
 dask-geopandas' Hilbert-curve spatial partitions.
 """
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -105,19 +106,13 @@ def add_halos(roofs: gpd.GeoDataFrame, cores: list[np.ndarray], cfg: Config, *, 
     return [Tile(k, core, np.union1d(core, pos[ob[cuts[k]:cuts[k + 1]]])) for k, core in enumerate(cores)]
 
 
-def assess_tile(tile_roofs: gpd.GeoDataFrame, core_mask: np.ndarray, cfg: Config, weather, sun):
-    """Assess a tile's core against core + halo; return the core's rows and the stage timings [s]."""
-    from solarmap.pipeline import _Stages, assess
-
-    stages = _Stages()
-    out = assess(tile_roofs, cfg, weather=weather, sun=sun, targets=core_mask, stages=stages)
-    return out[core_mask], stages.timings
-
-
-def assess_in_tiles(roofs: gpd.GeoDataFrame, cfg: Config, *, weather, sun, engine: str = "local",
-                    tile_size_m: float = 3000.0, workers: int = 2, scheduler: str = "",
+def assess_in_tiles(roofs: gpd.GeoDataFrame, cfg: Config, assess_tile: Callable, *, weather, sun,
+                    engine: str = "local", tile_size_m: float = 3000.0, workers: int = 2, scheduler: str = "",
                     npartitions: int = 0, halo: bool = True, with_timings: bool = False):
     """Assess every building tile by tile (``engine`` local or dask); rows come back in the input's order.
+
+    ``assess_tile(tile_roofs, core_mask, cfg, weather, sun) -> (core rows, timings)`` is what runs per tile
+    (:func:`solarmap.assessment.assess_tile`; a module-level function, so Dask can send it to its workers).
     With ``with_timings``, also return the stage timings summed over tiles [s]."""
     if engine == "dask":
         n = npartitions or max(workers * 2, int(math.ceil(len(roofs) / 20000)))
@@ -130,7 +125,7 @@ def assess_in_tiles(roofs: gpd.GeoDataFrame, cfg: Config, *, weather, sun, engin
              len(tiles), engine, len(roofs), total_members / max(len(roofs), 1))
     parts = []
     if engine == "dask":
-        parts = _run_dask(roofs, tiles, cfg, weather, sun, workers=workers, scheduler=scheduler)
+        parts = _run_dask(roofs, tiles, cfg, weather, sun, assess_tile, workers=workers, scheduler=scheduler)
     else:
         for t in tiles:
             sub = roofs.iloc[t.members]
@@ -146,7 +141,7 @@ def assess_in_tiles(roofs: gpd.GeoDataFrame, cfg: Config, *, weather, sun, engin
     return (out, timings) if with_timings else out
 
 
-def _run_dask(roofs, tiles, cfg, weather, sun, *, workers: int, scheduler: str) -> list:
+def _run_dask(roofs, tiles, cfg, weather, sun, assess_tile, *, workers: int, scheduler: str) -> list:
     from dask.distributed import Client, LocalCluster, as_completed
 
     cluster = None

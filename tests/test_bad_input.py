@@ -26,6 +26,7 @@ from rasterio.transform import from_origin
 
 from conftest import EPW, REPO, needs_epw
 from solarmap.cli import main
+from solarmap.resources import BUILDINGS_DIR
 from solarmap.sources.coords import wgs84_to_gcj02
 from solarmap.sources.subdistricts import find_subdistrict
 
@@ -123,7 +124,7 @@ def test_latitude_longitude_swapped(out, capsys, tmp_path):
 
 def test_gcj02_footprints_are_detected_and_converted(out, capsys, tmp_path):
     # a whole subdistrict of buildings as a Chinese web map would give them: shifted by GCJ-02
-    src = gpd.read_file(REPO / "data" / "buildings" / "dapuqiao.geojson")
+    src = gpd.read_file(BUILDINGS_DIR / "dapuqiao.geojson")
     outline = find_subdistrict("dapuqiao").outline
     src = src[shapely.contains_xy(outline, src.geometry.centroid.x, src.geometry.centroid.y)].head(300)
 

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from solarmap.config import PIPELINES_DIR, apply_overrides, load_config, resolve_pipeline
+from solarmap.config import apply_overrides, load_config, resolve_pipeline
 from solarmap.errors import ConfigError
+from solarmap.resources import PIPELINES_DIR
 from solarmap.sources.subdistricts import find_subdistrict
 
 

@@ -10,15 +10,16 @@ import pandas as pd
 import pytest
 import shapely
 
-from conftest import DAPUQIAO_OSM, REPO
+from conftest import DAPUQIAO_OSM
 from solarmap import store
 from solarmap.cli import main
+from solarmap.resources import BUILDINGS_DIR
 
 REPORTS = ("roofs.csv", "candidates.csv", "map.html", "summary.json")
 
 
 def _input_count(slug: str) -> int:
-    return len(gpd.read_file(REPO / "data" / "buildings" / f"{slug}.geojson"))
+    return len(gpd.read_file(BUILDINGS_DIR / f"{slug}.geojson"))
 
 
 def test_dapuqiao_writes_reports_and_every_building(dapuqiao_run):

@@ -11,9 +11,10 @@ import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from solarmap.assessment import assess_roofs as assess
+from solarmap.assessment import prepare
 from solarmap.columns import ROOF_COLUMNS
 from solarmap.config import Config
-from solarmap.pipeline import assess, prepare
 from solarmap.policy import apply_rules, load_rule_set
 from solarmap.solar import sun_positions
 from solarmap.sources.footprints import footprints_from_frame

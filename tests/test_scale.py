@@ -9,13 +9,14 @@ import pandas as pd
 import pytest
 import shapely
 
+from solarmap.assessment import assess_in_tiles, prepare
+from solarmap.assessment import assess_roofs as assess
 from solarmap.config import Config
-from solarmap.pipeline import assess, prepare
 from solarmap.solar import sun_positions
 from solarmap.sources.footprints import footprints_from_frame
 from solarmap.sources.weather import read_embedded
 from solarmap.synth import generate_buildings
-from solarmap.tiles import add_halos, assess_in_tiles, grid_partition
+from solarmap.tiles import add_halos, grid_partition
 
 COLUMNS = ["annual_kwh", "annual_kwh_unshaded", "sky_view_factor", "shading_loss_pct", "capacity_kwp", "kwh_m06", "kwh_m12"]
 

@@ -9,18 +9,18 @@ import numpy as np
 import pytest
 import shapely
 
-from conftest import REPO
+from solarmap.resources import BUILDINGS_DIR
 from solarmap.sources.coords import utm_crs_for
 from solarmap.sources.subdistricts import find_subdistrict
 from solarmap.synth import DAPUQIAO_TARGETS, generate_buildings, stock_statistics
 
-STATS = json.loads((REPO / "data" / "buildings" / "stats.json").read_text(encoding="utf-8"))
+STATS = json.loads((BUILDINGS_DIR / "stats.json").read_text(encoding="utf-8"))
 
 
 def _inside(slug):
     sub = find_subdistrict(slug)
     crs = utm_crs_for(sub.outline.centroid.x, sub.outline.centroid.y)
-    b = gpd.read_file(REPO / "data" / "buildings" / f"{slug}.geojson").to_crs(crs)
+    b = gpd.read_file(BUILDINGS_DIR / f"{slug}.geojson").to_crs(crs)
     outline = gpd.GeoSeries([sub.outline], crs=4326).to_crs(crs).iloc[0]
     return b, outline, crs
 

@@ -12,59 +12,28 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from solarmap.columns import CANDIDATE_COLUMNS, ROOF_COLUMNS
-
-#: decimals per column family in CSV output, so that the files are stable and readable
-_DECIMALS = {"_m2": 2, "_kwp": 3, "_kwh": 1, "_pct": 2, "_deg": 2, "_m": 2, "lon": 7, "lat": 7, "sky_view_factor": 4,
-             "ground_coverage_ratio": 4, "specific_yield_kwh_per_kwp": 1, "annual_poa_kwh_m2": 1,
-             "annual_kwh_unshaded": 1}
-
-CHINESE_HEADERS = {
-    "building_id": "编号", "name": "名称", "subdistrict": "街道", "assessment": "评估", "reason": "原因",
-    "suitable": "适宜", "category": "类别", "stage": "新建/既有", "year_built": "建成年份",
-    "existing_pv_kwp": "已装光伏_kWp", "height_m": "高度_m", "roof_area_m2": "屋顶面积_m2",
-    "usable_area_m2": "可用面积_m2", "module_area_m2": "组件面积_m2", "capacity_kwp": "装机容量_kWp",
-    "annual_kwh": "年发电量_kWh", "annual_kwh_unshaded": "无遮挡年发电量_kWh",
-    "specific_yield_kwh_per_kwp": "单位产能_kWh_per_kWp", "shading_loss_pct": "遮挡损失_pct",
-    "sky_view_factor": "天空可视因子", "lon": "经度", "lat": "纬度", "candidate_rank": "候选排名",
-}
-
-
-def _decimals(col: str) -> int | None:
-    if col in _DECIMALS:
-        return _DECIMALS[col]
-    for suffix, nd in _DECIMALS.items():
-        if suffix.startswith("_") and col.endswith(suffix):
-            return nd
-    if col.startswith("kwh_m"):
-        return 1
-    return None
+from solarmap.columns import CANDIDATE_COLUMNS, COLUMNS, ordered
 
 
 def tidy(df: pd.DataFrame) -> pd.DataFrame:
-    """Round float columns by their unit so CSVs are stable and readable."""
+    """Round float columns to their registry decimals so CSVs are stable and readable; input columns stay as given."""
     out = df.copy()
     for c in out.columns:
-        nd = _decimals(c)
-        if nd is not None and pd.api.types.is_float_dtype(out[c]):
-            out[c] = out[c].round(nd)
+        col = COLUMNS.get(c)
+        if col is not None and col.decimals is not None and pd.api.types.is_float_dtype(out[c]):
+            out[c] = out[c].round(col.decimals)
     return out
 
 
 def roof_table_columns(roofs: pd.DataFrame) -> list[str]:
-    """Output columns first (documented order), then policy columns, then the input's own columns."""
-    known = [c for c in ROOF_COLUMNS if c in roofs.columns]
-    policy = [c for c in roofs.columns if c.startswith("policy_") or c == "candidate_rank"]
-    flags = [c for c in ("geometry_repaired", "id_deduplicated", "geometry_from_point", "height_imputed")
-             if c in roofs.columns and c not in known]
-    rest = [c for c in roofs.columns if c not in known and c not in policy and c not in flags and c != "geometry"]
-    return known + policy + flags + rest
+    """Output columns first (registry order), then policy columns and flags, then the input's own columns."""
+    return ordered(roofs.columns)
 
 
 def write_csv(df: pd.DataFrame, path: Path, *, chinese_headers: bool = False) -> None:
     out = tidy(df)
     if chinese_headers:
-        out = out.rename(columns={c: f"{CHINESE_HEADERS[c]} {c}" for c in out.columns if c in CHINESE_HEADERS})
+        out = out.rename(columns={c: COLUMNS[c].header(chinese=True) for c in out.columns if c in COLUMNS})
     out.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\n")
 
 
@@ -84,8 +53,9 @@ def write_geodata(roofs_wgs84: gpd.GeoDataFrame, folder: Path) -> list[Path]:
     """roofs.gpkg and roofs.parquet (GeoParquet) in WGS84 with the CSV's columns."""
     cols = roof_table_columns(roofs_wgs84)
     gdf = gpd.GeoDataFrame(tidy(pd.DataFrame(roofs_wgs84[cols])), geometry=roofs_wgs84.geometry.values, crs=roofs_wgs84.crs)
-    for c in gdf.columns:
-        if gdf[c].dtype == object and c != "geometry":
+    for c in gdf.columns:  # field types from the registry; input columns keep theirs (text when mixed)
+        kind = COLUMNS[c].dtype if c in COLUMNS else None
+        if kind == "str" or (kind is None and gdf[c].dtype == object and c != "geometry"):
             gdf[c] = gdf[c].astype("string")
     gpkg = folder / "roofs.gpkg"
     gdf.to_file(gpkg, driver="GPKG", layer="roofs", engine="pyogrio")

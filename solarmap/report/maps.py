@@ -18,24 +18,13 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+from solarmap.columns import COLUMNS
 from solarmap.sources.coords import wgs84_to_gcj02
 
 LABELS = {
     "title": ("屋顶光伏潜力", "Rooftop PV potential"),
-    "id": ("编号", "ID"),
-    "name": ("名称", "Name"),
-    "category": ("类别", "Category"),
-    "stage": ("新建/既有", "Stage"),
     "status": ("状态", "Status"),
-    "roof_area": ("屋顶面积 m²", "Roof area m²"),
-    "usable_area": ("可用面积 m²", "Usable area m²"),
-    "capacity": ("装机容量 kWp", "Capacity kWp"),
-    "annual": ("年发电量 kWh", "Annual yield kWh"),
-    "specific": ("单位产能 kWh/kWp", "Specific yield kWh/kWp"),
-    "shading": ("遮挡损失 %", "Shading loss %"),
-    "existing_pv": ("已装光伏 kWp", "Existing PV kWp"),
     "rules": ("政策", "Rules"),
-    "rank": ("候选排名", "Candidate rank"),
     "layer_specific": ("单位产能 (kWh/kWp/年)", "Specific yield (kWh/kWp/yr)"),
     "layer_annual": ("年发电潜力 (MWh/年)", "Annual potential (MWh/yr)"),
     "layer_shading": ("遮挡损失 (%)", "Shading loss (%)"),
@@ -64,6 +53,13 @@ LABELS = {
     "v_assessed": ("已评估", "assessed"),
     "v_excluded": ("已排除", "excluded"),
 }
+
+#: popup labels from the column registry (name and unit as in the CSV)
+_POPUP_COLUMNS = {"id": "building_id", "name": "name", "category": "category", "stage": "stage",
+                  "roof_area": "roof_area_m2", "usable_area": "usable_area_m2", "capacity": "capacity_kwp",
+                  "annual": "annual_kwh", "specific": "specific_yield_kwh_per_kwp", "shading": "shading_loss_pct",
+                  "existing_pv": "existing_pv_kwp", "rank": "candidate_rank"}
+LABELS.update({k: (COLUMNS[c].display("zh"), COLUMNS[c].display("en")) for k, c in _POPUP_COLUMNS.items()})
 
 SPECIFIC_BREAKS = [600, 800, 900, 1000, 1100, 1200]
 SHADING_BREAKS = [2, 5, 10, 20, 40]

@@ -18,7 +18,7 @@ import pyogrio
 import shapely
 from pyproj import CRS
 
-from solarmap.errors import InputDataError, InputFileError
+from solarmap.errors import InputDataError, InputDataWarning, InputFileError, warn
 from solarmap.sources.coords import gcj02_to_wgs84, utm_crs_for
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,7 @@ def read_vector(path: str | Path, *, layer: str = "", encoding: str = "", wkt_co
             if enc:
                 kwargs["encoding"] = enc
                 if not encoding:
-                    log.warning("%s has no .cpg; its attributes decode as %s, read them so", path.name, enc)
+                    warn(f"{path.name} has no .cpg; its attributes decode as {enc}, read them so", InputDataWarning)
         elif encoding:
             kwargs["encoding"] = encoding
         return gpd.read_file(path, engine="pyogrio", **kwargs)
@@ -130,7 +130,7 @@ def _assume_crs(gdf: gpd.GeoDataFrame, crs: str, path) -> gpd.GeoDataFrame:
         return gdf
     minx, miny, maxx, maxy = gdf.total_bounds
     if np.isfinite([minx, miny, maxx, maxy]).all() and -180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90:
-        log.warning("%s has no CRS; its coordinates fit longitude/latitude, read as EPSG:4326", path)
+        warn(f"{path} has no CRS; its coordinates fit longitude/latitude, read as EPSG:4326", InputDataWarning)
         return gdf.set_crs("EPSG:4326")
     msg = (f"{path} has no CRS and its coordinates (x {minx:.0f}..{maxx:.0f}, y {miny:.0f}..{maxy:.0f}) are not "
            "longitude/latitude; say which CRS they are in with --crs (e.g. --crs EPSG:32651 or EPSG:4547)")
@@ -194,6 +194,7 @@ def footprints_from_frame(
         raise InputDataError(msg)
     raw = raw.reset_index(drop=True)
     raw = _assume_crs(raw, crs, path)
+    input_crs = raw.crs
     _check_swapped(raw, path)
     square_area = raw.attrs.get("square_area_column")
     if input_datum == "gcj02":
@@ -243,7 +244,7 @@ def footprints_from_frame(
     zero_area = polygonal & ~missing & (reason == "") & ~(shapely.area(geoms) > 0)
     reason[zero_area] = "invalid_geometry"
     if repaired.any():
-        log.warning("%s: repaired %d invalid polygons (self-intersections)", path, int(repaired.sum()))
+        warn(f"{path}: repaired {int(repaired.sum())} invalid polygons (self-intersections)", InputDataWarning)
 
     attrs = pd.DataFrame(raw.drop(columns=raw.geometry.name))
     id_col = _pick(attrs, id_column, ID_CANDIDATES, "building id", path)
@@ -256,7 +257,7 @@ def footprints_from_frame(
     if dup.any():
         counts = ids.groupby(ids).cumcount().to_numpy()
         ids = pd.Series(np.where(dup, ids.to_numpy(dtype=object) + "#" + (counts + 1).astype(str), ids.to_numpy(dtype=object)), dtype="string")
-        log.warning("%s: %d duplicate building ids made unique with a #n suffix", path, int(dup.sum()))
+        warn(f"{path}: {int(dup.sum())} duplicate building ids made unique with a #n suffix", InputDataWarning)
     names = attrs[name_col].astype("string").fillna("") if name_col else pd.Series([""] * n, dtype="string")
 
     # the id and name columns are consumed; other clashes with this stage's columns are kept as input_<name>
@@ -280,6 +281,7 @@ def footprints_from_frame(
     for c in carried.columns:
         out[c] = carried[c].to_numpy()
     out.attrs["source_columns"] = {"id": id_col, "name": name_col, "renamed": rename}
+    out.attrs["input_crs"] = input_crs.to_wkt() if input_crs is not None else None
     return out
 
 

@@ -11,10 +11,8 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from solarmap.config import DATA_DIR
 from solarmap.errors import ConfigError
-
-SUBDISTRICTS_FILE = DATA_DIR / "subdistricts.geojson"
+from solarmap.resources import SUBDISTRICTS_FILE
 
 
 @dataclass(frozen=True)

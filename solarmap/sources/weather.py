@@ -16,12 +16,11 @@ import numpy as np
 import pandas as pd
 import pvlib
 
-from solarmap.config import DATA_DIR
 from solarmap.errors import WeatherError
+from solarmap.resources import EMBEDDED_WEATHER
 
 log = logging.getLogger(__name__)
 
-EMBEDDED_WEATHER = DATA_DIR / "weather" / "shanghai_typical_year.csv"
 SHANGHAI_TZ = "Etc/GMT-8"  # UTC+8 all year (no daylight saving)
 REQUIRED = ("ghi", "dni", "dhi", "temp_air", "wind_speed")
 

@@ -1,0 +1,397 @@
+"""The assessment: one pure chain from buildings to assessed roofs, and the only place that runs the stages in order.
+
+    buildings ──► prepare ──► roofs ──► shading ──► yield ──► policy
+    (footprints,   (heights,    (usable   (horizons,   (pvlib)    (rules,
+     any CRS)       categories,  area,     sky view,              shortfall,
+                    boundary)    capacity) visibility)            candidates)
+
+:func:`assess` takes a GeoDataFrame (or a path) and returns one row per input building, index equal to the
+input's, with every column of ``roofs.csv``, in the input's CRS; it writes nothing. :func:`run_assessment` is the
+same chain returning the run's other results too (policy results, the weather, the boundary), which
+:func:`solarmap.pipeline.run` writes. Above ``engine.tile_above_roofs`` buildings (or on Dask) the roof, shading
+and yield stages run tile by tile through :mod:`solarmap.tiles`, each tile calling :func:`assess_tile`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from solarmap import tiles
+from solarmap.columns import ROOF_COLUMNS
+from solarmap.config import Config, applicable_mappings, with_buildings
+from solarmap.errors import (
+    CategoryWarning,
+    ConfigWarning,
+    GCJ02Warning,
+    InputDataError,
+    InputDataWarning,
+    warn,
+)
+from solarmap.policy import apply_rules
+from solarmap.roofs import layout_roofs
+from solarmap.rules import RuleSet, load_rule_set
+from solarmap.solar import Sun, roof_yields, sun_positions
+from solarmap.sources import categories, heights
+from solarmap.sources.coords import gcj02_hint
+from solarmap.sources.footprints import footprints_from_frame, read_vector
+from solarmap.sources.subdistricts import find_subdistrict, subdistrict_of
+from solarmap.sources.weather import Weather, load_weather
+
+log = logging.getLogger(__name__)
+
+
+class Stages:
+    """Wall time per stage [s]; a stage run again (once per tile) adds up."""
+
+    def __init__(self):
+        self.timings: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        log.debug("%s …", name)
+        t0 = time.perf_counter()
+        yield
+        self.timings[name] = round(self.timings.get(name, 0.0) + time.perf_counter() - t0, 3)
+        log.info("%s done in %.2f s", name, self.timings[name])
+
+    def add(self, timings: dict[str, float]) -> None:
+        for k, v in timings.items():
+            self.timings[k] = round(self.timings.get(k, 0.0) + v, 3)
+
+
+class WarningCollector(logging.Handler):
+    """Collects the messages of every warning logged under ``solarmap`` while attached."""
+
+    def __init__(self):
+        super().__init__(level=logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+    @contextlib.contextmanager
+    def attached(self) -> Iterator[WarningCollector]:
+        logger = logging.getLogger("solarmap")
+        logger.addHandler(self)
+        try:
+            yield self
+        finally:
+            logger.removeHandler(self)
+
+
+@dataclass
+class Assessment:
+    """What :func:`run_assessment` produced.
+
+    ``roofs``: one row per input building in the run's metric CRS (index 0..n-1 in input order);
+    ``input_index`` and ``input_crs``: the input's index and CRS, to hand the result back as it came;
+    ``policy``: one result per rule and group; ``rule_set_info``: the rule set's description with the district
+    target and substitution rates; ``warnings``: every warning of the assessment, in order; ``timings_s``: wall
+    time per stage [s].
+    """
+
+    roofs: gpd.GeoDataFrame
+    input_index: pd.Index
+    input_crs: CRS | None
+    config: Config
+    weather: Weather
+    rule_set: RuleSet
+    policy: list[dict]
+    rule_set_info: dict
+    boundary: object = None
+    boundary_label: str = ""
+    source: str = ""
+    warnings: list[str] = field(default_factory=list)
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+    def buildings(self) -> gpd.GeoDataFrame:
+        """The assessed buildings in the input's CRS with the input's index (the return value of :func:`assess`)."""
+        out = self.roofs.copy()
+        if self.input_crs is not None:
+            out = out.to_crs(self.input_crs)
+        out.index = self.input_index
+        out.attrs = {"warnings": list(self.warnings), "policy": self.policy}
+        return out
+
+
+def resolve_boundary(cfg: Config, boundary=None):
+    """The run's boundary as a WGS84 geometry (or None) and its label.
+
+    ``boundary``: a shapely geometry in WGS84, a GeoDataFrame/GeoSeries in any CRS, a path, or ``"none"``;
+    without it the config's ``boundary`` file, else its ``subdistrict``'s embedded outline."""
+    if boundary is not None and not isinstance(boundary, str | Path):
+        if isinstance(boundary, gpd.GeoDataFrame | gpd.GeoSeries):
+            b = boundary if boundary.crs is not None else boundary.set_crs("EPSG:4326")
+            return shapely.union_all(b.to_crs("EPSG:4326").geometry.to_numpy() if isinstance(b, gpd.GeoDataFrame)
+                                     else b.to_crs("EPSG:4326").to_numpy()), "boundary"
+        return boundary, "boundary"
+    path = str(boundary) if boundary is not None else cfg.boundary
+    if path and path.lower() != "none":
+        b = read_vector(path)
+        if b.crs is None:
+            b = b.set_crs("EPSG:4326")
+        geom = shapely.union_all(b.to_crs("EPSG:4326").geometry.to_numpy())
+        return geom, Path(path).name
+    if path.lower() == "none" or not cfg.subdistrict or cfg.subdistrict.lower() == "none":
+        return None, ""
+    sub = find_subdistrict(cfg.subdistrict)
+    if sub.outline is None:
+        msg = (f"subdistrict {sub.label} has no embedded outline; give one with --boundary PATH "
+               "(or --boundary none to keep every building)")
+        raise InputDataError(msg)
+    return sub.outline, sub.slug
+
+
+def prepare(fp: gpd.GeoDataFrame, cfg: Config, *, baseline_year: int, boundary=None, boundary_label: str = "",
+            source: str = "") -> gpd.GeoDataFrame:
+    """From validated footprints to buildings ready for assessment: heights (with neighbour imputation), policy
+    category, stage, existing PV, roof centres in WGS84, subdistrict, and the boundary test. Pure: no I/O."""
+    b = cfg.buildings
+    metric_crs = fp.crs
+    h = heights.assign_heights(fp, height_column=b.height_column, floors_column=b.floors_column,
+                               storey_height_m=b.storey_height_m, dsm=b.dsm, dtm=b.dtm)
+    cat = categories.categorise(fp, scheme=b.category_scheme, column=b.category_column)
+    unknown = categories.unknown_category_values(fp, scheme=b.category_scheme, column=b.category_column)
+    if unknown:
+        warn(f"category values not recognised, counted as 'other': {', '.join(unknown[:20])}", CategoryWarning)
+    stage = categories.assign_stage(fp, stage_column=b.stage_column, year_column=b.year_built_column,
+                                    baseline_year=baseline_year)
+    pv = categories.existing_pv(fp, column=b.existing_pv_column)
+    # input columns named like an output column are kept beside it as input_<name>
+    clash = {c: f"input_{c}" for c in fp.columns if c in ROOF_COLUMNS and c not in ("building_id", "name", "assessment", "reason")}
+    roofs = gpd.GeoDataFrame(pd.concat([fp.rename(columns=clash), h, cat, stage, pv], axis=1), geometry="geometry", crs=metric_crs)
+    had_height_column = any(c in fp.columns for c in ((b.height_column,) if b.height_column else heights.HEIGHT_CANDIDATES))
+    imputed = (roofs["height_source"] == "floors").to_numpy() & had_height_column
+    if b.impute_heights:
+        filled, from_neighbours = heights.impute_from_neighbours(roofs)
+        roofs["height_m"] = filled
+        roofs.loc[from_neighbours, "height_source"] = "neighbours"
+        imputed |= from_neighbours
+        if from_neighbours.any():
+            warn(f"{int(from_neighbours.sum())} buildings without a plausible height took the median of their "
+                 "neighbours within 100 m (flag height_imputed)", InputDataWarning)
+    roofs["height_imputed"] = imputed
+    ok = roofs["assessment"] == "assessed"
+    roofs.loc[ok & roofs["height_m"].isna(), ["assessment", "reason"]] = ["excluded", "no_height"]
+    centres = shapely.centroid(roofs.geometry.to_numpy())
+    valid = ~shapely.is_empty(centres) & ~shapely.is_missing(centres)
+    lon = np.full(len(roofs), np.nan)
+    lat = np.full(len(roofs), np.nan)
+    if valid.any():
+        wgs = gpd.GeoSeries(centres[valid], crs=metric_crs).to_crs("EPSG:4326").to_numpy()
+        lon[valid], lat[valid] = shapely.get_x(wgs), shapely.get_y(wgs)
+    roofs["lon"], roofs["lat"] = lon, lat
+    sub_of = np.full(len(roofs), "", dtype=object)
+    if valid.any():
+        sub_of[valid] = subdistrict_of(shapely.points(lon[valid], lat[valid]))
+    if boundary is not None:
+        inside = np.zeros(len(roofs), dtype=bool)
+        inside[valid] = shapely.contains_xy(boundary, lon[valid], lat[valid])
+        hint = gcj02_hint(lon, lat, boundary) if b.input_datum == "wgs84" else ""
+        if not inside.any():
+            msg = (f"no building of {source} has its centre inside the boundary {boundary_label}: check that the "
+                   f"buildings are in this subdistrict and in the CRS they claim (or use --boundary none). {hint}").strip()
+            raise InputDataError(msg)
+        if hint:
+            warn(hint, GCJ02Warning)
+        out_b = (roofs["assessment"] == "assessed").to_numpy() & ~inside
+        roofs.loc[out_b, ["assessment", "reason"]] = ["excluded", "outside_boundary"]
+        roofs["in_boundary"] = inside  # a building excluded for another reason keeps it, and still lies outside
+        if boundary_label:  # inside the run's boundary the run's own subdistrict wins (outlines overlap)
+            sub_of[inside] = boundary_label
+    if boundary is None:
+        roofs["in_boundary"] = True
+    roofs["subdistrict"] = sub_of
+    return roofs
+
+
+def site_of(roofs: pd.DataFrame) -> tuple[float, float]:
+    """Mean roof centre (lat, lon) [°], Huangpu's centre when there is none."""
+    lat, lon = roofs["lat"].to_numpy(dtype=float), roofs["lon"].to_numpy(dtype=float)
+    if not np.isfinite(lat).any():
+        return 31.23, 121.48
+    return float(np.nanmean(lat)), float(np.nanmean(lon))
+
+
+def assess_roofs(roofs: gpd.GeoDataFrame, cfg: Config, *, weather: Weather, sun: Sun, stages: Stages | None = None,
+                 targets: np.ndarray | None = None, latitude_deg: float | None = None) -> gpd.GeoDataFrame:
+    """Roof layout, neighbour shade and yield for prepared buildings. Pure: no I/O.
+
+    ``targets`` (optional, boolean) limits assessment to some rows; the others are kept as they are and still
+    cast shade (the halo of a tile). ``latitude_deg`` sets the row spacing (default: the weather site's, so that
+    a tile gives the same answer as the whole run). Returns a new GeoDataFrame with every roof column.
+    """
+    stages = stages or Stages()
+    crs = roofs.crs
+    roofs = roofs.copy()
+    if targets is not None:
+        keep = roofs["assessment"].to_numpy(dtype=object).copy()
+        roofs.loc[~targets & (roofs["assessment"] == "assessed"), "assessment"] = "halo"
+    with stages.stage("roofs"):
+        layout = layout_roofs(roofs, cfg.roofs, latitude_deg=weather.latitude if latitude_deg is None else latitude_deg)
+        too_small = layout.pop("too_small").to_numpy()
+        roofs = pd.concat([roofs, layout], axis=1)
+        roofs.loc[too_small, ["assessment", "reason"]] = ["excluded", "too_small"]
+        excluded = (roofs["assessment"] != "assessed").to_numpy()
+        roofs.loc[excluded, ["capacity_kwp", "module_area_m2"]] = np.nan
+    shade = None
+    with stages.stage("shading"):
+        if cfg.shading.enabled:
+            from solarmap import shading
+
+            shade = shading.shade_model(roofs, cfg.shading, setback_m=cfg.roofs.edge_setback_m)
+            roofs["sky_view_factor"] = shade.sky_view_all()
+        else:
+            roofs["sky_view_factor"] = np.where(roofs["assessment"] == "assessed", 1.0, np.nan)
+    with stages.stage("yield"):
+        y = roof_yields(roofs, weather, sun, cfg.pv, shade=shade)
+        roofs = pd.concat([roofs, y], axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            roofs["shading_loss_pct"] = 100.0 * (1.0 - roofs["annual_kwh"] / roofs["annual_kwh_unshaded"])
+        assessed = roofs["assessment"] == "assessed"
+        shaded = assessed & (roofs["shading_loss_pct"] > cfg.shading.max_loss_pct)
+        roofs["suitable"] = assessed & ~shaded
+        roofs.loc[shaded, "reason"] = "shaded"
+    if targets is not None:
+        halo = (roofs["assessment"] == "halo").to_numpy()
+        roofs.loc[halo, "assessment"] = keep[halo]
+    return gpd.GeoDataFrame(roofs, geometry="geometry", crs=crs)
+
+
+def assess_tile(tile_roofs: gpd.GeoDataFrame, core_mask: np.ndarray, cfg: Config, weather: Weather, sun: Sun):
+    """Assess a tile's core against core + halo; return the core's rows and the stage timings [s]. The function
+    both engines of :mod:`solarmap.tiles` call per tile."""
+    stages = Stages()
+    out = assess_roofs(tile_roofs, cfg, weather=weather, sun=sun, targets=core_mask, stages=stages)
+    return out[core_mask], stages.timings
+
+
+def assess_in_tiles(roofs: gpd.GeoDataFrame, cfg: Config, *, weather: Weather, sun: Sun, engine: str = "local",
+                    tile_size_m: float = 3000.0, workers: int = 2, scheduler: str = "", npartitions: int = 0,
+                    halo: bool = True, with_timings: bool = False):
+    """:func:`assess_roofs` tile by tile on the ``local`` or ``dask`` engine; rows come back in the input's order
+    and equal the single pass (see :mod:`solarmap.tiles`)."""
+    return tiles.assess_in_tiles(roofs, cfg, assess_tile, weather=weather, sun=sun, engine=engine,
+                                 tile_size_m=tile_size_m, workers=workers, scheduler=scheduler,
+                                 npartitions=npartitions, halo=halo, with_timings=with_timings)
+
+
+def _read(buildings, cfg: Config) -> tuple[gpd.GeoDataFrame, Config, str]:
+    """The raw input frame, the config whose column mappings apply to it, and a name for messages."""
+    b = cfg.buildings
+    if isinstance(buildings, gpd.GeoDataFrame):
+        raw, source = buildings, "the GeoDataFrame"
+        if b.path:  # the config's mappings were written for its own file
+            cfg = with_buildings(cfg, "")
+    else:
+        path = str(buildings) if buildings is not None else b.path
+        if not path:
+            msg = "no buildings: pass a GeoDataFrame or a path, set buildings.path in the pipeline file, or use --buildings PATH"
+            raise InputDataError(msg)
+        if path != b.path:
+            cfg = with_buildings(cfg, path)
+        raw = read_vector(path, layer=b.layer, encoding=b.encoding, wkt_column=b.wkt_column, lon_column=b.lon_column,
+                          lat_column=b.lat_column)
+        source = path
+    if cfg.buildings.inherited_mappings:
+        new_b, dropped = applicable_mappings(cfg.buildings, raw.columns, source=source)
+        cfg.buildings = new_b
+        if dropped:
+            warn(f"the pipeline's column mappings {', '.join(dropped)} name columns that {source} does not have; "
+                 "they were dropped and those columns are detected afresh (give --id-column, --height-column, "
+                 "--category-column … to map them)", ConfigWarning)
+    return raw, cfg, source
+
+
+def run_assessment(buildings=None, config: Config | None = None, *, weather: Weather | str | None = None,
+                   boundary=None, rule_set: RuleSet | None = None) -> Assessment:
+    """The whole assessment: prepare → roofs → shading → yield → policy. Pure: reads its inputs, writes nothing.
+
+    ``buildings``: a GeoDataFrame of footprints (any CRS; a CRS-less one in longitude/latitude is read as WGS84)
+    or a path (default: ``config.buildings.path``). ``config``: a :class:`Config` (default ``Config()``),
+    validated on entry. ``weather``: a :class:`solarmap.sources.weather.Weather`, or a source name or path
+    (default ``config.weather.source``). ``boundary``: see :func:`resolve_boundary`.
+    """
+    cfg = (config or Config()).validate()
+    stages = Stages()
+    with WarningCollector().attached() as collector:
+        rule_set = rule_set or load_rule_set(cfg.policy.rules)
+        with stages.stage("ingest"):
+            bnd, bnd_label = resolve_boundary(cfg, boundary)
+            raw, cfg, source = _read(buildings, cfg)
+            input_index = raw.index.copy()
+            b = cfg.buildings
+            fp = footprints_from_frame(raw, source=source, layer=b.layer, crs=b.crs, input_datum=b.input_datum,
+                                       id_column=b.id_column, name_column=b.name_column)
+            input_crs = CRS.from_wkt(fp.attrs["input_crs"]) if fp.attrs.get("input_crs") else None
+            if b.input_datum == "gcj02":
+                input_crs = CRS.from_epsg(4326)  # converted to WGS84: handing GCJ-02 back would mislead
+            metric_crs = fp.crs
+            roofs = prepare(fp, cfg, baseline_year=rule_set.baseline_year, boundary=bnd, boundary_label=bnd_label,
+                            source=source)
+            log.info("%d buildings read from %s", len(roofs), source)
+        with stages.stage("weather"):
+            if isinstance(weather, Weather):
+                w = weather
+            else:
+                site_lat, site_lon = site_of(roofs)
+                w = load_weather(weather or cfg.weather.source, latitude=site_lat, longitude=site_lon,
+                                 year=cfg.weather.year)
+            sun = sun_positions(w)
+        e = cfg.engine
+        if e.kind == "dask" or len(roofs) > e.tile_above_roofs:
+            t0 = time.perf_counter()
+            roofs, tile_timings = assess_in_tiles(roofs, cfg, weather=w, sun=sun, engine=e.kind,
+                                                  tile_size_m=e.tile_size_m, workers=e.workers, scheduler=e.scheduler,
+                                                  npartitions=e.npartitions, with_timings=True)
+            stages.add(tile_timings)  # summed over tiles (and over workers: CPU-like on Dask)
+            stages.timings["assess_wall"] = round(time.perf_counter() - t0, 3)
+        else:
+            roofs = assess_roofs(roofs, cfg, weather=w, sun=sun, stages=stages)
+        with stages.stage("policy"):
+            roofs, policy_results, rule_set_info = apply_rules(roofs, rule_set, cfg)
+        roofs = gpd.GeoDataFrame(roofs, geometry="geometry", crs=metric_crs)
+    return Assessment(roofs=roofs, input_index=input_index, input_crs=input_crs, config=cfg, weather=w,
+                      rule_set=rule_set, policy=policy_results, rule_set_info=rule_set_info, boundary=bnd,
+                      boundary_label=bnd_label, source=source, warnings=list(dict.fromkeys(collector.messages)),
+                      timings_s=dict(stages.timings))
+
+
+def assess(buildings, config: Config | None = None, *, weather: Weather | str | None = None,
+           boundary=None) -> gpd.GeoDataFrame:
+    """Assess every building's roof: usable area, capacity, neighbour shade, hourly pvlib yield summed to the year,
+    and the installation rules. Writes nothing.
+
+    Parameters
+    ----------
+    buildings : GeoDataFrame or path
+        Footprints, one row per building, in any CRS (a CRS-less frame in longitude/latitude is read as WGS84).
+        Columns are detected as for a file (``building_id``, ``height_m``, ``floors``, ``category`` …) or mapped
+        by ``config.buildings``.
+    config : Config, optional
+        The run's settings (default ``Config()``: no boundary, the embedded Shanghai weather year, the Huangpu
+        rules). Validated on entry: a bad value raises :class:`solarmap.errors.ConfigError` naming the key.
+    weather : Weather or str, optional
+        A :class:`solarmap.sources.weather.Weather`, ``"embedded"``, ``"clearsky"`` or a weather file.
+    boundary : geometry, GeoDataFrame, path or "none", optional
+        Buildings whose centre lies outside are kept as ``excluded`` / ``outside_boundary`` (they still cast shade).
+
+    Returns
+    -------
+    GeoDataFrame
+        One row per input building, the input's index and CRS, every column of ``roofs.csv`` (see
+        :data:`solarmap.columns.COLUMNS`; units in the names). ``attrs["warnings"]`` lists the warnings, which
+        are also given as :class:`solarmap.errors.SolarmapWarning`; ``attrs["policy"]`` the rule results.
+    """
+    return run_assessment(buildings, config, weather=weather, boundary=boundary).buildings()

@@ -1,0 +1,111 @@
+"""Aggregates of a run: the summary (``summary.json``), the per-subdistrict table and the per-rule overview.
+
+Pure functions over the assessed roofs; the report page, the map and the database show what they return.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from solarmap.solar import pv_model_description
+from solarmap.sources.subdistricts import find_subdistrict
+from solarmap.version import __version__
+
+
+def subdistrict_table(roofs: pd.DataFrame) -> pd.DataFrame:
+    a = roofs["assessment"] == "assessed"
+    g = roofs.assign(
+        _assessed=a, _excluded=~a, _suitable=roofs["suitable"].fillna(False).astype(bool),
+        _roof=roofs["roof_area_m2"].where(a, 0.0), _usable=roofs["usable_area_m2"].where(a, 0.0),
+    ).groupby("subdistrict", dropna=False)
+    t = pd.DataFrame({
+        "buildings": g.size(), "assessed": g["_assessed"].sum(), "excluded": g["_excluded"].sum(),
+        "suitable": g["_suitable"].sum(), "roof_area_m2": g["_roof"].sum(), "usable_area_m2": g["_usable"].sum(),
+        "capacity_kwp": g["capacity_kwp"].sum(), "annual_kwh": g["annual_kwh"].sum(),
+        "annual_kwh_unshaded": g["annual_kwh_unshaded"].sum(), "existing_pv_kwp": g["existing_pv_kwp"].sum(),
+    }).reset_index()
+    return t
+
+
+def summarise(cfg, roofs, weather, boundary_label, policy_results, rule_set, warnings, run_id, hashes, crs) -> dict:
+    """What summary.json holds: totals, exclusions, categories, repairs, warnings, weather, the models, rules."""
+    a = roofs["assessment"] == "assessed"
+    suitable = roofs["suitable"].fillna(False).astype(bool)
+    cap = float(roofs.loc[a, "capacity_kwp"].sum())
+    e = float(roofs.loc[a, "annual_kwh"].sum())
+    e0 = float(roofs.loc[a, "annual_kwh_unshaded"].sum())
+    co2 = e * cfg.output.co2_kg_per_kwh / 1000.0
+    title = f"solarmap · {cfg.name}"
+    if cfg.subdistrict:
+        try:
+            title = f"solarmap · {find_subdistrict(cfg.subdistrict).label}"
+        except Exception:  # noqa: BLE001 - a title is never worth failing a run
+            pass
+    flags = {c: int(roofs[c].sum()) for c in ("geometry_repaired", "id_deduplicated", "geometry_from_point", "height_imputed")
+             if c in roofs.columns}
+    return {
+        "run_id": run_id,
+        "name": cfg.name,
+        "title": title,
+        "subdistrict": cfg.subdistrict,
+        "boundary": boundary_label,
+        "package_version": __version__,
+        "crs_metric": crs.to_string(),
+        "inputs": {"buildings": cfg.buildings.path, "weather": weather.source, "sha256": hashes},
+        "totals": {
+            "buildings": int(len(roofs)),
+            "assessed": int(a.sum()),
+            "excluded": int((~a).sum()),
+            "suitable": int(suitable.sum()),
+            "roof_area_m2": round(float(roofs.loc[a, "roof_area_m2"].sum()), 1),
+            "usable_area_m2": round(float(roofs.loc[a, "usable_area_m2"].sum()), 1),
+            "capacity_kwp": round(cap, 1),
+            "capacity_mw": round(cap / 1000.0, 3),
+            "annual_kwh": round(e, 0),
+            "annual_gwh": round(e / 1e6, 4),
+            "annual_kwh_unshaded": round(e0, 0),
+            "shading_loss_pct_total": round(100.0 * (1 - e / e0), 2) if e0 > 0 else None,
+            "median_shading_loss_pct": median(roofs.loc[a, "shading_loss_pct"]),
+            "median_specific_yield_kwh_per_kwp": median(roofs.loc[a, "specific_yield_kwh_per_kwp"]),
+            "existing_pv_kwp": round(float(roofs["existing_pv_kwp"].sum()), 1),
+            "co2_kg_per_kwh": cfg.output.co2_kg_per_kwh,
+            "co2_t_per_year": round(co2, 1),
+        },
+        "excluded_by_reason": {str(k): int(v) for k, v in roofs.loc[~a, "reason"].value_counts().sort_index().items()},
+        "by_category": {
+            str(k): {"buildings": int(len(g)), "assessed": int((g["assessment"] == "assessed").sum()),
+                     "capacity_kwp": round(float(g["capacity_kwp"].sum()), 1), "annual_kwh": round(float(g["annual_kwh"].sum()), 0)}
+            for k, g in roofs.groupby("category")
+        },
+        "repairs": {"flags": flags, "height_sources": {str(k): int(v) for k, v in roofs["height_source"].value_counts().items()}},
+        "warnings": list(dict.fromkeys(warnings)),
+        "weather": {"source": weather.source, "annual_ghi_kwh_m2": round(weather.annual_ghi_kwh_m2(), 1),
+                    "latitude": weather.latitude, "longitude": weather.longitude},
+        "roofs_model": vars(cfg.roofs).copy() | {"ground_coverage_ratio_used": median(roofs.loc[a, "ground_coverage_ratio"])},
+        "shading_model": vars(cfg.shading).copy(),
+        "pv_model": pv_model_description(cfg.pv, weather),
+        "rule_set": {k: v for k, v in rule_set.items() if k not in ("district_target", "substitution")},
+        "policy": policy_results,
+        "policy_overview": policy_overview(policy_results),
+        "district_target": rule_set.get("district_target"),
+        "substitution": rule_set.get("substitution"),
+    }
+
+
+def policy_overview(results: list[dict]) -> list[dict]:
+    """One line per rule: compliant only if every subdistrict complies."""
+    out: dict[str, dict] = {}
+    for r in results:
+        o = out.setdefault(r["rule_id"], {"rule_id": r["rule_id"], "text": r.get("text", ""), "compliant": True,
+                                          "shortfall_buildings": 0, "shortfall_kwp": 0.0})
+        o["compliant"] = o["compliant"] and bool(r["compliant"])
+        o["shortfall_buildings"] += int(r.get("shortfall_buildings", 0))
+        o["shortfall_kwp"] = round(o["shortfall_kwp"] + float(r.get("shortfall_kwp", 0.0)), 2)
+    return list(out.values())
+
+
+def median(s: pd.Series):
+    v = s.to_numpy(dtype=float)
+    v = v[np.isfinite(v)]
+    return round(float(np.median(v)), 3) if len(v) else None
