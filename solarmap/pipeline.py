@@ -292,7 +292,7 @@ def _run(cfg: Config, collector: _WarningCollector) -> RunResult:
 
     with stages.stage("weather"):
         site_lat, site_lon = site_of(roofs)
-        weather = load_weather(cfg.weather.source, latitude=site_lat, longitude=site_lon, year=cfg.weather.year)
+        weather = load_weather(cfg.weather.source, latitude=site_lat, longitude=site_lon, year=cfg.weather.year, max_distance_km=cfg.weather.max_distance_km, anywhere=cfg.weather.anywhere)
         sun = sun_positions(weather)
 
     e = cfg.engine

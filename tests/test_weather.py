@@ -209,3 +209,14 @@ def test_anywhere_turns_place_and_season_into_warnings(caplog):
     with pytest.raises(WeatherError, match="time zone"):
         validate_weather(Weather(shifted, 31.23, 121.48, 4.0, "t"), "t", **DAPUQIAO, anywhere=True)
 
+
+def test_weather_config_keys_are_checked():
+    from solarmap.config import ConfigError, config_from_dict
+
+    cfg = config_from_dict({"weather": {"max_distance_km": 120, "anywhere": True}})
+    assert cfg.weather.max_distance_km == 120.0 and cfg.weather.anywhere is True
+    assert config_from_dict({}).weather.max_distance_km == 50.0 and not config_from_dict({}).weather.anywhere
+    with pytest.raises(ConfigError, match=r"'weather.max_distance_km' = 0.0 is outside \[1, 20040\]"):
+        config_from_dict({"weather": {"max_distance_km": 0}})
+    with pytest.raises(ConfigError, match="'weather.anywhere' must be bool"):
+        config_from_dict({"weather": {"anywhere": "yes"}})
