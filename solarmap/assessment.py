@@ -46,7 +46,7 @@ from solarmap.sources import categories, heights
 from solarmap.sources.coords import gcj02_hint
 from solarmap.sources.footprints import footprints_from_frame, read_vector
 from solarmap.sources.subdistricts import find_subdistrict, subdistrict_of
-from solarmap.sources.weather import Weather, load_weather
+from solarmap.sources.weather import Weather, load_weather, validate_weather
 
 log = logging.getLogger(__name__)
 
@@ -342,12 +342,14 @@ def run_assessment(buildings=None, config: Config | None = None, *, weather: Wea
                             source=source)
             log.info("%d buildings read from %s", len(roofs), source)
         with stages.stage("weather"):
-            if isinstance(weather, Weather):
-                w = weather
+            site_lat, site_lon = site_of(roofs)
+            wc = cfg.weather
+            if isinstance(weather, Weather):  # the same plausibility checks as a file
+                w = validate_weather(weather, weather.source, latitude=site_lat, longitude=site_lon,
+                                     max_distance_km=wc.max_distance_km, anywhere=wc.anywhere)
             else:
-                site_lat, site_lon = site_of(roofs)
-                w = load_weather(weather or cfg.weather.source, latitude=site_lat, longitude=site_lon,
-                                 year=cfg.weather.year)
+                w = load_weather(weather or wc.source, latitude=site_lat, longitude=site_lon, year=wc.year,
+                                 max_distance_km=wc.max_distance_km, anywhere=wc.anywhere)
             sun = sun_positions(w)
         e = cfg.engine
         if e.kind == "dask" or len(roofs) > e.tile_above_roofs:

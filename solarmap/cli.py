@@ -55,6 +55,7 @@ def _run(args) -> int:
         "buildings.name_column": args.name_column,
         "buildings.encoding": args.encoding,
         "weather.source": args.weather,
+        "weather.anywhere": args.weather_anywhere or None,
         "boundary": args.boundary,
         "output.dir": args.out,
         "output.tiles": args.tiles,
@@ -169,6 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--name-column")
     r.add_argument("--encoding", help="attribute encoding of a shapefile without .cpg (e.g. GBK)")
     r.add_argument("--weather", help="EPW, TMY3 CSV, PVGIS TMY JSON/CSV, 'embedded' or 'clearsky'")
+    r.add_argument("--weather-anywhere", action="store_true",
+                   help="use weather for another place or hemisphere anyway (a warning instead of an error)")
     r.add_argument("--boundary", help="boundary file; buildings outside it are kept as excluded ('none': no boundary)")
     r.add_argument("--rules", help="rule set name or TOML (default huangpu-2023)")
     r.add_argument("--tiles", choices=["none", "osm", "carto", "tianditu", "amap"])

@@ -61,6 +61,8 @@ class WeatherConfig:
 
     source: str = "embedded"  # embedded | clearsky | path to EPW / TMY3 CSV / PVGIS TMY (JSON or CSV)
     year: int = 2023  # the single year a typical year is placed in (a TMY mixes years)
+    max_distance_km: float = 50.0  # the weather's site must be this near the buildings' centre [km]
+    anywhere: bool = False  # true: weather for another place or hemisphere warns instead of failing
 
 
 @dataclass
@@ -213,6 +215,7 @@ _RANGES = {
     "shading.max_loss_pct": (0, 100),
     "shading.max_points_per_roof": (1, 400),
     "weather.year": (1901, 2099),
+    "weather.max_distance_km": (1, 20040),  # 20,040 km: beyond half the Earth's circumference, nothing is farther
     "engine.tile_size_m": (200, 100000),
     "engine.workers": (1, 1024),
     "engine.tile_above_roofs": (1, 10**9),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -291,6 +292,72 @@ def test_weather_in_the_wrong_time_zone(out, capsys, tmp_path):
     p = tmp_path / "utc.epw"
     p.write_text("".join(lines), encoding="latin-1")
     fails(["dapuqiao", "--weather", str(p)], out, capsys, "time zone")
+
+
+def _epw_lines() -> list[str]:
+    return EPW.read_text(encoding="latin-1").splitlines(keepends=True)
+
+
+def _sydney_epw(tmp_path) -> Path:
+    """The real Shanghai EPW with only its LOCATION line moved to Sydney (-33.87, 151.21, UTC+10)."""
+    lines = _epw_lines()
+    assert lines[0].startswith("LOCATION,")
+    lines[0] = "LOCATION,Sydney.Observatory.Hill,NSW,AUS,SRC-TMYx,947680,-33.87,151.21,10.0,39.0\n"
+    p = tmp_path / "sydney.epw"
+    p.write_text("".join(lines), encoding="latin-1")
+    return p
+
+
+@needs_epw
+def test_weather_for_another_place(out, capsys, tmp_path):
+    p = _sydney_epw(tmp_path)
+    before = snapshot(out)
+    code, err = run(["dapuqiao", "--weather", str(p)], out, capsys)
+    assert code == 2, err
+    assert re.search(rf"weather file {re.escape(str(p))}: it is for 33\.87° S, 151\.21° E, 7,8\d\d km from the "
+                     r"buildings at 31\.2\d° N, 121\.4\d° E", err), err  # the file, both places, ~7,850 km
+    assert "--weather clearsky" in err and "--weather-anywhere" in err  # the fixes
+    assert err.count("\n") <= 2 and "Traceback" not in err and snapshot(out) == before
+
+
+@needs_epw
+def test_weather_with_the_other_hemispheres_seasons(out, capsys, tmp_path):
+    # the data rows rotated by 4,380 hours (half a year), their time stamps and the header unchanged (rotating
+    # whole lines would be undone: the reader places a typical year by each row's month, day and hour)
+    lines = _epw_lines()
+    head, rows = lines[:8], [r.rstrip("\n").split(",") for r in lines[8:]]
+    assert len(rows) == 8760
+    values = [r[5:] for r in rows]
+    values = values[-4380:] + values[:-4380]
+    p = tmp_path / "shifted.epw"
+    p.write_text("".join(head) + "".join(",".join(r[:5] + v) + "\n" for r, v in zip(rows, values, strict=True)),
+                 encoding="latin-1")
+    before = snapshot(out)
+    code, err = run(["dapuqiao", "--weather", str(p)], out, capsys)
+    assert code == 2 and f"weather file {p}: " in err, err
+    assert "seasons are the southern hemisphere's: May-August has 0.55 × the irradiation of November-February" in err
+    # 4,380 h is also half a day: irradiance at night, which --weather-anywhere cannot excuse, so it is not offered
+    assert "peaks at 23.6 h local time" in err and "--weather-anywhere" not in err and "--weather clearsky" in err
+    assert err.count("\n") <= 2 and "Traceback" not in err and snapshot(out) == before
+
+
+@needs_epw
+def test_weather_anywhere_runs_weather_for_another_place_with_a_warning(out, capsys, tmp_path):
+    p = _sydney_epw(tmp_path)
+    code, err = run(["dapuqiao", "--weather", str(p), "--weather-anywhere", "--no-shading"], out, capsys)
+    assert code == 0, err
+    assert "warning: weather file" in err and "km from the buildings" in err
+    summary = json.loads((out / "dapuqiao" / "summary.json").read_text(encoding="utf-8"))
+    assert any("7,8" in w and "km from the buildings" in w and "used anyway" in w for w in summary["warnings"])
+    assert len(roofs_of(out)) == 1699
+
+
+@needs_epw
+def test_real_weather_file_for_the_place_passes(out, capsys):
+    code, err = run(["dapuqiao", "--weather", str(EPW), "--no-shading"], out, capsys)
+    assert code == 0 and "weather" not in err, err  # no weather warning either
+    summary = json.loads((out / "dapuqiao" / "summary.json").read_text(encoding="utf-8"))
+    assert not any("weather" in w for w in summary["warnings"])
 
 
 def test_config_with_an_unknown_key(out, capsys, tmp_path):

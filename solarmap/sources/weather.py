@@ -3,6 +3,8 @@
 Every source is returned as a :class:`Weather`: a DataFrame with pvlib's column names (``ghi``, ``dni``, ``dhi``
 [W m⁻²], ``temp_air`` [°C], ``wind_speed`` [m s⁻¹]) on an hourly, time-zone-aware index placed in one year, plus
 the site and the label convention. Sun positions belong at the middle of each interval (:attr:`Weather.sun_times`).
+:func:`load_weather` checks that the weather is a full year whose irradiance peaks at solar noon, and that it is the
+buildings' own: its site near theirs and its seasons those of their hemisphere.
 """
 
 from __future__ import annotations
@@ -35,6 +37,16 @@ SHANGHAI_MONTHLY = pd.DataFrame(
 )
 #: Embedded site: the centre of Huangpu District (FACTS §2).
 HUANGPU_LATITUDE, HUANGPU_LONGITUDE, HUANGPU_ALTITUDE = 31.23, 121.48, 4.0
+
+EARTH_RADIUS_KM = 6371.0088  # the mean radius R1 of IUGG/WGS84
+SUMMER_NORTH, WINTER_NORTH = (5, 6, 7, 8), (11, 12, 1, 2)  # months compared by the season check
+TROPICS_DEG = 15.0  # the season check is skipped nearer the equator (see _season_problem)
+#: The fix for weather that is another place's (or hemisphere's); --weather-anywhere only when nothing else is wrong
+NEARBY_FIX = "Use a weather file for the buildings' place or --weather clearsky (clear sky computed at the buildings)"
+ELSEWHERE_FIX = (
+    "Use a weather file for the buildings' place, --weather clearsky (clear sky computed at the buildings), or "
+    "--weather-anywhere (weather.anywhere = true) to use this one anyway"
+)
 
 
 @dataclass
@@ -89,10 +101,113 @@ def _place_in_year(data: pd.DataFrame, year: int, label_end: bool, where: str) -
     return data
 
 
-def validate_weather(weather: Weather, where: str) -> Weather:
-    """Check a weather set is a complete hourly year in a plausible time zone; raise one error listing problems."""
+def great_circle_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance [km] between two points [°] (haversine on a sphere of the Earth's mean radius).
+
+    The sphere is within 0.5 % of the WGS84 geodesic at any distance: ample for "is this weather for here".
+    """
+    p1, l1, p2, l2 = np.radians([lat1, lon1, lat2, lon2])
+    h = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin((l2 - l1) / 2) ** 2
+    return float(2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(min(1.0, h))))
+
+
+def _place(latitude: float, longitude: float) -> str:
+    ns = "N" if latitude >= 0 else "S"
+    ew = "E" if longitude >= 0 else "W"
+    return f"{abs(latitude):.2f}° {ns}, {abs(longitude):.2f}° {ew}"
+
+
+def _peak_hour(d: pd.DataFrame) -> float:
+    """Hour of day [h, local clock] around which the mean daily GHI is centred, taken at interval midpoints.
+
+    A circular mean: an arithmetic mean of hours puts a peak split across midnight (data twelve hours off) at noon.
+    """
+    hours = d.index.hour + d.index.minute / 60 + 0.5
+    profile = d["ghi"].clip(lower=0).groupby(hours).mean()
+    angle = 2 * np.pi * profile.index.to_numpy() / 24
+    w = profile.to_numpy()
+    return float(np.degrees(np.arctan2((w * np.sin(angle)).sum(), (w * np.cos(angle)).sum())) / 15 % 24)
+
+
+def _noon_problem(d: pd.DataFrame, longitude: float) -> str | None:
+    """The daily GHI must peak near solar noon at ``longitude``, or the time zone (or the time labels) are wrong."""
+    peak = _peak_hour(d)
+    utc_offset = d.index[0].utcoffset().total_seconds() / 3600
+    solar_noon = (12 + utc_offset - longitude / 15) % 24
+    if abs((peak - solar_noon + 12) % 24 - 12) <= 1.5:
+        return None
+    return (
+        f"irradiance peaks at {peak:.1f} h local time but solar noon at longitude {longitude:.2f} is "
+        f"{solar_noon:.1f} h for UTC{utc_offset:+.0f}: the time zone or the time labels look wrong (Shanghai is UTC+8)"
+    )
+
+
+def _distance_problem(weather: Weather, latitude: float, longitude: float, max_distance_km: float) -> str | None:
+    """The weather's site must be within ``max_distance_km`` of the buildings' centre."""
+    km = great_circle_km(weather.latitude, weather.longitude, latitude, longitude)
+    if km <= max_distance_km:
+        return None
+    return (
+        f"it is for {_place(weather.latitude, weather.longitude)}, {km:,.0f} km from the buildings at "
+        f"{_place(latitude, longitude)} (weather.max_distance_km = {max_distance_km:g}): its sun, seasons and yield "
+        "would be another place's"
+    )
+
+
+def _season_problem(d: pd.DataFrame, latitude: float) -> str | None:
+    """The irradiance (and air temperature) cycle must peak in the summer of the hemisphere at ``latitude``.
+
+    Compares May-August with November-February: irradiation summed, air temperature averaged. The weather is the
+    other hemisphere's only when its summer months have less irradiation than its winter months and are not
+    clearly warmer (by 1 °C) either, so a monsoon climate, whose rainy summer can be duller than its dry winter
+    but is still warmer, passes; a year shifted by six months inverts both (at Shanghai 0.55 × and 17 °C colder).
+    """
+    # Within about 15° of the equator the sun is high all year and wet and dry seasons, not the sun's declination,
+    # set the monthly irradiance and temperature cycle (Singapore, Nairobi, Manila): no hemisphere can be told from
+    # the data there, so the check is skipped rather than false-alarm.
+    if abs(latitude) < TROPICS_DEG:
+        return None
+    north = latitude >= 0
+    summer, winter = (SUMMER_NORTH, WINTER_NORTH) if north else (WINTER_NORTH, SUMMER_NORTH)
+    month = d.index.month
+    in_summer, in_winter = month.isin(summer), month.isin(winter)
+    ratio = float(d["ghi"][in_summer].sum() / max(float(d["ghi"][in_winter].sum()), 1e-9))
+    warmer = float(d["temp_air"][in_summer].mean() - d["temp_air"][in_winter].mean())
+    if ratio >= 1.0 or warmer >= 1.0:
+        return None
+    s_name, w_name = ("May-August", "November-February") if north else ("November-February", "May-August")
+    hemisphere = "southern" if north else "northern"
+    return (
+        f"its seasons are the {hemisphere} hemisphere's: {s_name} has {ratio:.2f} × the irradiation of {w_name} and "
+        f"is {abs(warmer):.1f} °C {'colder' if warmer < 0 else 'warmer'}, but at {abs(latitude):.2f}° "
+        f"{'N' if north else 'S'} {s_name} is summer (is the year shifted by six months, or from the other hemisphere?)"
+    )
+
+
+def validate_weather(
+    weather: Weather,
+    where: str,
+    *,
+    latitude: float | None = None,
+    longitude: float | None = None,
+    max_distance_km: float = 50.0,
+    anywhere: bool = False,
+) -> Weather:
+    """Check a weather set is a complete hourly year, plausible for its place; raise one error listing problems.
+
+    Always: the columns, 8,760 hours, no gaps or negative irradiance, a time zone, the daily irradiance peak near
+    solar noon, and seasons of the right hemisphere. With the buildings' centre (``latitude``, ``longitude``) it is a
+    site check: the weather must be within ``max_distance_km`` of the buildings, its seasons those of the buildings'
+    hemisphere and its noon the buildings'. ``anywhere`` turns the distance and season findings into warnings.
+    """
     d = weather.data
-    problems = []
+    problems = []  # wrong whatever the place
+    misplaced = []  # the weather is another place's: errors unless anywhere
+    site = latitude is not None and longitude is not None
+    if site:
+        far = _distance_problem(weather, latitude, longitude, max_distance_km)
+        if far:
+            misplaced.append(far)
     missing = [c for c in REQUIRED if c not in d.columns]
     if missing:
         problems.append(f"columns missing: {', '.join(missing)}")
@@ -110,21 +225,25 @@ def validate_weather(weather: Weather, where: str) -> Weather:
         if d.index.tz is None:
             problems.append("the time index has no time zone")
         elif not problems:
-            # the daily GHI peak must fall near solar noon, or the time zone (or label) is wrong
-            hours = d.index.hour + d.index.minute / 60 + 0.5
-            profile = d["ghi"].groupby(np.floor(hours)).mean()
-            weighted = float((profile.index.to_numpy() * profile.to_numpy()).sum() / profile.sum())
-            utc_offset = d.index[0].utcoffset().total_seconds() / 3600
-            solar_noon = 12 + utc_offset - weather.longitude / 15
-            if abs(weighted - solar_noon) > 1.5:
-                problems.append(
-                    f"irradiance peaks at {weighted:.1f} h local time but solar noon at longitude "
-                    f"{weather.longitude:.2f} is {solar_noon:.1f} h for UTC{utc_offset:+.0f}: the time zone or "
-                    "the time labels look wrong (Shanghai is UTC+8)"
-                )
-    if problems:
-        msg = f"weather {where}: " + "; ".join(problems)
+            # noon at the buildings' longitude when the weather is theirs (within max_distance_km the two differ by
+            # under 0.6°, 2.4 min); weather from elsewhere (refused, or used with anywhere) is checked at its own
+            # longitude, where the sun is then computed, so that its clock is still checked and not blamed twice
+            noon = _noon_problem(d, longitude if site and not misplaced else weather.longitude)
+            if noon:
+                problems.append(noon)
+            seasons = _season_problem(d, latitude if site else weather.latitude)
+            if seasons:
+                misplaced.append(seasons)
+    warnings = []
+    if anywhere:
+        warnings, misplaced = misplaced, []
+    if problems or misplaced:
+        msg = f"weather {where}: " + "; ".join(problems + misplaced)
+        if misplaced:  # --weather-anywhere would not help with the other problems: then it is not offered
+            msg += f". {NEARBY_FIX if problems else ELSEWHERE_FIX}"
         raise WeatherError(msg)
+    for text in warnings:
+        log.warning("weather %s: %s (used anyway: --weather-anywhere / weather.anywhere)", where, text)
     return weather
 
 
@@ -257,14 +376,30 @@ def clear_sky(latitude: float, longitude: float, *, altitude: float = 4.0, year:
     return Weather(data, latitude, longitude, altitude, "clearsky:ineichen")
 
 
-def load_weather(source: str, *, latitude: float, longitude: float, year: int = 2023) -> Weather:
-    """Load weather from a source name (``embedded``, ``clearsky``) or a file path, and validate it."""
+def load_weather(
+    source: str,
+    *,
+    latitude: float,
+    longitude: float,
+    year: int = 2023,
+    max_distance_km: float = 50.0,
+    anywhere: bool = False,
+) -> Weather:
+    """Load weather from a source name (``embedded``, ``clearsky``) or a file path, and validate it.
+
+    ``latitude`` and ``longitude`` are the buildings' centre [°]: the weather must be within ``max_distance_km`` of
+    it and have its hemisphere's seasons, or (``anywhere``) a warning says it is not. The embedded year is
+    Huangpu's; clear sky is computed at the buildings and so always passes.
+    """
     if source == "embedded":
         weather = read_embedded(year=year)
+        where = weather.source
     elif source == "clearsky":
         weather = clear_sky(latitude, longitude, year=year)
+        where = weather.source
     else:
         path = Path(source)
+        where = f"file {path}"
         if not path.exists():
             msg = f"weather file {path} does not exist (use a path, 'embedded' or 'clearsky')"
             raise WeatherError(msg)
@@ -278,7 +413,8 @@ def load_weather(source: str, *, latitude: float, longitude: float, year: int = 
         else:
             msg = f"weather file {path}: unknown format '{suffix}' (EPW, TMY3 CSV or PVGIS TMY JSON/CSV)"
             raise WeatherError(msg)
-    return validate_weather(weather, weather.source)
+    return validate_weather(weather, where, latitude=latitude, longitude=longitude,
+                            max_distance_km=max_distance_km, anywhere=anywhere)
 
 
 def _looks_like_pvgis(path: Path) -> bool:
