@@ -15,6 +15,7 @@ and yield stages run tile by tile through :mod:`solarmap.tiles`, each tile calli
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Iterator
@@ -31,6 +32,7 @@ from solarmap import tiles
 from solarmap.columns import ROOF_COLUMNS
 from solarmap.config import Config, applicable_mappings, with_buildings
 from solarmap.errors import (
+    WARNING_TITLES_ZH,
     CategoryWarning,
     ConfigWarning,
     GCJ02Warning,
@@ -75,10 +77,24 @@ class WarningCollector(logging.Handler):
 
     def __init__(self):
         super().__init__(level=logging.WARNING)
-        self.messages: list[str] = []
+        self.records: list[dict] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
+        self.records.append({"kind": getattr(record, "solarmap_kind", "SolarmapWarning"), "message": record.getMessage()})
+
+    @property
+    def messages(self) -> list[str]:
+        """Each message once, in order."""
+        return list(dict.fromkeys(r["message"] for r in self.records))
+
+    def details(self) -> list[dict]:
+        """Each warning once, in order: kind (the SolarmapWarning class), its Chinese title, message."""
+        seen, out = set(), []
+        for r in self.records:
+            if r["message"] not in seen:
+                seen.add(r["message"])
+                out.append(r | {"title_zh": WARNING_TITLES_ZH.get(r["kind"], WARNING_TITLES_ZH["SolarmapWarning"])})
+        return out
 
     @contextlib.contextmanager
     def attached(self) -> Iterator[WarningCollector]:
@@ -113,6 +129,7 @@ class Assessment:
     boundary_label: str = ""
     source: str = ""
     warnings: list[str] = field(default_factory=list)
+    warning_details: list[dict] = field(default_factory=list)
     timings_s: dict[str, float] = field(default_factory=dict)
 
     def buildings(self) -> gpd.GeoDataFrame:
@@ -269,20 +286,23 @@ def assess_roofs(roofs: gpd.GeoDataFrame, cfg: Config, *, weather: Weather, sun:
     return gpd.GeoDataFrame(roofs, geometry="geometry", crs=crs)
 
 
-def assess_tile(tile_roofs: gpd.GeoDataFrame, core_mask: np.ndarray, cfg: Config, weather: Weather, sun: Sun):
+def assess_tile(tile_roofs: gpd.GeoDataFrame, core_mask: np.ndarray, cfg: Config, weather: Weather, sun: Sun, *,
+                latitude_deg: float | None = None):
     """Assess a tile's core against core + halo; return the core's rows and the stage timings [s]. The function
-    both engines of :mod:`solarmap.tiles` call per tile."""
+    both engines of :mod:`solarmap.tiles` call per tile (``latitude_deg``: the whole run's, for the row spacing)."""
     stages = Stages()
-    out = assess_roofs(tile_roofs, cfg, weather=weather, sun=sun, targets=core_mask, stages=stages)
+    out = assess_roofs(tile_roofs, cfg, weather=weather, sun=sun, targets=core_mask, stages=stages,
+                       latitude_deg=latitude_deg)
     return out[core_mask], stages.timings
 
 
 def assess_in_tiles(roofs: gpd.GeoDataFrame, cfg: Config, *, weather: Weather, sun: Sun, engine: str = "local",
                     tile_size_m: float = 3000.0, workers: int = 2, scheduler: str = "", npartitions: int = 0,
-                    halo: bool = True, with_timings: bool = False):
+                    halo: bool = True, with_timings: bool = False, latitude_deg: float | None = None):
     """:func:`assess_roofs` tile by tile on the ``local`` or ``dask`` engine; rows come back in the input's order
     and equal the single pass (see :mod:`solarmap.tiles`)."""
-    return tiles.assess_in_tiles(roofs, cfg, assess_tile, weather=weather, sun=sun, engine=engine,
+    per_tile = functools.partial(assess_tile, latitude_deg=latitude_deg)  # picklable: Dask sends it to workers
+    return tiles.assess_in_tiles(roofs, cfg, per_tile, weather=weather, sun=sun, engine=engine,
                                  tile_size_m=tile_size_m, workers=workers, scheduler=scheduler,
                                  npartitions=npartitions, halo=halo, with_timings=with_timings)
 
@@ -356,17 +376,19 @@ def run_assessment(buildings=None, config: Config | None = None, *, weather: Wea
             t0 = time.perf_counter()
             roofs, tile_timings = assess_in_tiles(roofs, cfg, weather=w, sun=sun, engine=e.kind,
                                                   tile_size_m=e.tile_size_m, workers=e.workers, scheduler=e.scheduler,
-                                                  npartitions=e.npartitions, with_timings=True)
+                                                  npartitions=e.npartitions, with_timings=True,
+                                                  latitude_deg=site_lat)
             stages.add(tile_timings)  # summed over tiles (and over workers: CPU-like on Dask)
             stages.timings["assess_wall"] = round(time.perf_counter() - t0, 3)
         else:
-            roofs = assess_roofs(roofs, cfg, weather=w, sun=sun, stages=stages)
+            # rows are spaced for the buildings' latitude, not the weather site's (which may be elsewhere)
+            roofs = assess_roofs(roofs, cfg, weather=w, sun=sun, stages=stages, latitude_deg=site_lat)
         with stages.stage("policy"):
             roofs, policy_results, rule_set_info = apply_rules(roofs, rule_set, cfg)
         roofs = gpd.GeoDataFrame(roofs, geometry="geometry", crs=metric_crs)
     return Assessment(roofs=roofs, input_index=input_index, input_crs=input_crs, config=cfg, weather=w,
                       rule_set=rule_set, policy=policy_results, rule_set_info=rule_set_info, boundary=bnd,
-                      boundary_label=bnd_label, source=source, warnings=list(dict.fromkeys(collector.messages)),
+                      boundary_label=bnd_label, source=source, warnings=collector.messages, warning_details=collector.details(),
                       timings_s=dict(stages.timings))
 
 

@@ -81,8 +81,11 @@ def _run(args) -> int:
     cfg = apply_overrides(cfg, overrides)
     result = run(cfg)
     t = result.summary["totals"]
-    print(f"{result.name}: {t['buildings']:,} buildings, {t['assessed']:,} assessed, {t['excluded']:,} excluded; "
-          f"{t['capacity_mw']:,.2f} MWp, {t['annual_gwh']:,.2f} GWh/yr")
+    print(f"{result.name}: {t['buildings']:,} buildings, {t['assessed']:,} assessed ({t['suitable']:,} suitable), "
+          f"{t['excluded']:,} excluded; suitable roofs {t['suitable_capacity_mw']:,.2f} MWp, "
+          f"{t['suitable_annual_gwh']:,.2f} GWh/yr (all assessed: {t['capacity_mw']:,.2f} MWp, {t['annual_gwh']:,.2f} GWh/yr)")
+    if result.summary.get("warnings"):
+        print(f"{len(result.summary['warnings'])} warning(s): see summary.json, report.html and map.html")
     print(f"outputs: {result.out_dir}  database: {result.database}  run: {result.run_id}")
     return 0
 

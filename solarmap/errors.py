@@ -64,5 +64,16 @@ def warn(message: str, category: type[SolarmapWarning] = SolarmapWarning, *, sta
     import logging
     import warnings
 
-    logging.getLogger("solarmap").warning(message)
+    logging.getLogger("solarmap").warning(message, extra={"solarmap_kind": category.__name__})
     warnings.warn(message, category, stacklevel=stacklevel + 1)
+
+
+#: a short Chinese title per warning kind, shown before the message where the run's language is Chinese
+WARNING_TITLES_ZH = {
+    "SolarmapWarning": "注意",
+    "InputDataWarning": "输入数据已修复或按假设处理",
+    "GCJ02Warning": "坐标疑似 GCJ-02（高德/腾讯）",
+    "CategoryWarning": "建筑类别未识别，规则可能漏计",
+    "ConfigWarning": "设置已调整",
+    "WeatherWarning": "气象数据与建筑位置不符",
+}

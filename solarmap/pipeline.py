@@ -126,7 +126,8 @@ def _write(cfg: Config, result, stages: Stages, *, started, out_root: Path, db_p
                 shutil.rmtree(tmp)
             tmp.mkdir()
             summary = aggregate.summarise(cfg, roofs, weather, boundary_label, policy_results, rule_set_info,
-                                          result.warnings, run_id, hashes, metric_crs)
+                                          result.warnings, run_id, hashes, metric_crs,
+                                          warning_details=result.warning_details)
             summary["timings_s"] = stages.timings
             wgs = roofs.to_crs("EPSG:4326")
             zh = cfg.output.chinese_headers

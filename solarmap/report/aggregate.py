@@ -28,10 +28,17 @@ def subdistrict_table(roofs: pd.DataFrame) -> pd.DataFrame:
     return t
 
 
-def summarise(cfg, roofs, weather, boundary_label, policy_results, rule_set, warnings, run_id, hashes, crs) -> dict:
-    """What summary.json holds: totals, exclusions, categories, repairs, warnings, weather, the models, rules."""
+def summarise(cfg, roofs, weather, boundary_label, policy_results, rule_set, warnings, run_id, hashes, crs, *,
+              warning_details: list[dict] | None = None) -> dict:
+    """What summary.json holds: totals, exclusions, categories, repairs, warnings, weather, the models, rules.
+
+    The headline figures are the suitable roofs' (``suitable_capacity_kwp``, ``suitable_annual_kwh``): roofs that
+    are assessed and not too shaded. ``capacity_kwp`` and ``annual_kwh`` count every assessed roof, shaded ones too.
+    """
     a = roofs["assessment"] == "assessed"
     suitable = roofs["suitable"].fillna(False).astype(bool)
+    s_cap = float(roofs.loc[suitable, "capacity_kwp"].sum())
+    s_e = float(roofs.loc[suitable, "annual_kwh"].sum())
     cap = float(roofs.loc[a, "capacity_kwp"].sum())
     e = float(roofs.loc[a, "annual_kwh"].sum())
     e0 = float(roofs.loc[a, "annual_kwh_unshaded"].sum())
@@ -58,6 +65,11 @@ def summarise(cfg, roofs, weather, boundary_label, policy_results, rule_set, war
             "assessed": int(a.sum()),
             "excluded": int((~a).sum()),
             "suitable": int(suitable.sum()),
+            "suitable_capacity_kwp": round(s_cap, 1),
+            "suitable_capacity_mw": round(s_cap / 1000.0, 3),
+            "suitable_annual_kwh": round(s_e, 0),
+            "suitable_annual_gwh": round(s_e / 1e6, 4),
+            "suitable_co2_t_per_year": round(s_e * cfg.output.co2_kg_per_kwh / 1000.0, 1),
             "roof_area_m2": round(float(roofs.loc[a, "roof_area_m2"].sum()), 1),
             "usable_area_m2": round(float(roofs.loc[a, "usable_area_m2"].sum()), 1),
             "capacity_kwp": round(cap, 1),
@@ -80,6 +92,8 @@ def summarise(cfg, roofs, weather, boundary_label, policy_results, rule_set, war
         },
         "repairs": {"flags": flags, "height_sources": {str(k): int(v) for k, v in roofs["height_source"].value_counts().items()}},
         "warnings": list(dict.fromkeys(warnings)),
+        "warning_details": warning_details if warning_details is not None else [
+            {"kind": "SolarmapWarning", "title_zh": "注意", "message": w} for w in dict.fromkeys(warnings)],
         "weather": {"source": weather.source, "annual_ghi_kwh_m2": round(weather.annual_ghi_kwh_m2(), 1),
                     "latitude": weather.latitude, "longitude": weather.longitude},
         "roofs_model": vars(cfg.roofs).copy() | {"ground_coverage_ratio_used": median(roofs.loc[a, "ground_coverage_ratio"])},

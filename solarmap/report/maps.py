@@ -40,6 +40,11 @@ LABELS = {
     "co2": ("年减排 CO₂", "CO₂ avoided per year"),
     "gcj": ("几何已转换为 GCJ-02 以匹配高德底图", "Geometries drawn in GCJ-02 to match the AMap basemap"),
     "compliant": ("达标", "compliant"),
+    "suitable_roofs": ("适宜屋顶", "suitable roofs"),
+    "all_assessed": ("全部已评估屋顶（含遮挡严重的）", "all assessed roofs (shaded ones too)"),
+    "warnings": ("本次运行的注意事项", "Warnings of this run"),
+    "not_closable": ("候选屋顶不足以补足", "cannot be closed with the candidates"),
+    "excluded_shaded": ("个遮挡过重，不计入适宜", "too shaded to count as suitable"),
     "not_compliant": ("未达标", "not compliant"),
     "monthly": ("各街道逐月发电量 (MWh)", "Monthly generation per subdistrict (MWh)"),
     "v_public_institution": ("公共机构", "public institution"),
@@ -221,6 +226,9 @@ _CSS = """
   box-shadow: 0 1px 4px rgba(0,0,0,0.3); max-width: 320px; }
 .sm-panel h4 { margin: 0 0 4px 0; font-size: 13px; }
 .sm-swatch { display: inline-block; width: 14px; height: 10px; margin-right: 4px; border: 1px solid #555; }
+.sm-warnings { margin-top: 6px; padding: 4px 6px; background: #fff4ce; border: 1px solid #d9a400; max-height: 160px;
+  overflow-y: auto; }
+.sm-warnings ul { margin: 2px 0 0 0; padding-left: 16px; }
 """
 
 
@@ -250,13 +258,26 @@ def _summary_html(summary: dict, lang: str) -> str:
         f"<h4>{_esc(summary.get('title', ''))}</h4>",
         f"<div>{label('roofs', lang)}: {t.get('assessed', 0):,} {label('assessed', lang)}, "
         f"{t.get('excluded', 0):,} {label('excluded', lang)}</div>",
-        f"<div>{label('potential', lang)}: {t.get('capacity_mw', 0):,.1f} MWp, {t.get('annual_gwh', 0):,.2f} GWh/yr</div>",
-        f"<div>{label('co2', lang)}: {t.get('co2_t_per_year', 0):,.0f} t</div>",
+        f"<div><b>{label('potential', lang)} · {t.get('suitable', 0):,} {label('suitable_roofs', lang)}: "
+        f"{t.get('suitable_capacity_mw', 0):,.1f} MWp, {t.get('suitable_annual_gwh', 0):,.2f} GWh/yr</b></div>",
+        f"<div>{label('all_assessed', lang)}: {t.get('capacity_mw', 0):,.1f} MWp, {t.get('annual_gwh', 0):,.2f} GWh/yr</div>",
+        f"<div>{label('co2', lang)} ({label('suitable_roofs', lang)}): {t.get('suitable_co2_t_per_year', 0):,.0f} t</div>",
     ]
     for rule in summary.get("policy_overview", []):
         ok = label("compliant", lang) if rule.get("compliant") else label("not_compliant", lang)
         lines.append(f"<div>{_esc(rule.get('rule_id', ''))}: {_esc(rule.get('text', ''))} — {ok}</div>")
+    lines.append(warnings_html(summary, lang, escape=_esc))
     return '<div class="sm-panel sm-summary">' + "".join(lines) + "</div>"
+
+
+def warnings_html(summary: dict, lang: str, *, escape) -> str:
+    """The run's warnings as a visible box (empty when there are none); Chinese titles where the language is."""
+    items = summary.get("warning_details") or [{"message": w, "title_zh": "注意"} for w in summary.get("warnings", [])]
+    if not items:
+        return ""
+    lis = "".join(f"<li>{escape(w['title_zh']) + '：' if lang != 'en' else ''}{escape(w['message'])}</li>" for w in items)
+    return (f'<div class="sm-warnings" role="alert"><b>⚠ {escape(label("warnings", lang))} ({len(items)})</b>'
+            f"<ul>{lis}</ul></div>")
 
 
 def _esc(text) -> str:

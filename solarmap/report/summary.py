@@ -10,7 +10,7 @@ import html
 import numpy as np
 import pandas as pd
 
-from solarmap.report.maps import label
+from solarmap.report.maps import label, warnings_html
 
 _MONTHS_ZH = ["1月", "2月", "3月", "4月", "5月", "6月", "7月", "8月", "9月", "10月", "11月", "12月"]
 _MONTHS_EN = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
@@ -47,6 +47,13 @@ def _bar_chart(values: np.ndarray, months: list[str], title: str) -> str:
             f'<line x1="{pad}" y1="{h - pad}" x2="{w - 8}" y2="{h - pad}" stroke="#333"/>' + "".join(bars) + "</svg>")
 
 
+def _unclosed(p: dict, lang: str) -> str:
+    """A mark on a shortfall the candidate roofs cannot close."""
+    if p.get("closable", True):
+        return ""
+    return f'<div class="unclosed">{_e(label("not_closable", lang))} ({p.get("unclosed", 0):,})</div>'
+
+
 def render_report(roofs: pd.DataFrame, summary: dict, *, lang: str = "both") -> str:
     t = summary.get("totals", {})
     months = _MONTHS_EN if lang == "en" else _MONTHS_ZH if lang == "zh" else [f"{z}" for z in _MONTHS_ZH]
@@ -61,7 +68,7 @@ def render_report(roofs: pd.DataFrame, summary: dict, *, lang: str = "both") -> 
             f"<td>{p.get('eligible_buildings', 0)}</td><td>{p.get('buildings_with_pv', 0)}</td>"
             f"<td>{share(p.get('share_by_count'))}</td><td>{share(p.get('share_by_gross_area'))}</td>"
             f"<td>{share(p.get('share_by_installable_area'))}</td><td>{_e(ok)}</td>"
-            f"<td>{p.get('shortfall_buildings', 0)}</td><td>{p.get('shortfall_kwp', 0):,.0f}</td></tr>")
+            f"<td>{p.get('shortfall_buildings', 0)}{_unclosed(p, lang)}</td><td>{p.get('shortfall_kwp', 0):,.0f}</td></tr>")
     excluded = "".join(f"<li>{_e(k)}: {v:,}</li>" for k, v in summary.get("excluded_by_reason", {}).items())
     return f"""<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>{_e(summary.get('title', 'solarmap'))}</title>
@@ -71,6 +78,9 @@ h1 {{ font-size: 20px; margin: 0 0 6px 0; }} h2 {{ font-size: 15px; margin: 18px
 .kpi {{ display: inline-block; margin: 4px 18px 4px 0; }} .kpi b {{ font-size: 18px; display: block; }}
 table {{ border-collapse: collapse; font-size: 12px; }} td, th {{ border: 1px solid #bbb; padding: 3px 6px; text-align: left; }}
 .chart {{ margin: 4px 12px 4px 0; }}
+.all {{ color: #444; margin: 2px 0 6px 0; }} .unclosed {{ color: #b00020; font-weight: 600; }}
+.sm-warnings {{ margin: 10px 0; padding: 6px 10px; background: #fff4ce; border: 1px solid #d9a400; }}
+.sm-warnings ul {{ margin: 4px 0 0 0; padding-left: 18px; }}
 @media print {{ body {{ margin: 8mm; }} }}
 </style></head><body>
 <h1>{_e(summary.get('title', 'solarmap'))}</h1>
@@ -78,11 +88,17 @@ table {{ border-collapse: collapse; font-size: 12px; }} td, th {{ border: 1px so
 <div>
 <span class="kpi"><b>{t.get('buildings', 0):,}</b>{_e(label('roofs', lang))}</span>
 <span class="kpi"><b>{t.get('assessed', 0):,}</b>{_e(label('assessed', lang))}</span>
-<span class="kpi"><b>{t.get('capacity_mw', 0):,.1f} MWp</b>{_e(label('potential', lang))}</span>
-<span class="kpi"><b>{t.get('annual_gwh', 0):,.2f} GWh</b>{_e(label('layer_annual', lang))}</span>
-<span class="kpi"><b>{t.get('co2_t_per_year', 0):,.0f} t</b>{_e(label('co2', lang))}</span>
+<span class="kpi"><b>{t.get('suitable', 0):,}</b>{_e(label('suitable_roofs', lang))}</span>
+<span class="kpi"><b>{t.get('suitable_capacity_mw', 0):,.1f} MWp</b>{_e(label('potential', lang))} · {_e(label('suitable_roofs', lang))}</span>
+<span class="kpi"><b>{t.get('suitable_annual_gwh', 0):,.2f} GWh/yr</b>{_e(label('annual', lang))} · {_e(label('suitable_roofs', lang))}</span>
+<span class="kpi"><b>{t.get('suitable_co2_t_per_year', 0):,.0f} t/yr</b>{_e(label('co2', lang))}</span>
+</div>
+<div class="all">{_e(label('all_assessed', lang))}: {t.get('capacity_mw', 0):,.1f} MWp, {t.get('annual_gwh', 0):,.2f} GWh/yr
+({t.get('assessed', 0) - t.get('suitable', 0):,} {_e(label('excluded_shaded', lang))})</div>
+<div>
 <span class="kpi"><b>{t.get('median_shading_loss_pct') or 0:.1f} %</b>{_e(label('shading', lang))} (median)</span>
 </div>
+{warnings_html(summary, lang, escape=_e)}
 <h2>{_e(label('monthly', lang))}</h2>
 {charts}
 <h2>{_e(label('rules', lang))}</h2>
