@@ -487,14 +487,24 @@ def _summary(cfg, roofs, weather, boundary_label, policy_results, rule_set, warn
 
 
 def _policy_overview(results: list[dict]) -> list[dict]:
-    """One line per rule: compliant only if every subdistrict complies."""
+    """One line per rule: compliant only if every subdistrict with eligible buildings complies, not applicable if
+    none has any."""
+    from solarmap.policy import overall_status
+
     out: dict[str, dict] = {}
+    groups: dict[str, list[dict]] = {}
     for r in results:
-        o = out.setdefault(r["rule_id"], {"rule_id": r["rule_id"], "text": r.get("text", ""), "compliant": True,
+        groups.setdefault(r["rule_id"], []).append(r)
+        o = out.setdefault(r["rule_id"], {"rule_id": r["rule_id"], "text": r.get("text", ""), "eligible_buildings": 0,
                                           "shortfall_buildings": 0, "shortfall_kwp": 0.0})
-        o["compliant"] = o["compliant"] and bool(r["compliant"])
+        o["eligible_buildings"] += int(r.get("eligible_buildings", 0))
         o["shortfall_buildings"] += int(r.get("shortfall_buildings", 0))
         o["shortfall_kwp"] = round(o["shortfall_kwp"] + float(r.get("shortfall_kwp", 0.0)), 2)
+    for rid, o in out.items():
+        o["status"] = overall_status(groups[rid])
+        o["compliant"] = None if o["status"] == "not_applicable" else o["status"] == "compliant"
+        if o["status"] == "not_applicable":
+            o["reason"] = next((r["reason"] for r in groups[rid] if r.get("reason")), "no eligible building")
     return list(out.values())
 
 

@@ -10,7 +10,8 @@ import pytest
 
 from solarmap.cli import main
 from solarmap.errors import ConfigError
-from solarmap.policy import Rule, RuleSet, evaluate, load_rule_set
+from solarmap.pipeline import _policy_overview
+from solarmap.policy import Rule, RuleSet, evaluate, load_rule_set, overall_status
 from solarmap.sources.categories import assign_stage
 
 GCR, W_PER_M2 = 0.68, 215.0
@@ -155,7 +156,7 @@ def test_dapuqiao_reports_every_huangpu_rule_with_both_denominators(dapuqiao_run
     by_rule = {p["rule_id"]: p for p in summary["policy"]}
     assert set(by_rule) == {"HP-1", "HP-2", "HP-3", "HP-4"}
     keys = ["rule_id", "subdistrict", "eligible_buildings", "buildings_with_pv", "share_by_count", "share_by_gross_area",
-            "share_by_installable_area", "threshold", "measure", "compliant", "shortfall_buildings", "shortfall_area_m2",
+            "share_by_installable_area", "threshold", "measure", "status", "compliant", "shortfall_buildings", "shortfall_area_m2",
             "shortfall_kwp", "candidate_ids"]
     for p in summary["policy"]:
         assert not set(keys) - set(p)
@@ -168,3 +169,49 @@ def test_dapuqiao_reports_every_huangpu_rule_with_both_denominators(dapuqiao_run
 
     rows = store.query(dapuqiao_run / "solarmap.duckdb", "SELECT rule_id FROM policy_results ORDER BY 1")
     assert rows["rule_id"].tolist() == ["HP-1", "HP-2", "HP-3", "HP-4"]
+
+
+# ------------------------------------------------------------------------ a rule nobody is eligible for: not applicable
+
+
+@pytest.mark.parametrize("scope", ["subdistrict", "district"])
+def test_a_rule_with_no_eligible_building_is_not_applicable_not_compliant(scope):
+    df = portfolio(3, roof_area_m2=[100.0] * 3, specific_yield_kwh_per_kwp=[1000.0] * 3, category=["residential"] * 3,
+                   use_class=["residential"] * 3)
+    cols, (res,) = run_rules(df, rule(scope=scope, stage="new"))
+    assert res["status"] == "not_applicable" and res["compliant"] is None
+    assert res["eligible_buildings"] == 0 and res["shortfall_buildings"] == 0 and res["candidate_ids"] == []
+    assert res["reason"] == ("no eligible building: no public_institution new building inside the boundary; "
+                             "check the category mapping")
+    assert res["subdistrict"] == ("dapuqiao" if scope == "subdistrict" else "(all)")
+    assert (cols["policy_rules"] == "").all()
+
+
+def test_a_feasible_only_rule_whose_buildings_cannot_host_pv_says_so():
+    df = portfolio(2, roof_area_m2=[100.0] * 2, specific_yield_kwh_per_kwp=[1000.0] * 2, suitable=[False] * 2,
+                   reason=["shaded"] * 2)
+    _, (res,) = run_rules(df, rule(feasible_only=True, threshold=1.0))
+    assert res["status"] == "not_applicable" and res["compliant"] is None
+    assert res["reason"].startswith("no eligible building: none of the 2 public_institution buildings inside the "
+                                    "boundary is assessed and suitable")
+
+
+def test_results_with_eligible_buildings_carry_their_status():
+    df = portfolio(2, roof_area_m2=[100.0] * 2, specific_yield_kwh_per_kwp=[1000.0] * 2, existing_pv_kwp=[5.0, 0.0])
+    _, (ok, bad) = run_rules(df, rule(id="A", threshold=0.5), rule(id="B", threshold=1.0))
+    assert (ok["status"], ok["compliant"], bad["status"], bad["compliant"]) == ("compliant", True, "not_compliant", False)
+    assert "reason" not in ok
+
+
+def test_a_rule_is_compliant_only_where_it_applies_and_not_applicable_where_it_applies_nowhere():
+    na = {"rule_id": "R", "status": "not_applicable", "compliant": None, "eligible_buildings": 0, "reason": "no eligible building: x"}
+    ok = {"rule_id": "R", "status": "compliant", "compliant": True, "eligible_buildings": 3}
+    bad = {"rule_id": "R", "status": "not_compliant", "compliant": False, "eligible_buildings": 2, "shortfall_buildings": 1}
+    assert overall_status([na, ok]) == "compliant"
+    assert overall_status([na, ok, bad]) == "not_compliant"
+    assert overall_status([na, na]) == "not_applicable"
+    (line,) = _policy_overview([na])
+    assert (line["status"], line["compliant"], line["reason"]) == ("not_applicable", None, "no eligible building: x")
+    (line,) = _policy_overview([na, ok, bad])
+    assert (line["status"], line["compliant"], line["eligible_buildings"], line["shortfall_buildings"]) == (
+        "not_compliant", False, 5, 1)

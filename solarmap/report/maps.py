@@ -18,6 +18,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+from solarmap.policy import result_status
 from solarmap.sources.coords import wgs84_to_gcj02
 
 LABELS = {
@@ -52,6 +53,7 @@ LABELS = {
     "gcj": ("几何已转换为 GCJ-02 以匹配高德底图", "Geometries drawn in GCJ-02 to match the AMap basemap"),
     "compliant": ("达标", "compliant"),
     "not_compliant": ("未达标", "not compliant"),
+    "not_applicable": ("不适用", "not applicable"),
     "monthly": ("各街道逐月发电量 (MWh)", "Monthly generation per subdistrict (MWh)"),
     "v_public_institution": ("公共机构", "public institution"),
     "v_other_public": ("其他公共建筑", "other public"),
@@ -83,6 +85,11 @@ TILES = {
 def label(key: str, lang: str) -> str:
     zh, en = LABELS[key]
     return zh if lang == "zh" else en if lang == "en" else f"{zh} {en}"
+
+
+def status_label(result: dict, lang: str) -> str:
+    """达标 compliant / 未达标 not compliant / 不适用 not applicable, for a policy result or overview line."""
+    return label(result_status(result), lang)
 
 
 def _leaflet_assets() -> tuple[str, str]:
@@ -258,8 +265,9 @@ def _summary_html(summary: dict, lang: str) -> str:
         f"<div>{label('co2', lang)}: {t.get('co2_t_per_year', 0):,.0f} t</div>",
     ]
     for rule in summary.get("policy_overview", []):
-        ok = label("compliant", lang) if rule.get("compliant") else label("not_compliant", lang)
-        lines.append(f"<div>{_esc(rule.get('rule_id', ''))}: {_esc(rule.get('text', ''))} — {ok}</div>")
+        why = f' title="{_esc(rule["reason"])}"' if rule.get("reason") else ""
+        lines.append(f"<div{why}>{_esc(rule.get('rule_id', ''))}: {_esc(rule.get('text', ''))} — "
+                     f"{status_label(rule, lang)}</div>")
     return '<div class="sm-panel sm-summary">' + "".join(lines) + "</div>"
 
 
