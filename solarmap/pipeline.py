@@ -125,10 +125,8 @@ def prepare(fp: gpd.GeoDataFrame, cfg: Config, *, baseline_year: int, boundary=N
     metric_crs = fp.crs
     h = heights.assign_heights(fp, height_column=b.height_column, floors_column=b.floors_column,
                                storey_height_m=b.storey_height_m, dsm=b.dsm, dtm=b.dtm)
-    cat = categories.categorise(fp, scheme=b.category_scheme, column=b.category_column)
-    unknown = categories.unknown_category_values(fp, scheme=b.category_scheme, column=b.category_column)
-    if unknown:
-        log.warning("category values not recognised, counted as 'other': %s", ", ".join(unknown[:20]))
+    cat = categories.categorise_buildings(fp, scheme=b.category_scheme, column=b.category_column,
+                                          max_other_share=b.max_other_share)  # detects the column; warns
     stage = categories.assign_stage(fp, stage_column=b.stage_column, year_column=b.year_built_column,
                                      baseline_year=baseline_year)
     pv = categories.existing_pv(fp, column=b.existing_pv_column)
@@ -330,7 +328,8 @@ def _run(cfg: Config, collector: _WarningCollector) -> RunResult:
                 shutil.rmtree(tmp)
             tmp.mkdir()
             summary = _summary(cfg, roofs, weather, boundary_label, policy_results, rule_set_info, collector.messages,
-                               run_id, hashes, metric_crs)
+                               run_id, hashes, metric_crs,
+                               categories.detect(fp, scheme=b.category_scheme, column=b.category_column).describe())
             summary["timings_s"] = stages.timings
             wgs = roofs.to_crs("EPSG:4326")
             zh = cfg.output.chinese_headers
@@ -422,7 +421,8 @@ def _subdistrict_table(roofs: pd.DataFrame) -> pd.DataFrame:
     return t
 
 
-def _summary(cfg, roofs, weather, boundary_label, policy_results, rule_set, warnings, run_id, hashes, crs) -> dict:
+def _summary(cfg, roofs, weather, boundary_label, policy_results, rule_set, warnings, run_id, hashes, crs,
+             category_detection: dict | None = None) -> dict:
     a = roofs["assessment"] == "assessed"
     suitable = roofs["suitable"].fillna(False).astype(bool)
     cap = float(roofs.loc[a, "capacity_kwp"].sum())
@@ -471,6 +471,9 @@ def _summary(cfg, roofs, weather, boundary_label, policy_results, rule_set, warn
                      "capacity_kwp": round(float(g["capacity_kwp"].sum()), 1), "annual_kwh": round(float(g["annual_kwh"].sum()), 0)}
             for k, g in roofs.groupby("category")
         },
+        "categories": (category_detection or {}) | {
+            "other_share": round(float((roofs["category"] == "other").mean()), 4) if len(roofs) else None,
+            "max_other_share": cfg.buildings.max_other_share},
         "repairs": {"flags": flags, "height_sources": {str(k): int(v) for k, v in roofs["height_source"].value_counts().items()}},
         "warnings": list(dict.fromkeys(warnings)),
         "weather": {"source": weather.source, "annual_ghi_kwh_m2": round(weather.annual_ghi_kwh_m2(), 1),

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import REPO
 from solarmap.cli import main
 from solarmap.errors import ConfigError
 from solarmap.pipeline import _policy_overview
@@ -215,3 +218,40 @@ def test_a_rule_is_compliant_only_where_it_applies_and_not_applicable_where_it_a
     (line,) = _policy_overview([na, ok, bad])
     assert (line["status"], line["compliant"], line["eligible_buildings"], line["shortfall_buildings"]) == (
         "not_compliant", False, 5, 1)
+
+
+def test_a_file_without_a_category_column_warns_and_every_rule_is_not_applicable_everywhere(tmp_path):
+    src = gpd.read_file(REPO / "data" / "buildings" / "dapuqiao.geojson")
+    path = tmp_path / "nocat.gpkg"
+    src.drop(columns=["euluc_class", "kind"]).to_file(path)
+    out = tmp_path / "out"
+    assert main(["run", "dapuqiao", "--buildings", str(path), "--out", str(out), "--no-shading", "-q"]) == 0
+    run = out / "dapuqiao"
+    summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
+    (warning,) = [w for w in summary["warnings"] if "building-use column" in w]
+    assert warning.startswith("no building-use column found: every building counts as 'other'")
+    assert "euluc, euluc_class" in warning and "--category-column COL --category-scheme euluc" in warning
+    assert summary["categories"]["column"] is None and summary["categories"]["how"] == "none"
+    assert summary["categories"]["other_share"] == 1.0
+    ids = ["HP-1", "HP-2", "HP-3", "HP-4"]
+    for p in summary["policy"]:
+        assert (p["status"], p["compliant"], p["eligible_buildings"]) == ("not_applicable", None, 0)
+        assert "check the category mapping" in p["reason"]
+    assert [(o["rule_id"], o["status"], o["compliant"]) for o in summary["policy_overview"]] == [
+        (i, "not_applicable", None) for i in ids]
+    report = (run / "report.html").read_text(encoding="utf-8")
+    rows = {i: re.search(rf"<tr><td>{i}</td>.*?</tr>", report).group(0) for i in ids}
+    for i, row in rows.items():
+        assert "不适用 not applicable" in row and "达标" not in row and "compliant" not in row, i
+    assert "达标" not in report
+    page = (run / "map.html").read_text(encoding="utf-8")
+    panel = page[page.index('<div class="sm-panel sm-summary">'):]
+    for i in ids:
+        line = re.search(rf"<div[^>]*>{i}: [^<]*</div>", panel).group(0)
+        assert "不适用 not applicable" in line and "达标" not in line, line
+    from solarmap import store
+
+    db = store.query(out / "solarmap.duckdb", "SELECT rule_id, json_extract_string(result, '$.status') AS status, "
+                     "json_extract(result, '$.compliant') AS compliant FROM policy_results ORDER BY 1")
+    assert db["rule_id"].tolist() == ids and (db["status"] == "not_applicable").all()
+    assert db["compliant"].astype(str).tolist() == ["null"] * 4

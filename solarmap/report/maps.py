@@ -54,6 +54,8 @@ LABELS = {
     "compliant": ("达标", "compliant"),
     "not_compliant": ("未达标", "not compliant"),
     "not_applicable": ("不适用", "not applicable"),
+    "category_column": ("用途字段", "Building-use column"),
+    "category_none": ("未找到 (全部计为其他)", "none found (all counted as other)"),
     "monthly": ("各街道逐月发电量 (MWh)", "Monthly generation per subdistrict (MWh)"),
     "v_public_institution": ("公共机构", "public institution"),
     "v_other_public": ("其他公共建筑", "other public"),

@@ -62,6 +62,14 @@ def render_report(roofs: pd.DataFrame, summary: dict, *, lang: str = "both") -> 
             f"<td>{share(p.get('share_by_count'))}</td><td>{share(p.get('share_by_gross_area'))}</td>"
             f"<td>{share(p.get('share_by_installable_area'))}</td><td>{ok}</td>"
             f"<td>{p.get('shortfall_buildings', 0)}</td><td>{p.get('shortfall_kwp', 0):,.0f}</td></tr>")
+    cats = summary.get("categories") or {}
+    if cats:
+        source = cats.get("column") or ", ".join(cats.get("tag_columns") or []) or ""
+        use_line = (f"<div>{_e(label('category_column', lang))}: "
+                    + (f"{_e(source)} ({_e(cats.get('scheme', ''))})" if source else _e(label("category_none", lang)))
+                    + "</div>")
+    else:
+        use_line = ""
     excluded = "".join(f"<li>{_e(k)}: {v:,}</li>" for k, v in summary.get("excluded_by_reason", {}).items())
     return f"""<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>{_e(summary.get('title', 'solarmap'))}</title>
@@ -86,6 +94,7 @@ table {{ border-collapse: collapse; font-size: 12px; }} td, th {{ border: 1px so
 <h2>{_e(label('monthly', lang))}</h2>
 {charts}
 <h2>{_e(label('rules', lang))}</h2>
+{use_line}
 <table><tr><th>rule</th><th>subdistrict</th><th>text</th><th>eligible</th><th>with PV</th><th>by count</th>
 <th>by gross area</th><th>by installable area</th><th>status</th><th>shortfall buildings</th><th>shortfall kWp</th></tr>
 {''.join(rules)}</table>
