@@ -33,7 +33,6 @@ from solarmap.columns import ROOF_COLUMNS
 from solarmap.config import Config, applicable_mappings, with_buildings
 from solarmap.errors import (
     WARNING_TITLES_ZH,
-    CategoryWarning,
     ConfigWarning,
     GCJ02Warning,
     InputDataError,
@@ -130,6 +129,7 @@ class Assessment:
     source: str = ""
     warnings: list[str] = field(default_factory=list)
     warning_details: list[dict] = field(default_factory=list)
+    category_detection: dict = field(default_factory=dict)
     timings_s: dict[str, float] = field(default_factory=dict)
 
     def buildings(self) -> gpd.GeoDataFrame:
@@ -178,10 +178,8 @@ def prepare(fp: gpd.GeoDataFrame, cfg: Config, *, baseline_year: int, boundary=N
     metric_crs = fp.crs
     h = heights.assign_heights(fp, height_column=b.height_column, floors_column=b.floors_column,
                                storey_height_m=b.storey_height_m, dsm=b.dsm, dtm=b.dtm)
-    cat = categories.categorise(fp, scheme=b.category_scheme, column=b.category_column)
-    unknown = categories.unknown_category_values(fp, scheme=b.category_scheme, column=b.category_column)
-    if unknown:
-        warn(f"category values not recognised, counted as 'other': {', '.join(unknown[:20])}", CategoryWarning)
+    cat = categories.categorise_buildings(fp, scheme=b.category_scheme, column=b.category_column,
+                                          max_other_share=b.max_other_share)  # detects the column; warns
     stage = categories.assign_stage(fp, stage_column=b.stage_column, year_column=b.year_built_column,
                                     baseline_year=baseline_year)
     pv = categories.existing_pv(fp, column=b.existing_pv_column)
@@ -360,6 +358,7 @@ def run_assessment(buildings=None, config: Config | None = None, *, weather: Wea
             metric_crs = fp.crs
             roofs = prepare(fp, cfg, baseline_year=rule_set.baseline_year, boundary=bnd, boundary_label=bnd_label,
                             source=source)
+            detection = categories.detect(fp, scheme=b.category_scheme, column=b.category_column).describe()
             log.info("%d buildings read from %s", len(roofs), source)
         with stages.stage("weather"):
             site_lat, site_lon = site_of(roofs)
@@ -389,6 +388,7 @@ def run_assessment(buildings=None, config: Config | None = None, *, weather: Wea
     return Assessment(roofs=roofs, input_index=input_index, input_crs=input_crs, config=cfg, weather=w,
                       rule_set=rule_set, policy=policy_results, rule_set_info=rule_set_info, boundary=bnd,
                       boundary_label=bnd_label, source=source, warnings=collector.messages, warning_details=collector.details(),
+                      category_detection=detection,
                       timings_s=dict(stages.timings))
 
 

@@ -169,7 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--floors-column")
     r.add_argument("--dsm", help="GeoTIFF of heights above ground (nDSM)")
     r.add_argument("--category-column")
-    r.add_argument("--category-scheme", choices=["column", "euluc", "osm"])
+    r.add_argument("--category-scheme", choices=["auto", "column", "euluc", "osm"],
+                   help="auto (default): from the column's values; euluc: EULUC-China classes; column; osm")
     r.add_argument("--name-column")
     r.add_argument("--encoding", help="attribute encoding of a shapefile without .cpg (e.g. GBK)")
     r.add_argument("--weather", help="EPW, TMY3 CSV, PVGIS TMY JSON/CSV, 'embedded' or 'clearsky'")

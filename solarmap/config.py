@@ -37,8 +37,9 @@ class BuildingsConfig:
     impute_heights: bool = True  # a building with no plausible height takes its neighbours' median (flagged)
     dsm: str = ""  # GeoTIFF of heights above ground (nDSM), or a DSM together with dtm
     dtm: str = ""
-    category_column: str = ""  # empty = "category" when present
-    category_scheme: str = "column"  # column | euluc | osm
+    category_column: str = ""  # empty = found by name (category, euluc, landuse, type, 用地性质, OSM tags …)
+    category_scheme: str = "auto"  # auto (from the column's values) | column | euluc | osm
+    max_other_share: float = 0.5  # warn when more of the buildings than this fall to category 'other'
     stage_column: str = ""  # empty = "stage" when present
     year_built_column: str = ""  # empty = "year_built" when present
     existing_pv_column: str = ""  # empty = "existing_pv_kwp" when present
@@ -189,7 +190,7 @@ class Config:
 
 
 _CHOICES = {
-    "buildings.category_scheme": {"column", "euluc", "osm"},
+    "buildings.category_scheme": {"auto", "column", "euluc", "osm"},
     "buildings.input_datum": {"wgs84", "gcj02"},
     "pv.transposition_model": {"perez", "haydavies", "isotropic"},
     "pv.aoi_model": {"physical", "ashrae", "martin_ruiz", "no_loss"},
@@ -206,6 +207,7 @@ _RANGES = {
     "roofs.ground_coverage_ratio": (0, 1),
     "roofs.module_power_w_per_m2": (50, 400),
     "buildings.storey_height_m": (1.5, 10),
+    "buildings.max_other_share": (0, 1),
     "pv.albedo": (0, 1),
     "pv.dc_ac_ratio": (0.5, 3),
     "pv.eta_inv_nom": (0.5, 1),

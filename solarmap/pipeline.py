@@ -127,7 +127,8 @@ def _write(cfg: Config, result, stages: Stages, *, started, out_root: Path, db_p
             tmp.mkdir()
             summary = aggregate.summarise(cfg, roofs, weather, boundary_label, policy_results, rule_set_info,
                                           result.warnings, run_id, hashes, metric_crs,
-                                          warning_details=result.warning_details)
+                                          warning_details=result.warning_details,
+                                          category_detection=result.category_detection)
             summary["timings_s"] = stages.timings
             wgs = roofs.to_crs("EPSG:4326")
             zh = cfg.output.chinese_headers

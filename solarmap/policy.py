@@ -102,13 +102,15 @@ def evaluate(roofs: pd.DataFrame, rule_set: RuleSet, *, module_power_w_per_m2: f
             base &= np.isin(use, rule.uses)
         if rule.stage != "any":
             base &= stage == rule.stage
+        covered = int(base.sum())  # before the feasibility filter, for the not-applicable reason
         if rule.feasible_only:
             base &= assessed & suitable
         for i in np.flatnonzero(base):
             eligible_for[i].append(rule.id)
         groups = sorted(set(sub[base])) if rule.scope == "subdistrict" else ["(all)"]
-        if not groups:  # subdistrict scope with no eligible building anywhere
-            results.append(_empty_result(rule))
+        if not base.any():  # no eligible building anywhere: the rule does not apply (it is not met either)
+            subs = sorted(set(sub[inside]) - {""})
+            results.append(_empty_result(rule, covered=covered, subdistrict=subs[0] if len(subs) == 1 else "(all)"))
             continue
         for g in groups:
             el = base & (sub == g) if rule.scope == "subdistrict" else base
@@ -130,12 +132,47 @@ def evaluate(roofs: pd.DataFrame, rule_set: RuleSet, *, module_power_w_per_m2: f
     return cols, results
 
 
-def _empty_result(rule: Rule) -> dict:
-    return {"rule_id": rule.id, "text": rule.text, "subdistrict": "", "measure": rule.measure, "level": rule.level,
-            "threshold": rule.threshold, "deadline": rule.deadline, "eligible_buildings": 0, "buildings_with_pv": 0,
+#: A rule's status in one group: compliant, not compliant, or not applicable (no eligible building).
+STATUSES = ("compliant", "not_compliant", "not_applicable")
+
+
+def _not_applicable_reason(rule: Rule, covered: int = 0) -> str:
+    """Why a rule has no eligible building, naming what it looked for."""
+    what = " or ".join(rule.categories) + (f" ({', '.join(rule.uses)})" if rule.uses else "")
+    stage = "" if rule.stage == "any" else f" {rule.stage}"
+    if rule.feasible_only and covered:
+        return (f"no eligible building: none of the {covered} {what}{stage} buildings inside the boundary is assessed "
+                "and suitable (the rule counts feasible roofs only)")
+    return f"no eligible building: no {what}{stage} building inside the boundary; check the category mapping"
+
+
+def _empty_result(rule: Rule, *, covered: int = 0, subdistrict: str = "(all)") -> dict:
+    """The result of a rule that no building is eligible for: not applicable, with the reason."""
+    return {"rule_id": rule.id, "text": rule.text, "subdistrict": "(all)" if rule.scope == "district" else subdistrict,
+            "measure": rule.measure, "level": rule.level, "threshold": rule.threshold, "deadline": rule.deadline,
+            "categories": list(rule.categories), "uses": list(rule.uses), "stage": rule.stage,
+            "eligible_buildings": 0, "buildings_with_pv": 0,
             "share_by_count": None, "share_by_gross_area": None, "share_by_installable_area": None,
-            "compliant": True, "shortfall_buildings": 0, "shortfall_area_m2": 0.0, "shortfall_kwp": 0.0,
-            "shortfall_kwh_per_year": 0.0, "candidate_ids": [], "closable": True, "cannot_count": []}
+            "eligible_gross_area_m2": 0.0, "eligible_installable_area_m2": 0.0, "pv_covered_area_m2": 0.0, "value": None,
+            "status": "not_applicable", "compliant": None, "reason": _not_applicable_reason(rule, covered),
+            "shortfall_measure_units": 0.0, "shortfall_buildings": 0, "shortfall_area_m2": 0.0, "shortfall_kwp": 0.0,
+            "shortfall_kwh_per_year": 0.0, "candidate_ids": [], "closable": True, "unclosed": 0.0, "cannot_count": []}
+
+
+def result_status(result: dict) -> str:
+    """A result's status; results written before statuses existed are read from ``compliant``."""
+    if result.get("status") in STATUSES:
+        return result["status"]
+    if result.get("compliant") is None or not result.get("eligible_buildings", 1):
+        return "not_applicable"
+    return "compliant" if result["compliant"] else "not_compliant"
+
+
+def overall_status(results) -> str:
+    """A rule over its groups: not compliant if any group with eligible buildings fails, compliant if every such
+    group complies, not applicable if no group has any."""
+    found = {result_status(r) for r in results} - {"not_applicable"}
+    return "not_compliant" if "not_compliant" in found else "compliant" if found else "not_applicable"
 
 
 def _ratio(num: float, den: float):
@@ -224,6 +261,10 @@ def _evaluate_group(rule, el, has_pv, pv_area, gross, usable, cap, kwh, sy, sy_m
         res["unclosed"] = round(float(missing_area[bad & ~np.isin(np.arange(len(el)), picks)].sum()), 1)
     res["candidate_ids"] = [str(ids[i]) for i in picks]
     res["cannot_count"] = [{"building_id": str(ids[i]), "why": v.removeprefix("cannot count: ")} for i, v in notes.items()]
+    if n_el == 0:  # callers skip empty groups; kept so that an empty group can never read "compliant"
+        res.update(status="not_applicable", compliant=None, reason=_not_applicable_reason(rule))
+    else:
+        res["status"] = "compliant" if res["compliant"] else "not_compliant"
     return res, picks, notes
 
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 
 from solarmap.cli import main
 from solarmap.errors import ConfigError
-from solarmap.policy import Rule, RuleSet, evaluate, load_rule_set
+from solarmap.policy import Rule, RuleSet, evaluate, load_rule_set, overall_status
+from solarmap.report.aggregate import policy_overview as _policy_overview
+from solarmap.resources import sample_buildings
 from solarmap.sources.categories import assign_stage
 
 GCR, W_PER_M2 = 0.68, 215.0
@@ -155,7 +159,7 @@ def test_dapuqiao_reports_every_huangpu_rule_with_both_denominators(dapuqiao_run
     by_rule = {p["rule_id"]: p for p in summary["policy"]}
     assert set(by_rule) == {"HP-1", "HP-2", "HP-3", "HP-4"}
     keys = ["rule_id", "subdistrict", "eligible_buildings", "buildings_with_pv", "share_by_count", "share_by_gross_area",
-            "share_by_installable_area", "threshold", "measure", "compliant", "shortfall_buildings", "shortfall_area_m2",
+            "share_by_installable_area", "threshold", "measure", "status", "compliant", "shortfall_buildings", "shortfall_area_m2",
             "shortfall_kwp", "candidate_ids"]
     for p in summary["policy"]:
         assert not set(keys) - set(p)
@@ -168,3 +172,86 @@ def test_dapuqiao_reports_every_huangpu_rule_with_both_denominators(dapuqiao_run
 
     rows = store.query(dapuqiao_run / "solarmap.duckdb", "SELECT rule_id FROM policy_results ORDER BY 1")
     assert rows["rule_id"].tolist() == ["HP-1", "HP-2", "HP-3", "HP-4"]
+
+
+# ------------------------------------------------------------------------ a rule nobody is eligible for: not applicable
+
+
+@pytest.mark.parametrize("scope", ["subdistrict", "district"])
+def test_a_rule_with_no_eligible_building_is_not_applicable_not_compliant(scope):
+    df = portfolio(3, roof_area_m2=[100.0] * 3, specific_yield_kwh_per_kwp=[1000.0] * 3, category=["residential"] * 3,
+                   use_class=["residential"] * 3)
+    cols, (res,) = run_rules(df, rule(scope=scope, stage="new"))
+    assert res["status"] == "not_applicable" and res["compliant"] is None
+    assert res["eligible_buildings"] == 0 and res["shortfall_buildings"] == 0 and res["candidate_ids"] == []
+    assert res["reason"] == ("no eligible building: no public_institution new building inside the boundary; "
+                             "check the category mapping")
+    assert res["subdistrict"] == ("dapuqiao" if scope == "subdistrict" else "(all)")
+    assert (cols["policy_rules"] == "").all()
+
+
+def test_a_feasible_only_rule_whose_buildings_cannot_host_pv_says_so():
+    df = portfolio(2, roof_area_m2=[100.0] * 2, specific_yield_kwh_per_kwp=[1000.0] * 2, suitable=[False] * 2,
+                   reason=["shaded"] * 2)
+    _, (res,) = run_rules(df, rule(feasible_only=True, threshold=1.0))
+    assert res["status"] == "not_applicable" and res["compliant"] is None
+    assert res["reason"].startswith("no eligible building: none of the 2 public_institution buildings inside the "
+                                    "boundary is assessed and suitable")
+
+
+def test_results_with_eligible_buildings_carry_their_status():
+    df = portfolio(2, roof_area_m2=[100.0] * 2, specific_yield_kwh_per_kwp=[1000.0] * 2, existing_pv_kwp=[5.0, 0.0])
+    _, (ok, bad) = run_rules(df, rule(id="A", threshold=0.5), rule(id="B", threshold=1.0))
+    assert (ok["status"], ok["compliant"], bad["status"], bad["compliant"]) == ("compliant", True, "not_compliant", False)
+    assert "reason" not in ok
+
+
+def test_a_rule_is_compliant_only_where_it_applies_and_not_applicable_where_it_applies_nowhere():
+    na = {"rule_id": "R", "status": "not_applicable", "compliant": None, "eligible_buildings": 0, "reason": "no eligible building: x"}
+    ok = {"rule_id": "R", "status": "compliant", "compliant": True, "eligible_buildings": 3}
+    bad = {"rule_id": "R", "status": "not_compliant", "compliant": False, "eligible_buildings": 2, "shortfall_buildings": 1}
+    assert overall_status([na, ok]) == "compliant"
+    assert overall_status([na, ok, bad]) == "not_compliant"
+    assert overall_status([na, na]) == "not_applicable"
+    (line,) = _policy_overview([na])
+    assert (line["status"], line["compliant"], line["reason"]) == ("not_applicable", None, "no eligible building: x")
+    (line,) = _policy_overview([na, ok, bad])
+    assert (line["status"], line["compliant"], line["eligible_buildings"], line["shortfall_buildings"]) == (
+        "not_compliant", False, 5, 1)
+
+
+def test_a_file_without_a_category_column_warns_and_every_rule_is_not_applicable_everywhere(tmp_path):
+    src = gpd.read_file(sample_buildings("dapuqiao"))
+    path = tmp_path / "nocat.gpkg"
+    src.drop(columns=["euluc_class", "kind"]).to_file(path)
+    out = tmp_path / "out"
+    assert main(["run", "dapuqiao", "--buildings", str(path), "--out", str(out), "--no-shading", "-q"]) == 0
+    run = out / "dapuqiao"
+    summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
+    (warning,) = [w for w in summary["warnings"] if "building-use column" in w]
+    assert warning.startswith("no building-use column found: every building counts as 'other'")
+    assert "euluc, euluc_class" in warning and "--category-column COL --category-scheme euluc" in warning
+    assert summary["categories"]["column"] is None and summary["categories"]["how"] == "none"
+    assert summary["categories"]["other_share"] == 1.0
+    ids = ["HP-1", "HP-2", "HP-3", "HP-4"]
+    for p in summary["policy"]:
+        assert (p["status"], p["compliant"], p["eligible_buildings"]) == ("not_applicable", None, 0)
+        assert "check the category mapping" in p["reason"]
+    assert [(o["rule_id"], o["status"], o["compliant"]) for o in summary["policy_overview"]] == [
+        (i, "not_applicable", None) for i in ids]
+    report = (run / "report.html").read_text(encoding="utf-8")
+    rows = {i: re.search(rf"<tr><td>{i}</td>.*?</tr>", report).group(0) for i in ids}
+    for i, row in rows.items():
+        assert "不适用 not applicable" in row and "达标" not in row and "compliant" not in row, i
+    assert "达标" not in report
+    page = (run / "map.html").read_text(encoding="utf-8")
+    panel = page[page.index('<div class="sm-panel sm-summary">'):]
+    for i in ids:
+        line = re.search(rf"<div[^>]*>{i}: [^<]*</div>", panel).group(0)
+        assert "不适用 not applicable" in line and "达标" not in line, line
+    from solarmap import store
+
+    db = store.query(out / "solarmap.duckdb", "SELECT rule_id, json_extract_string(result, '$.status') AS status, "
+                     "json_extract(result, '$.compliant') AS compliant FROM policy_results ORDER BY 1")
+    assert db["rule_id"].tolist() == ids and (db["status"] == "not_applicable").all()
+    assert db["compliant"].astype(str).tolist() == ["null"] * 4

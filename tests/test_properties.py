@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import pytest
 import shapely
 from hypothesis import HealthCheck, given, settings
@@ -108,4 +107,6 @@ def test_any_buildings_give_one_finite_row_each(env, b):
                 "specific_yield_kwh_per_kwp", "sky_view_factor", "shading_loss_pct"):
         assert np.isfinite(assessed[col].to_numpy(dtype=float)).all(), col
     assert (assessed["annual_kwh"] <= assessed["annual_kwh_unshaded"] * (1 + 1e-9)).all()
-    assert all(pd.notna(r["compliant"]) for r in results)
+    for r in results:  # compliant is True/False where buildings are eligible, None (not applicable) where none is
+        assert r["status"] in ("compliant", "not_compliant", "not_applicable")
+        assert (r["compliant"] is None) == (r["status"] == "not_applicable") == (r["eligible_buildings"] == 0)

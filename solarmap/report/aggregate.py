@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from solarmap.policy import overall_status
 from solarmap.solar import pv_model_description
 from solarmap.sources.subdistricts import find_subdistrict
 from solarmap.version import __version__
@@ -29,7 +30,7 @@ def subdistrict_table(roofs: pd.DataFrame) -> pd.DataFrame:
 
 
 def summarise(cfg, roofs, weather, boundary_label, policy_results, rule_set, warnings, run_id, hashes, crs, *,
-              warning_details: list[dict] | None = None) -> dict:
+              warning_details: list[dict] | None = None, category_detection: dict | None = None) -> dict:
     """What summary.json holds: totals, exclusions, categories, repairs, warnings, weather, the models, rules.
 
     The headline figures are the suitable roofs' (``suitable_capacity_kwp``, ``suitable_annual_kwh``): roofs that
@@ -90,6 +91,9 @@ def summarise(cfg, roofs, weather, boundary_label, policy_results, rule_set, war
                      "capacity_kwp": round(float(g["capacity_kwp"].sum()), 1), "annual_kwh": round(float(g["annual_kwh"].sum()), 0)}
             for k, g in roofs.groupby("category")
         },
+        "categories": (category_detection or {}) | {
+            "other_share": round(float((roofs["category"] == "other").mean()), 4) if len(roofs) else None,
+            "max_other_share": cfg.buildings.max_other_share},
         "repairs": {"flags": flags, "height_sources": {str(k): int(v) for k, v in roofs["height_source"].value_counts().items()}},
         "warnings": list(dict.fromkeys(warnings)),
         "warning_details": warning_details if warning_details is not None else [
@@ -108,14 +112,23 @@ def summarise(cfg, roofs, weather, boundary_label, policy_results, rule_set, war
 
 
 def policy_overview(results: list[dict]) -> list[dict]:
-    """One line per rule: compliant only if every subdistrict complies."""
+    """One line per rule: compliant only if every subdistrict with eligible buildings complies, not applicable if
+    none has any."""
     out: dict[str, dict] = {}
+    groups: dict[str, list[dict]] = {}
     for r in results:
-        o = out.setdefault(r["rule_id"], {"rule_id": r["rule_id"], "text": r.get("text", ""), "compliant": True,
-                                          "shortfall_buildings": 0, "shortfall_kwp": 0.0})
-        o["compliant"] = o["compliant"] and bool(r["compliant"])
+        groups.setdefault(r["rule_id"], []).append(r)
+        o = out.setdefault(r["rule_id"], {"rule_id": r["rule_id"], "text": r.get("text", ""), "eligible_buildings": 0,
+                                          "shortfall_buildings": 0, "shortfall_kwp": 0.0, "closable": True})
+        o["eligible_buildings"] += int(r.get("eligible_buildings", 0))
         o["shortfall_buildings"] += int(r.get("shortfall_buildings", 0))
         o["shortfall_kwp"] = round(o["shortfall_kwp"] + float(r.get("shortfall_kwp", 0.0)), 2)
+        o["closable"] = o["closable"] and bool(r.get("closable", True))
+    for rid, o in out.items():
+        o["status"] = overall_status(groups[rid])
+        o["compliant"] = None if o["status"] == "not_applicable" else o["status"] == "compliant"
+        if o["status"] == "not_applicable":
+            o["reason"] = next((r["reason"] for r in groups[rid] if r.get("reason")), "no eligible building")
     return list(out.values())
 
 

@@ -19,6 +19,7 @@ import numpy as np
 import shapely
 
 from solarmap.columns import COLUMNS
+from solarmap.policy import result_status
 from solarmap.sources.coords import wgs84_to_gcj02
 
 LABELS = {
@@ -46,6 +47,9 @@ LABELS = {
     "not_closable": ("候选屋顶不足以补足", "cannot be closed with the candidates"),
     "excluded_shaded": ("个遮挡过重，不计入适宜", "too shaded to count as suitable"),
     "not_compliant": ("未达标", "not compliant"),
+    "not_applicable": ("不适用", "not applicable"),
+    "category_column": ("用途字段", "Building-use column"),
+    "category_none": ("未找到 (全部计为其他)", "none found (all counted as other)"),
     "monthly": ("各街道逐月发电量 (MWh)", "Monthly generation per subdistrict (MWh)"),
     "v_public_institution": ("公共机构", "public institution"),
     "v_other_public": ("其他公共建筑", "other public"),
@@ -84,6 +88,11 @@ TILES = {
 def label(key: str, lang: str) -> str:
     zh, en = LABELS[key]
     return zh if lang == "zh" else en if lang == "en" else f"{zh} {en}"
+
+
+def status_label(result: dict, lang: str) -> str:
+    """达标 compliant / 未达标 not compliant / 不适用 not applicable, for a policy result or overview line."""
+    return label(result_status(result), lang)
 
 
 def _leaflet_assets() -> tuple[str, str]:
@@ -264,8 +273,9 @@ def _summary_html(summary: dict, lang: str) -> str:
         f"<div>{label('co2', lang)} ({label('suitable_roofs', lang)}): {t.get('suitable_co2_t_per_year', 0):,.0f} t</div>",
     ]
     for rule in summary.get("policy_overview", []):
-        ok = label("compliant", lang) if rule.get("compliant") else label("not_compliant", lang)
-        lines.append(f"<div>{_esc(rule.get('rule_id', ''))}: {_esc(rule.get('text', ''))} — {ok}</div>")
+        why = f' title="{_esc(rule["reason"])}"' if rule.get("reason") else ""
+        lines.append(f"<div{why}>{_esc(rule.get('rule_id', ''))}: {_esc(rule.get('text', ''))} — "
+                     f"{status_label(rule, lang)}</div>")
     lines.append(warnings_html(summary, lang, escape=_esc))
     return '<div class="sm-panel sm-summary">' + "".join(lines) + "</div>"
 

@@ -10,7 +10,7 @@ import html
 import numpy as np
 import pandas as pd
 
-from solarmap.report.maps import label, warnings_html
+from solarmap.report.maps import label, status_label, warnings_html
 
 _MONTHS_ZH = ["1月", "2月", "3月", "4月", "5月", "6月", "7月", "8月", "9月", "10月", "11月", "12月"]
 _MONTHS_EN = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
@@ -61,14 +61,22 @@ def render_report(roofs: pd.DataFrame, summary: dict, *, lang: str = "both") -> 
     charts = "".join(_bar_chart(row.to_numpy(dtype=float), months, f"{sub} · MWh") for sub, row in monthly.iterrows())
     rules = []
     for p in summary.get("policy", []):
-        ok = label("compliant", lang) if p.get("compliant") else label("not_compliant", lang)
+        ok = _e(status_label(p, lang)) + (f"<br><small>{_e(p['reason'])}</small>" if p.get("reason") else "")
         share = lambda v: "–" if v is None else f"{100 * v:.1f} %"  # noqa: E731
         rules.append(
             f"<tr><td>{_e(p['rule_id'])}</td><td>{_e(p.get('subdistrict', ''))}</td><td>{_e(p.get('text', ''))}</td>"
             f"<td>{p.get('eligible_buildings', 0)}</td><td>{p.get('buildings_with_pv', 0)}</td>"
             f"<td>{share(p.get('share_by_count'))}</td><td>{share(p.get('share_by_gross_area'))}</td>"
-            f"<td>{share(p.get('share_by_installable_area'))}</td><td>{_e(ok)}</td>"
+            f"<td>{share(p.get('share_by_installable_area'))}</td><td>{ok}</td>"
             f"<td>{p.get('shortfall_buildings', 0)}{_unclosed(p, lang)}</td><td>{p.get('shortfall_kwp', 0):,.0f}</td></tr>")
+    cats = summary.get("categories") or {}
+    if cats:
+        source = cats.get("column") or ", ".join(cats.get("tag_columns") or []) or ""
+        use_line = (f"<div>{_e(label('category_column', lang))}: "
+                    + (f"{_e(source)} ({_e(cats.get('scheme', ''))})" if source else _e(label("category_none", lang)))
+                    + "</div>")
+    else:
+        use_line = ""
     excluded = "".join(f"<li>{_e(k)}: {v:,}</li>" for k, v in summary.get("excluded_by_reason", {}).items())
     return f"""<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>{_e(summary.get('title', 'solarmap'))}</title>
@@ -102,6 +110,7 @@ table {{ border-collapse: collapse; font-size: 12px; }} td, th {{ border: 1px so
 <h2>{_e(label('monthly', lang))}</h2>
 {charts}
 <h2>{_e(label('rules', lang))}</h2>
+{use_line}
 <table><tr><th>rule</th><th>subdistrict</th><th>text</th><th>eligible</th><th>with PV</th><th>by count</th>
 <th>by gross area</th><th>by installable area</th><th>status</th><th>shortfall buildings</th><th>shortfall kWp</th></tr>
 {''.join(rules)}</table>

@@ -8,10 +8,16 @@ buildings: transport stations, state-owned service buildings), ``commercial`` (o
 
 from __future__ import annotations
 
+import logging
+import re
+from dataclasses import dataclass, field
+
 import numpy as np
 import pandas as pd
 
-from solarmap.errors import InputDataError
+from solarmap.errors import CategoryWarning, InputDataError, warn
+
+log = logging.getLogger(__name__)
 
 CATEGORIES = ("public_institution", "other_public", "commercial", "industrial", "residential", "other")
 
@@ -81,34 +87,241 @@ _OSM_RULES = [
                   "dormitory", "bungalow"}, "residential"),
 ]
 
+#: OSM tag keys the osm scheme reads, each a column of its own.
+OSM_TAG_COLUMNS = tuple(dict.fromkeys(key for key, _, _ in _OSM_RULES))
+
+#: One OSM value → use class, for a single column holding OSM building/amenity values (first rule wins).
+OSM_VALUE_USE: dict[str, str] = {}
+for _key, _values, _use in _OSM_RULES:
+    for _v in sorted(_values or ()):
+        OSM_VALUE_USE.setdefault(_v, _use)
+#: OSM values that say "a building" and nothing about its use: OSM vocabulary, but no category.
+_OSM_UNINFORMATIVE = {"yes", "building", "roof", "construction"}
+
+#: Column names looked for when no category column is configured, in order of preference (matched ignoring case,
+#: spaces, underscores and hyphens). The OSM tag columns are looked at too (as a group: the osm scheme).
+CATEGORY_COLUMN_CANDIDATES = ("category", "euluc", "euluc_class", "euluc_type", "landuse", "land_use", "用地性质",
+                              "用地类型", "function", "功能", "use", "type", "类别")
+
+#: The schemes ``auto`` chooses among; ties go to the first.
+SCHEMES = ("column", "euluc", "osm")
+_SCHEME_TEXT = {"column": "solarmap categories / use classes", "euluc": "EULUC-China classes", "osm": "OSM tags"}
 
 
 def _norm(values: pd.Series) -> pd.Series:
     return values.astype("string").fillna("").str.strip().str.lower()
 
 
-def categorise(df: pd.DataFrame, *, scheme: str = "column", column: str = "") -> pd.DataFrame:
+def _key(values: pd.Series) -> pd.Series:
+    """Values as lookup keys: stripped, lower case, EULUC codes that arrived as numbers ("502.0") as "502"."""
+    return values.astype("string").fillna("").str.strip().str.lower().str.replace(r"\.0$", "", regex=True)
+
+
+def _name_key(name) -> str:
+    return re.sub(r"[\s_\-]+", "", str(name)).lower()
+
+
+def _value_category(value: str, scheme: str) -> str | None:
+    """The category a (normalised) value maps to in a scheme, None when the scheme does not know it."""
+    if scheme == "euluc":
+        return EULUC.get(value)
+    if scheme == "column":
+        if value in COLUMN_SYNONYMS and value != "":
+            return COLUMN_SYNONYMS[value]
+        return USE_CLASSES.get(value)
+    if value in _OSM_UNINFORMATIVE:
+        return "other"
+    use = OSM_VALUE_USE.get(value)
+    return USE_CLASSES[use] if use else None
+
+
+def score_values(values: pd.Series, scheme: str) -> tuple[int, int]:
+    """(buildings whose value the scheme maps to a category other than 'other', buildings whose value it knows)."""
+    counts = _key(values).value_counts()
+    informative = recognised = 0
+    for v, k in counts.items():
+        if v == "":
+            continue
+        c = _value_category(v, scheme)
+        if c is not None:
+            recognised += int(k)
+            informative += int(k) if c != "other" else 0
+    return informative, recognised
+
+
+def detect_scheme(values: pd.Series) -> str:
+    """The scheme a column's values are written in: EULUC-China class names or level-2 codes → ``euluc``, OSM
+    building/amenity values → ``osm``, solarmap's own categories, use classes or their synonyms → ``column``.
+    Values no scheme knows → ``column`` (they become 'other', and are listed in a warning)."""
+    scores = {s: score_values(values, s) for s in SCHEMES}
+    best = max(SCHEMES, key=lambda s: (scores[s], -SCHEMES.index(s)))
+    return best if scores[best][1] > 0 else "column"
+
+
+@dataclass(frozen=True)
+class CategoryDetection:
+    """Which input column(s) the building use comes from, and in which scheme.
+
+    ``column``: the column read ("" with the osm scheme's tag columns, or when none is used); ``tag_columns``: the
+    OSM tag columns read; ``looked_at``: the column names that were tried; ``unusable``: candidate columns found
+    whose values no scheme knows (name → a few of its values); ``how``: ``configured`` (as the configuration
+    says), ``detected`` (found by name and values), or ``none`` (no category column used).
+    """
+
+    configured_scheme: str
+    configured_column: str
+    scheme: str
+    column: str = ""
+    tag_columns: tuple[str, ...] = ()
+    how: str = "configured"
+    looked_at: tuple[str, ...] = ()
+    unusable: dict[str, list[str]] = field(default_factory=dict)
+    recognised: int = 0
+    rows: int = 0
+
+    @property
+    def used(self) -> bool:
+        return bool(self.column or self.tag_columns)
+
+    def describe(self) -> dict:
+        return {"column": self.column or None, "scheme": self.scheme, "tag_columns": list(self.tag_columns),
+                "how": self.how, "configured_column": self.configured_column or None,
+                "configured_scheme": self.configured_scheme,
+                "recognised_share": round(self.recognised / self.rows, 4) if self.rows else None,
+                "looked_at": list(self.looked_at)}
+
+
+def _candidates(df: pd.DataFrame) -> list[str]:
+    """The input's columns named like a category column, in the order of preference."""
+    by_key: dict[str, str] = {}
+    for c in df.columns:
+        by_key.setdefault(_name_key(c), c)
+    return list(dict.fromkeys(by_key[k] for k in map(_name_key, CATEGORY_COLUMN_CANDIDATES) if k in by_key))
+
+
+def _osm_tag_score(df: pd.DataFrame, tags: list[str]) -> tuple[int, int]:
+    informative = recognised = 0
+    if tags:
+        c = _categorise_osm_tags(df)
+        informative = int((c["category"] != "other").sum())
+        present = np.zeros(len(df), dtype=bool)
+        for t in tags:
+            v = _norm(df[t]).to_numpy(dtype=object)
+            present |= (v != "") & (v != "no")
+        recognised = int(present.sum())
+    return informative, recognised
+
+
+def detect(df: pd.DataFrame, *, scheme: str = "auto", column: str = "") -> CategoryDetection:
+    """Find the column that says what each building is used for, and its scheme (pure; see :func:`categorise`).
+
+    - a configured ``column`` is used; with ``scheme = auto`` its values choose the scheme (:func:`detect_scheme`);
+    - an explicit scheme without a column reads what it always read (``category`` for column/euluc, the OSM tag
+      columns for osm) and, only when that is absent, the first candidate column the scheme knows values of;
+    - ``auto`` without a column tries every candidate column (:data:`CATEGORY_COLUMN_CANDIDATES`) in every scheme,
+      and the OSM tag columns, and keeps the one that gives the most buildings a category (then the most values
+      recognised, then the order of the candidates). Columns whose values no scheme knows are not used.
+    """
+    n = len(df)
+    base = {"configured_scheme": scheme, "configured_column": column, "rows": n}
+    tags = [t for t in OSM_TAG_COLUMNS if t in df.columns]
+    if column and scheme != "osm":  # the osm scheme reads its tag columns, whatever the column says (as always)
+        if column not in df.columns:
+            msg = f"no column '{column}' for the building category (columns: {', '.join(map(str, df.columns))})"
+            raise InputDataError(msg)
+        if scheme != "auto":
+            return CategoryDetection(**base, scheme=scheme, column=column, looked_at=(column,),
+                                     recognised=score_values(df[column], scheme)[1])
+        used = detect_scheme(df[column])
+        if used == "osm" and column in OSM_TAG_COLUMNS:  # a configured OSM tag column: read the tags, as osm does
+            return CategoryDetection(**base, scheme="osm", tag_columns=tuple(tags), how="detected", looked_at=(column,),
+                                     recognised=_osm_tag_score(df, tags)[1])
+        return CategoryDetection(**base, scheme=used, column=column, how="detected", looked_at=(column,),
+                                 recognised=score_values(df[column], used)[1])
+    if scheme == "osm" and tags:  # as it always was
+        return CategoryDetection(**base, scheme="osm", tag_columns=tuple(tags), looked_at=tuple(tags),
+                                 recognised=_osm_tag_score(df, tags)[1])
+    if scheme in ("column", "euluc") and "category" in df.columns:  # as it always was
+        return CategoryDetection(**base, scheme=scheme, column="category", looked_at=("category",),
+                                 recognised=score_values(df["category"], scheme)[1])
+    schemes = SCHEMES if scheme == "auto" else (scheme,)
+    cands = _candidates(df)
+    options = []  # (informative, recognised, -preference), scheme, column, tag columns
+    for k, col in enumerate(cands):
+        for s in schemes:
+            inf, rec = score_values(df[col], s)
+            if rec:
+                options.append(((inf, rec, -k, -SCHEMES.index(s)), s, col, ()))
+    if scheme == "auto" and tags:
+        inf, rec = _osm_tag_score(df, tags)
+        if rec:
+            options.append(((inf, rec, -len(cands), 0), "osm", "", tuple(tags)))
+    looked_at = tuple(dict.fromkeys([*cands, *tags]))
+    unusable = {}
+    for col in cands:
+        if not any(o[2] == col for o in options):
+            vals = _norm(df[col])
+            unusable[col] = sorted(vals[vals != ""].unique().tolist())[:5]
+    if not options:
+        return CategoryDetection(**base, scheme="column" if scheme == "auto" else scheme, how="none",
+                                 looked_at=looked_at, unusable=unusable)
+    (_, rec, _, _), s, col, tag_cols = max(options, key=lambda o: o[0])
+    return CategoryDetection(**base, scheme=s, column=col, tag_columns=tag_cols, how="detected", looked_at=looked_at,
+                             unusable=unusable, recognised=rec)
+
+
+def categorise(df: pd.DataFrame, *, scheme: str = "column", column: str = "",
+               detection: CategoryDetection | None = None) -> pd.DataFrame:
     """Map building use to a policy category. Returns ``category``, ``use_class`` and ``category_source``.
 
     ``scheme``: ``column`` (values are categories, use classes, or their Chinese/English synonyms), ``euluc``
     (EULUC-China class names or codes), ``osm`` (OSM tag columns such as building, amenity, office, government,
-    shop). Values that map to nothing become ``other``/``unknown`` with the value kept in ``category_source``.
+    shop), ``auto`` (the column and scheme found by :func:`detect`). Values that map to nothing become
+    ``other``/``unknown`` with the value kept in ``category_source``. ``detection`` (from :func:`detect`) decides
+    the column and scheme instead of ``scheme`` and ``column``.
     """
-    n = len(df)
+    if detection is None and scheme == "auto":
+        detection = detect(df, scheme=scheme, column=column)
+    if detection is not None:
+        if detection.tag_columns:
+            return _categorise_osm_tags(df)
+        if not detection.column:
+            return pd.DataFrame({"category": "other", "use_class": "unknown", "category_source": "default"}, index=df.index)
+        if detection.scheme == "osm":
+            return _categorise_osm_values(df, detection.column)
+        scheme, column = detection.scheme, detection.column
     if scheme == "osm":
-        use = np.full(n, "", dtype=object)
-        src = np.full(n, "", dtype=object)
-        for key, values, use_class in _OSM_RULES:
-            if key not in df.columns:
-                continue
-            v = _norm(df[key]).to_numpy(dtype=object)
-            hit = (use == "") & (v != "") & (v != "no") & (np.isin(v, list(values)) if values else True)
-            use[hit] = use_class
-            src[hit] = [f"{key}={x}" for x in v[hit]]
-        src[use == ""] = "default"
-        use[use == ""] = "unknown"
-        cat = np.array([USE_CLASSES[u] for u in use], dtype=object)
-        return pd.DataFrame({"category": cat, "use_class": use, "category_source": src}, index=df.index)
+        return _categorise_osm_tags(df)
+    return _categorise_column(df, scheme, column)
+
+
+def _categorise_osm_values(df: pd.DataFrame, col: str) -> pd.DataFrame:
+    """One column of OSM building/amenity values (``school``, ``apartments``, ``townhall``) → use class."""
+    raw = df[col].astype("string").fillna("").str.strip()
+    use = np.array([OSM_VALUE_USE.get(v, "unknown") for v in _key(raw).tolist()], dtype=object)
+    cat = np.array([USE_CLASSES[u] for u in use], dtype=object)
+    src = np.where(raw == "", "default", (col + "=" + raw).to_numpy(dtype=object))
+    return pd.DataFrame({"category": cat, "use_class": use, "category_source": src}, index=df.index)
+
+
+def _categorise_osm_tags(df: pd.DataFrame) -> pd.DataFrame:
+    n = len(df)
+    use = np.full(n, "", dtype=object)
+    src = np.full(n, "", dtype=object)
+    for key, values, use_class in _OSM_RULES:
+        if key not in df.columns:
+            continue
+        v = _norm(df[key]).to_numpy(dtype=object)
+        hit = (use == "") & (v != "") & (v != "no") & (np.isin(v, list(values)) if values else True)
+        use[hit] = use_class
+        src[hit] = [f"{key}={x}" for x in v[hit]]
+    src[use == ""] = "default"
+    use[use == ""] = "unknown"
+    cat = np.array([USE_CLASSES[u] for u in use], dtype=object)
+    return pd.DataFrame({"category": cat, "use_class": use, "category_source": src}, index=df.index)
+
+
+def _categorise_column(df: pd.DataFrame, scheme: str, column: str) -> pd.DataFrame:
     col = column or ("category" if "category" in df.columns else "")
     if not col:
         return pd.DataFrame({"category": "other", "use_class": "unknown", "category_source": "default"}, index=df.index)
@@ -142,6 +355,74 @@ def unknown_category_values(df: pd.DataFrame, *, scheme: str, column: str) -> li
     key = raw.str.lower().str.replace(r"\.0$", "", regex=True)
     bad = raw[(raw != "") & ~key.isin(known)]
     return sorted(bad.unique().tolist())
+
+
+_FIX = ("--category-column COL --category-scheme euluc (EULUC-China classes; 'column' for solarmap's own "
+        "categories or use classes, 'osm' for OSM values), or buildings.category_column and "
+        "buildings.category_scheme in the pipeline file")
+
+#: Columns the footprint reader adds (not the user's): left out of the list of the file's columns.
+_NOT_INPUT = {"geometry", "assessment", "reason", "geometry_repaired", "id_deduplicated", "geometry_from_point"}
+
+
+def _listing(names, limit: int = 30) -> str:
+    names = [str(x) for x in names]
+    return ", ".join(names[:limit]) + (f", … ({len(names)} in all)" if len(names) > limit else "")
+
+
+def category_warnings(df: pd.DataFrame, detection: CategoryDetection, cat: pd.DataFrame, *,
+                      max_other_share: float = 0.5) -> list[str]:
+    """The warnings a run must show about building use: unknown values, no category column, or more than
+    ``max_other_share`` of the buildings in 'other' (each names the columns looked at and the fix)."""
+    out = []
+    d = detection
+    if d.column and d.scheme != "osm":
+        unknown = unknown_category_values(df, scheme=d.scheme, column=d.column)
+    elif d.column:
+        vals = df[d.column].astype("string").fillna("").str.strip()
+        unknown = sorted(vals[(vals != "") & ~_key(vals).isin([*OSM_VALUE_USE, *_OSM_UNINFORMATIVE])].unique().tolist())
+    else:
+        unknown = []
+    if unknown:
+        out.append("category values not recognised, counted as 'other': " + ", ".join(unknown[:20]))
+    if not d.used:
+        known = "a known category" if d.configured_scheme == "auto" else f"known to the '{d.configured_scheme}' scheme"
+        found = "; ".join(f"found '{c}', but none of its values is {known} ({', '.join(v) or 'all empty'})"
+                          for c, v in d.unusable.items())
+        scheme = "" if d.configured_scheme == "auto" else f" for category_scheme = '{d.configured_scheme}'"
+        columns = [str(c) for c in df.columns if c not in _NOT_INPUT]
+        out.append(
+            f"no building-use column found{scheme}: every building counts as 'other', so no installation rule has an "
+            f"eligible building and every rule reads 'not applicable'. Looked for the columns "
+            f"{', '.join(CATEGORY_COLUMN_CANDIDATES)} (any case) and the OSM tags {', '.join(OSM_TAG_COLUMNS)}"
+            + (f"; {found}" if found else "") + f". The file's columns: {_listing(columns)}. "
+            f"Name the land-use column: {_FIX}")
+        return out
+    n = len(cat)
+    other = int((cat["category"] == "other").sum())
+    if n and other / n > max_other_share:
+        what = f"column '{d.column}'" if d.column else "the OSM tags " + ", ".join(d.tag_columns)
+        out.append(
+            f"{other:,} of {n:,} buildings ({100 * other / n:.0f} %) fall to category 'other' reading {what} as "
+            f"{_SCHEME_TEXT[d.scheme]} (more than buildings.max_other_share = {100 * max_other_share:g} %): the "
+            f"installation rules see only the rest. Columns looked at: {', '.join(d.looked_at) or 'none'}. "
+            f"If the land use is in another column or scheme: {_FIX}")
+    return out
+
+
+def categorise_buildings(df: pd.DataFrame, *, scheme: str = "auto", column: str = "",
+                         max_other_share: float = 0.5) -> pd.DataFrame:
+    """The pipeline's categorisation: :func:`detect`, :func:`categorise`, and every warning of
+    :func:`category_warnings` logged (a run collects them into summary.json)."""
+    d = detect(df, scheme=scheme, column=column)
+    cat = categorise(df, detection=d)
+    if d.how == "detected":
+        what = f"column '{d.column}'" if d.column else "the OSM tags " + ", ".join(d.tag_columns)
+        log.info("building use from %s, read as %s (%d of %d buildings with a known value); set "
+                 "--category-column/--category-scheme to choose another", what, _SCHEME_TEXT[d.scheme], d.recognised, d.rows)
+    for w in category_warnings(df, d, cat, max_other_share=max_other_share):
+        warn(w, CategoryWarning)
+    return cat
 
 
 STAGE_SYNONYMS = {"new": "new", "新建": "new", "existing": "existing", "既有": "existing", "现有": "existing"}

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pvlib
 
-from solarmap.errors import WeatherError
+from solarmap.errors import WeatherError, WeatherWarning, warn
 from solarmap.resources import EMBEDDED_WEATHER
 
 log = logging.getLogger(__name__)
@@ -243,7 +243,7 @@ def validate_weather(
             msg += f". {NEARBY_FIX if problems else ELSEWHERE_FIX}"
         raise WeatherError(msg)
     for text in warnings:
-        log.warning("weather %s: %s (used anyway: --weather-anywhere / weather.anywhere)", where, text)
+        warn(f"weather {where}: {text} (used anyway: --weather-anywhere / weather.anywhere)", WeatherWarning)
     return weather
 
 
