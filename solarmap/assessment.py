@@ -142,35 +142,80 @@ class Assessment:
         return out
 
 
-def resolve_boundary(cfg: Config, boundary=None):
-    """The run's boundary as a WGS84 geometry (or None) and its label.
+#: columns that name a boundary polygon, in the order tried
+BOUNDARY_NAME_COLUMNS = ("name", "name:zh", "name_zh", "NAME", "Name", "名称", "街道", "subdistrict", "name:en", "name_en")
+
+
+@dataclass
+class Boundary:
+    """The run's boundary in WGS84: the union (``geometry``), a label for messages, and the named parts whose
+    names become the roofs' ``subdistrict``."""
+
+    geometry: object
+    label: str
+    names: list[str] = field(default_factory=list)
+    parts: list = field(default_factory=list)
+
+
+def _named_parts(b: gpd.GeoDataFrame, cfg: Config, path: str) -> Boundary:
+    """A boundary file's polygons with their names: from ``cfg.boundary_name_column`` or the first of
+    :data:`BOUNDARY_NAME_COLUMNS`; one unnamed polygon takes the run's name."""
+    if b.crs is None:
+        b = b.set_crs("EPSG:4326")
+    b = b.to_crs("EPSG:4326")
+    geoms = b.geometry.to_numpy()
+    polygonal = np.isin(shapely.get_type_id(geoms), [3, 6]) & ~shapely.is_empty(geoms)
+    if not polygonal.any():
+        kinds = ", ".join(sorted({str(t) for t in b.geom_type.dropna().unique()})) or "no geometry"
+        msg = (f"boundary file {path} has no polygon ({kinds}): a boundary must be the outline of the area; give a "
+               "polygon file with --boundary PATH, or --boundary none")
+        raise InputDataError(msg)
+    b = b[polygonal]
+    col = cfg.boundary_name_column
+    if col and col not in b.columns:
+        msg = (f"boundary file {path}: no column '{col}' (boundary_name_column / --boundary-name-column) to name its "
+               f"polygons; its columns: {', '.join(map(str, b.columns.drop(b.geometry.name)))}")
+        raise InputDataError(msg)
+    col = col or next((c for c in BOUNDARY_NAME_COLUMNS if c in b.columns and b[c].notna().any()), "")
+    names = b[col].astype("string").fillna("").str.strip().tolist() if col else [""] * len(b)
+    if len(b) == 1 and not names[0]:
+        names = [cfg.name]
+    blank = [i for i, n in enumerate(names) if not n]
+    if blank:
+        warn(f"boundary file {path}: {len(blank)} of {len(b)} polygons have no name"
+             f"{f' in column {col!r}' if col else ' (no name column found)'}; their buildings' subdistrict is "
+             f"'{cfg.name}-<n>'. Name them with --boundary-name-column COL", InputDataWarning)
+        for k, i in enumerate(blank, start=1):
+            names[i] = f"{cfg.name}-{k}"
+    parts = list(b.geometry.to_numpy())
+    return Boundary(shapely.union_all(np.array(parts, dtype=object)), Path(path).name, names, parts)
+
+
+def resolve_boundary(cfg: Config, boundary=None) -> Boundary | None:
+    """The run's boundary (or None for every building).
 
     ``boundary``: a shapely geometry in WGS84, a GeoDataFrame/GeoSeries in any CRS, a path, or ``"none"``;
     without it the config's ``boundary`` file, else its ``subdistrict``'s embedded outline."""
     if boundary is not None and not isinstance(boundary, str | Path):
-        if isinstance(boundary, gpd.GeoDataFrame | gpd.GeoSeries):
-            b = boundary if boundary.crs is not None else boundary.set_crs("EPSG:4326")
-            return shapely.union_all(b.to_crs("EPSG:4326").geometry.to_numpy() if isinstance(b, gpd.GeoDataFrame)
-                                     else b.to_crs("EPSG:4326").to_numpy()), "boundary"
-        return boundary, "boundary"
+        if isinstance(boundary, gpd.GeoSeries):
+            boundary = gpd.GeoDataFrame(geometry=boundary)
+        if isinstance(boundary, gpd.GeoDataFrame):
+            return _named_parts(boundary, cfg, "(the boundary GeoDataFrame)")
+        return Boundary(boundary, "boundary", [cfg.name], [boundary])
     path = str(boundary) if boundary is not None else cfg.boundary
     if path and path.lower() != "none":
-        b = read_vector(path)
-        if b.crs is None:
-            b = b.set_crs("EPSG:4326")
-        geom = shapely.union_all(b.to_crs("EPSG:4326").geometry.to_numpy())
-        return geom, Path(path).name
+        return _named_parts(read_vector(path, what="boundary"), cfg, path)
     if path.lower() == "none" or not cfg.subdistrict or cfg.subdistrict.lower() == "none":
-        return None, ""
+        return None
     sub = find_subdistrict(cfg.subdistrict)
     if sub.outline is None:
         msg = (f"subdistrict {sub.label} has no embedded outline; give one with --boundary PATH "
                "(or --boundary none to keep every building)")
         raise InputDataError(msg)
-    return sub.outline, sub.slug
+    return Boundary(sub.outline, sub.slug, [sub.slug], [sub.outline])
 
 
-def prepare(fp: gpd.GeoDataFrame, cfg: Config, *, baseline_year: int, boundary=None, boundary_label: str = "",
+def prepare(fp: gpd.GeoDataFrame, cfg: Config, *, baseline_year: int, boundary: Boundary | None = None,
             source: str = "") -> gpd.GeoDataFrame:
     """From validated footprints to buildings ready for assessment: heights (with neighbour imputation), policy
     category, stage, existing PV, roof centres in WGS84, subdistrict, and the boundary test. Pure: no I/O."""
@@ -212,10 +257,10 @@ def prepare(fp: gpd.GeoDataFrame, cfg: Config, *, baseline_year: int, boundary=N
         sub_of[valid] = subdistrict_of(shapely.points(lon[valid], lat[valid]))
     if boundary is not None:
         inside = np.zeros(len(roofs), dtype=bool)
-        inside[valid] = shapely.contains_xy(boundary, lon[valid], lat[valid])
-        hint = gcj02_hint(lon, lat, boundary) if b.input_datum == "wgs84" else ""
+        inside[valid] = shapely.contains_xy(boundary.geometry, lon[valid], lat[valid])
+        hint = gcj02_hint(lon, lat, boundary.geometry) if b.input_datum == "wgs84" else ""
         if not inside.any():
-            msg = (f"no building of {source} has its centre inside the boundary {boundary_label}: check that the "
+            msg = (f"no building of {source} has its centre inside the boundary {boundary.label}: check that the "
                    f"buildings are in this subdistrict and in the CRS they claim (or use --boundary none). {hint}").strip()
             raise InputDataError(msg)
         if hint:
@@ -223,8 +268,11 @@ def prepare(fp: gpd.GeoDataFrame, cfg: Config, *, baseline_year: int, boundary=N
         out_b = (roofs["assessment"] == "assessed").to_numpy() & ~inside
         roofs.loc[out_b, ["assessment", "reason"]] = ["excluded", "outside_boundary"]
         roofs["in_boundary"] = inside  # a building excluded for another reason keeps it, and still lies outside
-        if boundary_label:  # inside the run's boundary the run's own subdistrict wins (outlines overlap)
-            sub_of[inside] = boundary_label
+        # inside the run's boundary its own names win (outlines overlap): each roof takes its part's name
+        for name, part in zip(boundary.names, boundary.parts, strict=True):
+            sel = inside & valid
+            sel[sel] = shapely.contains_xy(part, lon[sel], lat[sel])
+            sub_of[sel] = name
     if boundary is None:
         roofs["in_boundary"] = True
     roofs["subdistrict"] = sub_of
@@ -346,7 +394,7 @@ def run_assessment(buildings=None, config: Config | None = None, *, weather: Wea
     with WarningCollector().attached() as collector:
         rule_set = rule_set or load_rule_set(cfg.policy.rules)
         with stages.stage("ingest"):
-            bnd, bnd_label = resolve_boundary(cfg, boundary)
+            bnd = resolve_boundary(cfg, boundary)
             raw, cfg, source = _read(buildings, cfg)
             input_index = raw.index.copy()
             b = cfg.buildings
@@ -356,8 +404,7 @@ def run_assessment(buildings=None, config: Config | None = None, *, weather: Wea
             if b.input_datum == "gcj02":
                 input_crs = CRS.from_epsg(4326)  # converted to WGS84: handing GCJ-02 back would mislead
             metric_crs = fp.crs
-            roofs = prepare(fp, cfg, baseline_year=rule_set.baseline_year, boundary=bnd, boundary_label=bnd_label,
-                            source=source)
+            roofs = prepare(fp, cfg, baseline_year=rule_set.baseline_year, boundary=bnd, source=source)
             detection = categories.detect(fp, scheme=b.category_scheme, column=b.category_column).describe()
             log.info("%d buildings read from %s", len(roofs), source)
         with stages.stage("weather"):
@@ -386,8 +433,9 @@ def run_assessment(buildings=None, config: Config | None = None, *, weather: Wea
             roofs, policy_results, rule_set_info = apply_rules(roofs, rule_set, cfg)
         roofs = gpd.GeoDataFrame(roofs, geometry="geometry", crs=metric_crs)
     return Assessment(roofs=roofs, input_index=input_index, input_crs=input_crs, config=cfg, weather=w,
-                      rule_set=rule_set, policy=policy_results, rule_set_info=rule_set_info, boundary=bnd,
-                      boundary_label=bnd_label, source=source, warnings=collector.messages, warning_details=collector.details(),
+                      rule_set=rule_set, policy=policy_results, rule_set_info=rule_set_info,
+                      boundary=bnd.geometry if bnd is not None else None, boundary_label=bnd.label if bnd else "",
+                      source=source, warnings=collector.messages, warning_details=collector.details(),
                       category_detection=detection,
                       timings_s=dict(stages.timings))
 

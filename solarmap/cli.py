@@ -57,6 +57,7 @@ def _run(args) -> int:
         "weather.source": args.weather,
         "weather.anywhere": args.weather_anywhere or None,
         "boundary": args.boundary,
+        "boundary_name_column": args.boundary_name_column,
         "output.dir": args.out,
         "output.tiles": args.tiles,
         "output.lang": args.lang,
@@ -99,6 +100,16 @@ def _query(args) -> int:
     df = store.query(db, args.sql)
     with pd.option_context("display.max_rows", args.max_rows, "display.max_columns", 50, "display.width", 200):
         print(df.to_string(index=False, max_rows=args.max_rows))
+    return 0
+
+
+def _store_merge(args) -> int:
+    from solarmap import store
+
+    db = Path(args.db) if args.db else Path(args.out) / "solarmap.duckdb"
+    counts = store.merge(args.file, db)
+    print(f"merged {counts['run_ids']} run(s) from {args.file} into {db}: {counts['roofs']:,} roofs, "
+          f"{counts['policy_results']:,} policy results")
     return 0
 
 
@@ -177,6 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--weather-anywhere", action="store_true",
                    help="use weather for another place or hemisphere anyway (a warning instead of an error)")
     r.add_argument("--boundary", help="boundary file; buildings outside it are kept as excluded ('none': no boundary)")
+    r.add_argument("--boundary-name-column", help="the boundary file's column naming its polygons (default: name, name:zh, NAME, …)")
     r.add_argument("--rules", help="rule set name or TOML (default huangpu-2023)")
     r.add_argument("--tiles", choices=["none", "osm", "carto", "tianditu", "amap"])
     r.add_argument("--lang", choices=["zh", "en", "both"])
@@ -198,6 +210,14 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--db", help="database file (overrides --out)")
     q.add_argument("--max-rows", type=int, default=60)
     q.set_defaults(func=_query, quiet=True, verbose=False)
+
+    st = sub.add_parser("store", help="the results database: merge a run's side file")
+    st_sub = st.add_subparsers(dest="store_command", required=True)
+    me = st_sub.add_parser("merge", help="copy the runs of a side file (written when the database was busy) into it")
+    me.add_argument("file", help="the side file, OUT/<name>/solarmap-run.duckdb")
+    me.add_argument("--out", default="outputs", help="output folder holding solarmap.duckdb")
+    me.add_argument("--db", help="database file (overrides --out)")
+    me.set_defaults(func=_store_merge, quiet=True, verbose=False)
 
     s = sub.add_parser("subdistricts", help="list the embedded subdistricts")
     s.set_defaults(func=_subdistricts, quiet=True, verbose=False)

@@ -167,6 +167,7 @@ class Config:
     name: str = "run"
     subdistrict: str = ""  # embedded subdistrict whose outline is the boundary; "" or "none" = no boundary
     boundary: str = ""  # a boundary file (overrides the subdistrict outline); "none" = every building
+    boundary_name_column: str = ""  # the boundary file's column naming each polygon (empty = name, name:zh, NAME, …)
     buildings: BuildingsConfig = field(default_factory=BuildingsConfig)
     weather: WeatherConfig = field(default_factory=WeatherConfig)
     roofs: RoofsConfig = field(default_factory=RoofsConfig)

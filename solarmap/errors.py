@@ -54,6 +54,10 @@ class ConfigWarning(SolarmapWarning):
     """A setting was dropped or adjusted (for example a column mapping that does not apply to another file)."""
 
 
+class OutputWarning(SolarmapWarning):
+    """An output was written elsewhere than asked (the database was busy: the rows went to a side file)."""
+
+
 class WeatherWarning(SolarmapWarning):
     """The weather was used although a plausibility check failed (``weather.anywhere``)."""
 
@@ -76,4 +80,5 @@ WARNING_TITLES_ZH = {
     "CategoryWarning": "建筑类别未识别，规则可能漏计",
     "ConfigWarning": "设置已调整",
     "WeatherWarning": "气象数据与建筑位置不符",
+    "OutputWarning": "输出另存",
 }

@@ -22,9 +22,10 @@ import pandas as pd
 import pvlib
 import shapely
 
+from solarmap import store
 from solarmap.assessment import Stages, run_assessment
 from solarmap.config import Config
-from solarmap.errors import OutputError, warn
+from solarmap.errors import OutputError, OutputWarning, warn
 from solarmap.report import aggregate, export, maps
 from solarmap.report import summary as report_page
 from solarmap.resources import EMBEDDED_WEATHER
@@ -96,6 +97,7 @@ def run(cfg: Config) -> RunResult:
     db_path = Path(cfg.output.database) if cfg.output.database else out_root / "solarmap.duckdb"
     _prepare_output(out_root, name)
     rule_set = load_rule_set(cfg.policy.rules)  # a bad rule file fails before any work
+    store.check_writable(db_path)  # and so does a database another process holds
     result = run_assessment(cfg.buildings.path, cfg, rule_set=rule_set)
     cfg = result.config  # with the column mappings that applied to the buildings file
     stages = Stages()
@@ -151,10 +153,7 @@ def _write(cfg: Config, result, stages: Stages, *, started, out_root: Path, db_p
             summary["timings_s"] = dict(stages.timings)
             export.write_json(summary, tmp / "summary.json")
             wkb = shapely.to_wkb(wgs.geometry.to_numpy())  # the report stage's WGS84 copy
-            from solarmap import store
-
-            store.write_run(
-                db_path,
+            record = dict(
                 run={"run_id": run_id, "name": name, "started_at": started, "finished_at": finished,
                      "package_version": __version__, "pvlib_version": pvlib.__version__, "config": cfg.to_dict(),
                      "input_hashes": hashes, "summary": summary, "buildings": len(roofs),
@@ -163,6 +162,19 @@ def _write(cfg: Config, result, stages: Stages, *, started, out_root: Path, db_p
                 roofs=roofs, geometry_wkb=wkb, subdistricts=aggregate.subdistrict_table(roofs),
                 policy=policy_results, rule_set=rule_set.name,
             )
+            try:
+                store.write_run(db_path, **record)
+            except store.DatabaseBusy as exc:  # taken since the start: keep the outputs, the rows beside them
+                side = tmp / "solarmap-run.duckdb"
+                store.write_run(side, **record)
+                text = (f"{exc} The run's outputs are complete; its database rows are in "
+                        f"{out_root / name / side.name}: merge them with 'solarmap store merge "
+                        f"{out_root / name / side.name} --db {db_path}' once the database is free")
+                warn(text, OutputWarning)
+                summary["warnings"].append(text)
+                summary["warning_details"].append({"kind": "OutputWarning", "title_zh": "数据库被占用，结果另存",
+                                                   "message": text})
+                summary["database"] = {"written": False, "side_file": str(out_root / name / side.name)}
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise

@@ -30,6 +30,61 @@ def _sql_type(col: str) -> str:
     return COLUMNS[col].sql_type if col in COLUMNS else "VARCHAR"
 
 
+class DatabaseBusy(OutputError):
+    """The database is held by another process (another run, or an analyst's open connection)."""
+
+
+def check_writable(path: str | Path) -> None:
+    """Fail fast, before any work, when the database cannot be opened for writing (held by another process,
+    a folder that cannot be created). Waits as :func:`connect` does."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        msg = f"cannot create the database folder {path.parent}: {exc.strerror}"
+        raise OutputError(msg) from None
+    existed = path.exists()
+    con = connect(path)
+    con.close()
+    if not existed:  # a probe leaves no empty database behind
+        for p in (path, path.with_name(path.name + ".wal")):
+            p.unlink(missing_ok=True)
+
+
+def merge(side_file: str | Path, db_path: str | Path) -> dict[str, int]:
+    """Copy every run in ``side_file`` (a database a run wrote beside its outputs when the main one was busy)
+    into ``db_path`` in one transaction; a run already there is replaced. Returns rows copied per table."""
+    side_file, db_path = Path(side_file), Path(db_path)
+    if not side_file.exists():
+        msg = f"side file {side_file} does not exist (a run writes it as OUT/<name>/solarmap-run.duckdb)"
+        raise OutputError(msg)
+    con = connect(db_path)
+    counts = {}
+    try:
+        _ensure_schema(con)
+        con.execute(f"ATTACH '{side_file}' AS side (READ_ONLY)")
+        runs = [r[0] for r in con.execute("SELECT run_id FROM side.runs").fetchall()]
+        con.execute("BEGIN TRANSACTION")
+        for table in ("runs", "roofs", "subdistrict_summary", "policy_results"):
+            con.execute(f"DELETE FROM {table} WHERE run_id IN (SELECT run_id FROM side.runs)")
+            cols = [r[0] for r in con.execute(f"SELECT column_name FROM information_schema.columns "
+                                              f"WHERE table_catalog = 'side' AND table_name = '{table}'").fetchall()]
+            names = ", ".join(f'"{c}"' for c in cols)
+            con.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM side.{table}")
+            counts[table] = int(con.execute(f"SELECT count(*) FROM side.{table}").fetchone()[0])
+        con.execute("COMMIT")
+        counts["run_ids"] = len(runs)
+    except Exception:
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.Error:
+            pass
+        raise
+    finally:
+        con.close()
+    return counts
+
+
 def spatial_extension_path() -> str:
     """Path of the spatial extension file shipped by the duckdb-extension-spatial package."""
     import duckdb_extension_spatial
@@ -59,10 +114,14 @@ def connect(path: str | Path, *, read_only: bool = False, wait_s: float | None =
             con = duckdb.connect(str(path), read_only=read_only)
             break
         except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
-                msg = (f"database {path} is in use by another process ({exc}). Wait for the other solarmap run to "
-                       "finish, or write to another database with --out DIR")
+            if "lock" not in str(exc).lower():
+                msg = f"database {path} cannot be opened: {exc}"
                 raise OutputError(msg) from None
+            if time.monotonic() > deadline:
+                msg = (f"database {path} is in use by another process ({exc}). Another solarmap run, or an open "
+                       "connection (a DuckDB shell, DBeaver, QGIS, a notebook; even a read-only one) holds it: close "
+                       "it or wait for the run to finish, or write to another database with --out DIR")
+                raise DatabaseBusy(msg) from None
             time.sleep(0.25)
     con.execute(f"LOAD '{spatial_extension_path()}'")
     return con

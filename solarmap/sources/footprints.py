@@ -52,16 +52,22 @@ def _detect_dbf_encoding(path: Path) -> str | None:
         return None
 
 
+#: what a vector file is for -> the settings that name it, for messages
+_WHAT = {"buildings": "buildings.path or --buildings", "boundary": "boundary or --boundary",
+         "exclusion": "[[exclusions]] path or --exclude"}
+
+
 def read_vector(path: str | Path, *, layer: str = "", encoding: str = "", wkt_column: str = "",
-                lon_column: str = "", lat_column: str = "") -> gpd.GeoDataFrame:
-    """Read any supported vector file as it is (no reprojection). Raises InputFileError naming the file."""
+                lon_column: str = "", lat_column: str = "", what: str = "buildings") -> gpd.GeoDataFrame:
+    """Read any supported vector file as it is (no reprojection). Raises InputFileError naming the file and what
+    it is for (``what``: buildings, boundary, exclusion)."""
     path = Path(path)
     if not path.exists():
-        msg = f"buildings file {path} does not exist; check the path (buildings.path or --buildings)"
+        msg = f"{what} file {path} does not exist; check the path ({_WHAT.get(what, what)})"
         raise InputFileError(msg)
     suffix = path.suffix.lower()
     if suffix not in VECTOR_SUFFIXES:
-        msg = (f"buildings file {path}: unknown format '{suffix}'. Use GeoJSON, GeoPackage, Shapefile, "
+        msg = (f"{what} file {path}: unknown format '{suffix}'. Use GeoJSON, GeoPackage, Shapefile, "
                "GeoParquet, FlatGeobuf, or CSV with a WKT column")
         raise InputFileError(msg)
     try:
@@ -84,7 +90,7 @@ def read_vector(path: str | Path, *, layer: str = "", encoding: str = "", wkt_co
     except (InputFileError, InputDataError):
         raise
     except Exception as exc:  # GDAL, arrow and pandas raise many kinds of error on broken files
-        msg = f"buildings file {path} could not be read as {suffix[1:]}: {exc.__class__.__name__}: {exc}"
+        msg = f"{what} file {path} could not be read as {suffix[1:]}: {exc.__class__.__name__}: {exc}"
         raise InputFileError(msg) from None
 
 
