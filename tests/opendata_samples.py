@@ -133,3 +133,113 @@ def overture_buildings(path: Path, *, geoparquet: bool = True) -> Path:
 
         pd.DataFrame(gdf.drop(columns="geometry")).assign(geometry=shapely.to_wkb(gdf.geometry.to_numpy())).to_parquet(path)
     return Path(path)
+
+
+# --------------------------------------------------------------------------------------- a recorded PVGIS TMY
+
+#: the years PVGIS picked per month (ERA5, 2005-2023), as a real response lists them
+MONTH_YEARS = [2012, 2015, 2019, 2008, 2021, 2014, 2017, 2010, 2013, 2020, 2006, 2016]
+
+
+def pvgis_tmy_response(latitude: float, longitude: float, *, database: str = "PVGIS-ERA5") -> bytes:
+    """A PVGIS 5.3 ``tmy?outputformat=json`` response body for the site: the layout, field names and metadata of
+    the real service, with the hourly values of the embedded Shanghai year in UTC, each month from its TMY year."""
+    import json
+
+    import numpy as np
+    import pandas as pd
+
+    from solarmap.sources.weather import read_embedded
+
+    emb = read_embedded().data  # local time (UTC+8), labelled by interval start
+    values = np.roll(emb[["temp_air", "ghi", "dni", "dhi", "wind_speed"]].to_numpy(), -8, axis=0)  # → UTC hours
+    utc = pd.date_range("2023-01-01", periods=8760, freq="h", tz="UTC")
+    rows = []
+    for t, (temp, ghi, dni, dhi, ws) in zip(utc, values, strict=True):
+        stamp = f"{MONTH_YEARS[t.month - 1]}{t:%m%d:%H%M}"
+        rows.append({"time(UTC)": stamp, "T2m": round(float(temp), 2), "RH": 72.4, "G(h)": round(float(ghi), 2),
+                     "Gb(n)": round(float(dni), 2), "Gd(h)": round(float(dhi), 2), "IR(h)": 331.5,
+                     "WS10m": round(float(ws), 2), "WD10m": 118.0, "SP": 101215.0})
+    doc = {
+        "inputs": {
+            "location": {"latitude": latitude, "longitude": longitude, "elevation": 4.0},
+            "meteo_data": {"radiation_db": database, "meteo_db": "ERA5", "year_min": 2005, "year_max": 2023,
+                           "use_horizon": True, "horizon_db": "DEM-calculated"},
+        },
+        "outputs": {"months_selected": [{"month": m, "year": y} for m, y in enumerate(MONTH_YEARS, start=1)],
+                    "tmy_hourly": rows},
+        "meta": {
+            "inputs": {
+                "location": {"description": "Selected location", "variables": {
+                    "latitude": {"description": "Latitude", "units": "decimal degree"},
+                    "longitude": {"description": "Longitude", "units": "decimal degree"},
+                    "elevation": {"description": "Elevation", "units": "m"}}},
+                "meteo_data": {"description": "Sources of meteorological data", "variables": {
+                    "radiation_db": {"description": "Solar radiation database"},
+                    "meteo_db": {"description": "Database used for meteorological variables other than solar radiation"},
+                    "year_min": {"description": "First year of the calculations"},
+                    "year_max": {"description": "Last year of the calculations"}}},
+            },
+            "outputs": {
+                "months_selected": {"type": "time series", "timestamp": "monthly", "description": "months selected for the TMY"},
+                "tmy_hourly": {"type": "time series", "timestamp": "hourly", "variables": {
+                    "T2m": {"description": "2-m air temperature", "units": "degree Celsius"},
+                    "RH": {"description": "relative humidity", "units": "%"},
+                    "G(h)": {"description": "Global irradiance on the horizontal plane", "units": "W/m2"},
+                    "Gb(n)": {"description": "Beam/direct irradiance on a plane always normal to sun rays", "units": "W/m2"},
+                    "Gd(h)": {"description": "Diffuse irradiance on the horizontal plane", "units": "W/m2"},
+                    "IR(h)": {"description": "Surface infrared (thermal) irradiance on a horizontal plane", "units": "W/m2"},
+                    "WS10m": {"description": "10-m total wind speed", "units": "m/s"},
+                    "WD10m": {"description": "10-m wind direction (0 = N, 90 = E)", "units": "degree"},
+                    "SP": {"description": "Surface (air) pressure", "units": "Pa"}}},
+            },
+        },
+    }
+    return json.dumps(doc).encode("utf-8")
+
+
+class RecordedPVGIS:
+    """Stands in for requests' HTTP adapter: answers PVGIS ``tmy`` requests with :func:`pvgis_tmy_response`
+    (or refuses the connection when ``online`` is False), and records the URLs asked for."""
+
+    def __init__(self, *, database: str = "PVGIS-ERA5"):
+        self.urls: list[str] = []
+        self.online = True
+        self.database = database
+
+    def send(self, adapter, request, **kwargs):
+        from urllib.parse import parse_qs, urlparse
+
+        import requests
+
+        self.urls.append(request.url)
+        if not self.online:
+            raise requests.ConnectionError(f"network refused in the test: {request.url}")
+        q = parse_qs(urlparse(request.url).query)
+        resp = requests.Response()
+        resp.status_code = 200
+        resp._content = pvgis_tmy_response(float(q["lat"][0]), float(q["lon"][0]), database=self.database)
+        resp.headers["Content-Type"] = "application/json"
+        resp.url = request.url
+        resp.request = request
+        resp.encoding = "utf-8"
+        return resp
+
+    def install(self, monkeypatch) -> RecordedPVGIS:
+        import requests
+
+        recorder = self
+
+        def send(adapter, request, **kwargs):
+            return recorder.send(adapter, request, **kwargs)
+
+        monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", send)
+        return self
+
+
+def refuse_network(monkeypatch) -> None:
+    """Send every HTTP(S) request to a closed local port (no outside address is ever contacted)."""
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(var, "http://127.0.0.1:9")
+    for var in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(var, raising=False)

@@ -1,5 +1,5 @@
-"""Open data in: OpenStreetMap (.osm through GDAL's OSM driver, and tag tables) and Overture buildings, offline on
-small inputs made here."""
+"""Open data in: OpenStreetMap (.osm through GDAL's OSM driver, and tag tables), Overture buildings and PVGIS's TMY
+with its cache, offline on small inputs made here."""
 
 from __future__ import annotations
 
@@ -14,13 +14,17 @@ import shapely
 
 from opendata_samples import (
     OsmWriter,
+    RecordedPVGIS,
     dapuqiao_osm,
     lonlat,
     overture_buildings,
+    refuse_network,
 )
 from solarmap.cli import main
-from solarmap.sources import osm, overture
+from solarmap.errors import WeatherError
+from solarmap.sources import osm, overture, pvgis
 from solarmap.sources.footprints import read_footprints, read_vector
+from solarmap.sources.weather import load_weather
 
 
 @pytest.fixture(autouse=True)
@@ -221,3 +225,63 @@ def test_overture_parquet_without_geo_metadata_is_read_as_wkb(tmp_path, caplog, 
 def test_overture_class_and_subtype_to_use(cls, subtype, use):
     got = overture.overture_use(pd.DataFrame({"class": [cls], "subtype": [subtype]}))
     assert got.loc[0, "category"] == use
+
+
+# ------------------------------------------------------------------------------------------------------ PVGIS
+
+
+def test_pvgis_tmy_through_pvlib_is_cached_and_read_again_with_the_network_refused(monkeypatch, cache):
+    rec = RecordedPVGIS().install(monkeypatch)
+    w1 = load_weather("pvgis", latitude=31.20947, longitude=121.47003)
+    assert len(rec.urls) == 1 and "tmy?" in rec.urls[0] and "lat=31.21" in rec.urls[0] and "lon=121.47" in rec.urls[0]
+    cached = cache / "pvgis" / "tmy_31.21_121.47_PVGIS-ERA5.json"
+    assert cached.exists()
+    doc = json.loads(cached.read_text(encoding="utf-8"))  # stored in PVGIS's own layout
+    assert doc["inputs"]["meteo_data"]["radiation_db"] == "PVGIS-ERA5" and len(doc["outputs"]["tmy_hourly"]) == 8760
+    assert w1.source.startswith("pvgis:PVGIS-ERA5 tmy 31.21,121.47 2005-2023 (tmy_31.21_121.47_PVGIS-ERA5.json")
+    assert len(w1.data) == 8760 and str(w1.data.index.tz) == "Etc/GMT-8" and (w1.latitude, w1.longitude) == (31.21, 121.47)
+    # the recorded response is the embedded year moved to UTC: it must come back the same
+    from solarmap.sources.weather import read_embedded
+
+    emb = read_embedded().data
+    assert np.allclose(w1.data["ghi"].to_numpy(), emb["ghi"].to_numpy(), atol=0.01)
+
+    rec.online = False
+    refuse_network(monkeypatch)
+    w2 = load_weather("pvgis", latitude=31.2108, longitude=121.4682)  # rounds to the same site
+    assert len(rec.urls) == 1  # no request: read from the cache
+    pd.testing.assert_frame_equal(w1.data, w2.data)
+    assert w2.source == w1.source
+
+
+def test_pvgis_without_cache_and_network_says_what_to_download(monkeypatch, cache):
+    refuse_network(monkeypatch)  # the real adapter, its proxy a closed local port
+    with pytest.raises(WeatherError) as e:
+        load_weather("pvgis", latitude=31.2095, longitude=121.47)
+    msg = str(e.value)
+    assert "https://re.jrc.ec.europa.eu/api/tmy?lat=31.21&lon=121.47&outputformat=json" in msg
+    assert str(cache / "pvgis" / "tmy_31.21_121.47_PVGIS-ERA5.json") in msg and "--weather FILE" in msg
+    assert not (cache / "pvgis" / "tmy_31.21_121.47_PVGIS-ERA5.json").exists()
+
+
+def test_pvgis_serving_another_database_than_asked_is_refused(monkeypatch):
+    RecordedPVGIS(database="PVGIS-SARAH3").install(monkeypatch)
+    with pytest.raises(WeatherError, match="use --weather pvgis:PVGIS-SARAH3"):
+        load_weather("pvgis", latitude=45.0, longitude=8.0)
+    assert pvgis.parse_source("pvgis:sarah3") == "PVGIS-SARAH3"
+
+
+def test_pvgis_weather_run_records_source_and_database_and_reruns_offline(monkeypatch, tmp_path, capsys):
+    buildings = tmp_path / "b.osm"
+    dapuqiao_osm(buildings)
+    rec = RecordedPVGIS().install(monkeypatch)
+    args = ["run", "dapuqiao", "--buildings", str(buildings), "--weather", "pvgis", "--no-shading", "-q"]
+    assert main([*args, "--out", str(tmp_path / "a")]) == 0, capsys.readouterr().err
+    rec.online = False
+    refuse_network(monkeypatch)
+    assert main([*args, "--out", str(tmp_path / "b")]) == 0, capsys.readouterr().err
+    assert len(rec.urls) == 1
+    s1, s2 = (json.loads((tmp_path / o / "dapuqiao" / "summary.json").read_text(encoding="utf-8")) for o in "ab")
+    assert s1["weather"]["source"].startswith("pvgis:PVGIS-ERA5 tmy 31.21,121.47 2005-2023")
+    assert s1["inputs"]["weather"] == s1["weather"]["source"]
+    assert s1["weather"] == s2["weather"] and s1["totals"]["annual_kwh"] == s2["totals"]["annual_kwh"]

@@ -1,4 +1,5 @@
-"""Hourly typical-year weather: EPW, TMY3 CSV, PVGIS TMY (JSON/CSV), the embedded Shanghai year, or clear sky.
+"""Hourly typical-year weather: EPW, TMY3 CSV, PVGIS TMY (JSON/CSV), the embedded Shanghai year, clear sky, or PVGIS's
+TMY for the site fetched and cached (``pvgis``, :mod:`solarmap.sources.pvgis`).
 
 Every source is returned as a :class:`Weather`: a DataFrame with pvlib's column names (``ghi``, ``dni``, ``dhi``
 [W m⁻²], ``temp_air`` [°C], ``wind_speed`` [m s⁻¹]) on an hourly, time-zone-aware index placed in one year, plus
@@ -259,15 +260,20 @@ def clear_sky(latitude: float, longitude: float, *, altitude: float = 4.0, year:
 
 
 def load_weather(source: str, *, latitude: float, longitude: float, year: int = 2023) -> Weather:
-    """Load weather from a source name (``embedded``, ``clearsky``) or a file path, and validate it."""
-    if source == "embedded":
+    """Load weather from a source name (``embedded``, ``clearsky``, ``pvgis`` or ``pvgis:DATABASE``) or a file
+    path, and validate it."""
+    if source == "pvgis" or source.startswith("pvgis:"):
+        from solarmap.sources.pvgis import load_pvgis
+
+        weather = load_pvgis(source, latitude=latitude, longitude=longitude, year=year)
+    elif source == "embedded":
         weather = read_embedded(year=year)
     elif source == "clearsky":
         weather = clear_sky(latitude, longitude, year=year)
     else:
         path = Path(source)
         if not path.exists():
-            msg = f"weather file {path} does not exist (use a path, 'embedded' or 'clearsky')"
+            msg = f"weather file {path} does not exist (use a path, 'embedded', 'clearsky' or 'pvgis')"
             raise WeatherError(msg)
         suffix = path.suffix.lower()
         if suffix == ".epw":
