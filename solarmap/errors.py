@@ -28,3 +28,7 @@ class InputFileError(SolarmapError, OSError):
 
 class OutputError(SolarmapError, OSError):
     """An output cannot be written (folder not writable, database locked by another run)."""
+
+
+class FetchError(SolarmapError, OSError):
+    """Open data cannot be downloaded (no network, or the optional client is missing); says what to get by hand."""

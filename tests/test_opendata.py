@@ -1,15 +1,18 @@
-"""Open data in: OpenStreetMap (.osm through GDAL's OSM driver, and tag tables), Overture buildings and PVGIS's TMY
-with its cache, offline on small inputs made here."""
+"""Open data in: OpenStreetMap (.osm through GDAL's OSM driver, and tag tables), Overture buildings, PVGIS's TMY
+with its cache, and the fetch commands, all offline on small inputs made here."""
 
 from __future__ import annotations
 
 import json
 import logging
+import sys
+import types
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+import requests
 import shapely
 
 from opendata_samples import (
@@ -285,3 +288,94 @@ def test_pvgis_weather_run_records_source_and_database_and_reruns_offline(monkey
     assert s1["weather"]["source"].startswith("pvgis:PVGIS-ERA5 tmy 31.21,121.47 2005-2023")
     assert s1["inputs"]["weather"] == s1["weather"]["source"]
     assert s1["weather"] == s2["weather"] and s1["totals"]["annual_kwh"] == s2["totals"]["annual_kwh"]
+
+
+# ------------------------------------------------------------------------------------------------------ fetch
+
+
+def _fake_module(name: str, monkeypatch, **attrs) -> types.ModuleType:
+    mod = types.ModuleType(name)
+    for k, v in attrs.items():
+        setattr(mod, k, v)
+    monkeypatch.setitem(sys.modules, name, mod)
+    return mod
+
+
+def _offline_osmnx(monkeypatch):
+    def features_from_polygon(polygon, tags):
+        requests.get("https://overpass-api.de/api/interpreter", timeout=5)  # refused by the proxy
+
+    _fake_module("osmnx", monkeypatch, settings=types.SimpleNamespace(),
+                 features=types.SimpleNamespace(features_from_polygon=features_from_polygon))
+
+
+def _offline_overturemaps(monkeypatch):
+    def geodataframe(kind, bbox=None, release=None):
+        raise Exception("Could not fetch STAC catalog: <urlopen error [Errno 111] Connection refused>")  # as the client does
+
+    _fake_module("overturemaps", monkeypatch)
+    _fake_module("overturemaps.core", monkeypatch, geodataframe=geodataframe)
+    sys.modules["overturemaps"].core = sys.modules["overturemaps.core"]
+
+
+@pytest.mark.parametrize("client", ["offline", "missing"])
+def test_fetch_osm_without_network_exits_2_saying_what_to_download(client, monkeypatch, tmp_path, capsys):
+    refuse_network(monkeypatch)
+    if client == "offline":
+        _offline_osmnx(monkeypatch)
+    else:
+        monkeypatch.setitem(sys.modules, "osmnx", None)  # import fails as if not installed
+    out = tmp_path / "dapuqiao.gpkg"
+    assert main(["fetch", "osm", "--subdistrict", "dapuqiao", "--out", str(out), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert ("no network?" in err) if client == "offline" else ("pip install 'solarmap[fetch]'" in err)
+    assert "download.geofabrik.de/asia/china" in err and "osmium extract -b 121.45" in err
+    assert "overpass-api.de/api/interpreter" in err and 'nwr["building:part"]' in err
+    assert "--buildings dapuqiao.osm.pbf" in err and err.count("\n") == 1 and not out.exists()
+
+
+@pytest.mark.parametrize("client", ["offline", "missing"])
+def test_fetch_overture_without_network_exits_2_saying_what_to_download(client, monkeypatch, tmp_path, capsys):
+    refuse_network(monkeypatch)
+    if client == "offline":
+        _offline_overturemaps(monkeypatch)
+    else:
+        monkeypatch.setitem(sys.modules, "overturemaps", None)
+    out = tmp_path / "b.parquet"
+    assert main(["fetch", "overture", "--bbox", "121.455,31.200,121.482,31.216", "--out", str(out), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert ("Could not fetch STAC catalog" in err) if client == "offline" else ("pip install 'solarmap[fetch]'" in err)
+    assert "overturemaps download --bbox=121.455,31.2,121.482,31.216 -f geoparquet --type=building -o b.parquet" in err
+    assert "theme=buildings/type=building" in err and "--buildings b.parquet" in err and not out.exists()
+
+
+def test_fetch_osm_writes_a_table_that_runs(monkeypatch, tmp_path, capsys):
+    """With a (fake) osmnx answering, fetch writes the tag table and `run --buildings` maps it."""
+    x0, y0 = lonlat(0, 0)
+    x1, y1 = lonlat(30, 20)
+    asked = {}
+
+    def features_from_polygon(polygon, tags):
+        asked.update(polygon=polygon, tags=tags)
+        return gpd.GeoDataFrame(
+            {"building": ["school"], "height": ["21"], "nodes": [[1, 2, 3, 4, 1]]}, geometry=[shapely.box(x0, y0, x1, y1)],
+            crs=4326, index=pd.MultiIndex.from_tuples([("way", 77)], names=["element", "id"]))
+
+    settings = types.SimpleNamespace()
+    _fake_module("osmnx", monkeypatch, settings=settings,
+                 features=types.SimpleNamespace(features_from_polygon=features_from_polygon))
+    out = tmp_path / "f.parquet"
+    assert main(["fetch", "osm", "--subdistrict", "dapuqiao", "--out", str(out), "-q"]) == 0
+    assert "1 OSM features" in capsys.readouterr().out
+    assert asked["tags"]["building:part"] is True and asked["polygon"].contains(shapely.Point(121.47, 31.2095))
+    assert settings.use_cache and str(tmp_path / "cache" / "osmnx") == settings.cache_folder
+    assert main(["run", "dapuqiao", "--buildings", str(out), "--out", str(tmp_path / "o"), "--no-shading", "-q"]) == 0
+    r = roofs(tmp_path / "o")
+    assert r.loc["way/77", "height_m"] == 21.0 and r.loc["way/77", "use_class"] == "education"
+
+
+@pytest.mark.parametrize("bbox, match", [("121.4,31.2,121.3,31.3", "west < east"), ("1,2,3", "four numbers"),
+                                         ("120,30,122,32", "square degrees")])
+def test_fetch_bad_bbox(bbox, match, tmp_path, capsys):
+    assert main(["fetch", "osm", "--bbox", bbox, "--out", str(tmp_path / "x.gpkg"), "-q"]) == 2
+    assert match in capsys.readouterr().err
