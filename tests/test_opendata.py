@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
+import subprocess
 import sys
 import types
 
@@ -149,6 +151,23 @@ def test_osm_part_wholly_under_a_higher_part_is_excluded_and_stacked_parts_parti
     assert r.loc["way/2", "assessment"] == "assessed" and r.geometry["way/2"].area == pytest.approx(1600, abs=1)
     assert r.loc["way/2", "category"] == "education" and r.loc["way/4", "category"] == "unknown"
     assert r.loc["way/4", "assessment"] == "assessed" and r.loc["way/4", "osm_part_of"] == ""
+    # the parts carry their outline's use tags: --category-scheme osm reads them as the default scheme does
+    from solarmap.sources.categories import categorise
+
+    by_tags = categorise(fp, scheme="osm")["use_class"].to_numpy()
+    assert (by_tags == fp["category"].to_numpy()).all()
+
+
+@pytest.mark.skipif(shutil.which("osmium") is None, reason="osmium (osmium-tool) makes the .osm.pbf; not installed")
+def test_osm_pbf_reads_as_the_xml_it_was_made_from(tmp_path):
+    xml = dapuqiao_osm(tmp_path / "d.osm")
+    pbf = tmp_path / "d.osm.pbf"
+    subprocess.run(["osmium", "cat", str(xml), "-o", str(pbf)], check=True)
+    a = read_vector(xml).set_index("building_id").sort_index()
+    b = read_vector(pbf).set_index("building_id").sort_index()
+    cols = ["height_m", "height_rule", "category", "existing_pv_kwp", "existing_pv_source", "osm_part_of", "name"]
+    pd.testing.assert_frame_equal(a[cols], b[cols])
+    assert np.allclose(a.geometry.area, b.geometry.area, atol=0.05)
 
 
 def test_osm_tag_table_reads_as_the_osm_file_does(tmp_path):

@@ -380,6 +380,10 @@ def buildings_from_features(feats: gpd.GeoDataFrame, *, storey_height_m: float =
                 t.at[i, k] = t.at[o, k]
         if use.at[i, "category"] == "unknown":
             use.iloc[i] = use.iloc[o]
+            # and the outline's use tags, so that --category-scheme osm reads the part as the default scheme does
+            for k in CATEGORY_KEYS:
+                if k in t.columns and (pd.isna(t.at[i, k]) or t.at[i, k] == ""):
+                    t.at[i, k] = t.at[o, k]
     replaced = np.zeros(len(r), dtype=bool)
     if part_of.any():
         replaced[[id_pos[k] for k in set(part_of[part_of != ""])]] = True
