@@ -164,6 +164,20 @@ def _synth(args) -> int:
     return 0
 
 
+def _fetch(args) -> int:
+    from solarmap.sources import fetch
+
+    if args.source == "osm":
+        path, n = fetch.fetch_osm(subdistrict=args.subdistrict or "", bbox=args.bbox or "", out=args.out)
+        print(f"{n:,} OSM features (buildings, building parts, solar generators) written to {path}; "
+              f"use it with: solarmap run ... --buildings {path}")
+    else:
+        path, n = fetch.fetch_overture(subdistrict=args.subdistrict or "", bbox=args.bbox or "", out=args.out,
+                                       release=args.release or "")
+        print(f"{n:,} Overture buildings written to {path}; use it with: solarmap run ... --buildings {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="solarmap", description="Rooftop PV potential and installation rules, roof by roof.")
     p.add_argument("--version", action="version", version=f"solarmap {__version__}")
@@ -171,7 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="run a pipeline for a subdistrict or a pipeline TOML")
     r.add_argument("pipeline", help="embedded subdistrict (打浦桥, Dapuqiao, dapuqiao) or a pipeline TOML file")
-    r.add_argument("--buildings", help="footprints file (GeoJSON, GeoPackage, Shapefile, GeoParquet, CSV)")
+    r.add_argument("--buildings", help="footprints file (GeoJSON, GeoPackage, Shapefile, GeoParquet, CSV, "
+                                       "OSM .osm/.osm.pbf, Overture buildings GeoParquet)")
     r.add_argument("--layer", help="layer of a GeoPackage")
     r.add_argument("--crs", help="CRS to assume when the buildings file has none (e.g. EPSG:4326)")
     r.add_argument("--input-datum", choices=["wgs84", "gcj02"], help="gcj02 for coordinates from Chinese web maps")
@@ -184,7 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="auto (default): from the column's values; euluc: EULUC-China classes; column; osm")
     r.add_argument("--name-column")
     r.add_argument("--encoding", help="attribute encoding of a shapefile without .cpg (e.g. GBK)")
-    r.add_argument("--weather", help="EPW, TMY3 CSV, PVGIS TMY JSON/CSV, 'embedded' or 'clearsky'")
+    r.add_argument("--weather", help="EPW, TMY3 CSV, PVGIS TMY JSON/CSV, 'embedded', 'clearsky', or 'pvgis' (PVGIS's "
+                                     "ERA5 typical year for the run's centre, downloaded once and cached)")
     r.add_argument("--weather-anywhere", action="store_true",
                    help="use weather for another place or hemisphere anyway (a warning instead of an error)")
     r.add_argument("--boundary", help="boundary file; buildings outside it are kept as excluded ('none': no boundary)")
@@ -230,6 +246,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     co = sub.add_parser("columns", help="list every output column: type, unit, CSV decimals, Chinese label, meaning")
     co.set_defaults(func=_columns, quiet=True, verbose=False)
+
+    f = sub.add_parser("fetch", help="download open building data (OSM, Overture) for an area, when online")
+    f.add_argument("source", choices=["osm", "overture"])
+    where = f.add_mutually_exclusive_group(required=True)
+    where.add_argument("--subdistrict", help="embedded subdistrict (its outline plus a 200 m halo)")
+    where.add_argument("--bbox", help="W,S,E,N in degrees, e.g. 121.455,31.200,121.482,31.216")
+    f.add_argument("--out", required=True, help="file to write (.gpkg, .parquet or .geojson; Overture: .parquet)")
+    f.add_argument("--release", help="overture: the release to read (default: the latest)")
+    f.add_argument("-q", "--quiet", action="store_true")
+    f.add_argument("-v", "--verbose", action="store_true")
+    f.set_defaults(func=_fetch)
 
     ru = sub.add_parser("rules", help="list the shipped rule sets")
     ru.set_defaults(func=_rules, quiet=True, verbose=False)

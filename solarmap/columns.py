@@ -146,6 +146,9 @@ REASONS: dict[str, str] = {
     "no_height": "No plausible height (DSM, column, floors) and fewer than 3 neighbours with one within 100 m.",
     "too_small": "Usable roof area below the configured minimum (roofs.min_usable_area_m2).",
     "shaded": "Assessed, but neighbours' shade takes more than shading.max_loss_pct of the yield.",
+    "replaced_by_parts": "An OSM building outline whose building:part ways are assessed instead (no geometry: no double count).",
+    "under_higher_part": "An OSM building part wholly under a higher part: no roof of its own.",
+    "underground": "An Overture building entirely below ground (height ≤ min_height, or a negative level).",
 }
 
 

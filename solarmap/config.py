@@ -60,7 +60,7 @@ MAPPING_KEYS = ("id_column", "name_column", "height_column", "floors_column", "c
 class WeatherConfig:
     """Hourly weather for a typical year."""
 
-    source: str = "embedded"  # embedded | clearsky | path to EPW / TMY3 CSV / PVGIS TMY (JSON or CSV)
+    source: str = "embedded"  # embedded | clearsky | pvgis[:DATABASE] | path to EPW / TMY3 CSV / PVGIS TMY (JSON or CSV)
     year: int = 2023  # the single year a typical year is placed in (a TMY mixes years)
     max_distance_km: float = 50.0  # the weather's site must be this near the buildings' centre [km]
     anywhere: bool = False  # true: weather for another place or hemisphere warns instead of failing
@@ -228,6 +228,11 @@ _RANGES = {
 _PATH_KEYS = {"buildings.path", "buildings.dsm", "buildings.dtm", "boundary", "output.dir", "output.database"}
 
 
+def is_weather_name(value: str) -> bool:
+    """A weather source that names a source rather than a file: embedded, clearsky, pvgis or pvgis:DATABASE."""
+    return value in ("embedded", "clearsky", "pvgis") or value.startswith("pvgis:")
+
+
 def _build(cls: type, data: dict[str, Any], where: str, prefix: str) -> Any:
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
@@ -293,7 +298,7 @@ def _resolve_paths(cfg: Config, base: Path, data: dict[str, Any]) -> None:
         if value and value.lower() != "none" and not Path(value).is_absolute():
             setattr(obj, attr, str((base / value).resolve()))
     src = cfg.weather.source
-    if _given(data, "weather.source") and src not in ("embedded", "clearsky") and not Path(src).is_absolute():
+    if _given(data, "weather.source") and not is_weather_name(src) and not Path(src).is_absolute():
         cfg.weather.source = str((base / src).resolve())
 
 
@@ -361,7 +366,7 @@ def apply_overrides(cfg: Config, overrides: dict[str, Any]) -> Config:
             raise ConfigError(msg)
         if key in _PATH_KEYS and value and str(value).lower() != "none":
             value = str(Path(value).resolve())
-        if key == "weather.source" and value not in ("embedded", "clearsky"):
+        if key == "weather.source" and not is_weather_name(value):
             value = str(Path(value).resolve())
         node[last] = value
     source = data.pop("source")

@@ -30,6 +30,10 @@ class OutputError(SolarmapError, OSError):
     """An output cannot be written (folder not writable, database locked by another run)."""
 
 
+class FetchError(SolarmapError, OSError):
+    """Open data cannot be downloaded (no network, or the optional client is missing); says what to get by hand."""
+
+
 class SolarmapWarning(UserWarning):
     """Root of every warning solarmap gives: a result it computed but that the user should look at.
 

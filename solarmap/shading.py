@@ -85,11 +85,13 @@ class Walls:
 
 
 def wall_segments(footprints: np.ndarray) -> Walls:
-    """Every ring segment (exterior and holes) of every footprint, grouped by footprint. Rings are oriented
+    """Every ring segment (exterior and holes, of every part) of every footprint, grouped by footprint. Rings are oriented
     (exterior counter-clockwise, holes clockwise) so the building's solid lies left of every segment."""
     footprints = shapely.orient_polygons(np.asarray(footprints, dtype=object))
-    rings = shapely.get_rings(footprints, return_index=True)
-    ring_geoms, ring_owner = rings
+    # get_rings sees only Polygons: a MultiPolygon (what GDAL's OSM driver and many GeoPackages give) is split first
+    parts, part_owner = shapely.get_parts(footprints, return_index=True)
+    ring_geoms, ring_part = shapely.get_rings(parts, return_index=True)
+    ring_owner = part_owner[ring_part]
     coords, ring_idx = shapely.get_coordinates(ring_geoms, return_index=True)
     same = ring_idx[1:] == ring_idx[:-1]
     a = coords[:-1][same]

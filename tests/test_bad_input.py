@@ -26,6 +26,7 @@ import shapely
 from rasterio.transform import from_origin
 
 from conftest import EPW, REPO, needs_epw
+from opendata_samples import OsmWriter, overture_buildings, refuse_network
 from solarmap.cli import main
 from solarmap.resources import BUILDINGS_DIR
 from solarmap.sources.coords import wgs84_to_gcj02
@@ -359,6 +360,57 @@ def test_real_weather_file_for_the_place_passes(out, capsys):
     assert code == 0 and "weather" not in err, err  # no weather warning either
     summary = json.loads((out / "dapuqiao" / "summary.json").read_text(encoding="utf-8"))
     assert not any("weather" in w for w in summary["warnings"])
+
+
+def test_pvgis_weather_with_no_cached_year_and_no_network(out, capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("SOLARMAP_CACHE_DIR", str(tmp_path / "cache"))
+    refuse_network(monkeypatch)
+    fails(["dapuqiao", "--weather", "pvgis"], out, capsys, "re.jrc.ec.europa.eu/api/tmy?lat=31.2")
+    assert not (tmp_path / "cache" / "pvgis").exists() or not any((tmp_path / "cache" / "pvgis").iterdir())
+
+
+@pytest.mark.parametrize("source", ["osm", "overture"])
+def test_fetch_with_no_network_or_no_client(source, capsys, tmp_path, monkeypatch):
+    refuse_network(monkeypatch)
+    monkeypatch.setenv("SOLARMAP_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setitem(sys.modules, "osmnx" if source == "osm" else "overturemaps", None)  # as if not installed
+    code = main(["fetch", source, "--subdistrict", "dapuqiao", "--out", str(tmp_path / "x.parquet"), "-q"])
+    err = capsys.readouterr().err
+    assert code == 2 and "Where there is a network" in err and "--buildings x." in err, err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_osm_extract_that_is_broken(out, capsys, tmp_path):
+    p = tmp_path / "cut.osm"
+    p.write_text('<?xml version="1.0"?>\n<osm version="0.6"><node id="1" lat="31.2" lon=', encoding="utf-8")
+    fails(["dapuqiao", "--buildings", str(p)], out, capsys, "could not be read as OpenStreetMap data")
+
+
+def test_osm_extract_without_buildings(out, capsys, tmp_path):
+    w = OsmWriter()
+    w.box(1, 0, 0, 30, 20, {"landuse": "residential"})
+    fails(["dapuqiao", "--buildings", str(w.write(tmp_path / "none.osm"))], out, capsys, "has no OSM building")
+
+
+def test_osm_outline_with_parts_and_pv_without_a_size(out, capsys, tmp_path):
+    w = OsmWriter()
+    w.box(1, 0, 0, 30, 20, {"building": "school", "generator:source": "solar"})
+    w.box(2, 0, 0, 30, 20, {"building:part": "yes", "building:levels": "5"})
+    w.box(3, 40, 0, 30, 20, {"building": "office", "height": "30"})
+    code, err = run(["dapuqiao", "--buildings", str(w.write(tmp_path / "p.osm")), "--no-shading"], out, capsys)
+    assert code == 0, err
+    r = roofs_of(out).set_index("building_id")
+    assert len(r) == 3 and (r.loc["way/1", "assessment"], r.loc["way/1", "reason"]) == ("excluded", "replaced_by_parts")
+    assert r.loc["way/2", "existing_pv_kwp"] == 1.0 and r.loc["way/2", "existing_pv_source"] == "unsized"
+    assert r.loc["way/2", "use_class"] == "education" and "without a size" in err
+
+
+def test_overture_building_underground(out, capsys, tmp_path):
+    code, err = run(["dapuqiao", "--buildings", str(overture_buildings(tmp_path / "o.parquet")), "--no-shading"], out, capsys)
+    assert code == 0, err
+    r = roofs_of(out)
+    assert len(r) == 5 and r["reason"].eq("underground").sum() == 1
+    assert (r.loc[r["reason"] == "underground", "assessment"] == "excluded").all()
 
 
 def test_config_with_an_unknown_key(out, capsys, tmp_path):

@@ -133,3 +133,17 @@ def test_sample_points_adapt_to_roof_size():
     assert 4 <= n_small <= 8
     assert 12 <= n_large <= 20
     assert shapely.contains_xy(small, *xy[owner == 0].T).all()
+
+
+def test_multipolygon_obstacle_shades_as_its_polygons_do(sun):
+    """An obstacle stored as a MultiPolygon (GDAL's OSM driver, QGIS GeoPackages) casts the shade its parts cast."""
+    az, el, dni = sun
+    roof = shapely.box(-20, 0, 20, 10)
+    tower = shapely.box(-40, -30, 0, -10)
+    wing = shapely.box(10, -30, 30, -10)
+    as_polygons = _shade([roof], [6.0], [tower, wing], [80.0, 80.0], max_points_per_roof=32)
+    as_multi = _shade([roof], [6.0], [shapely.MultiPolygon([tower, wing])], [80.0], max_points_per_roof=32)
+    single = _shade([roof], [6.0], [shapely.MultiPolygon([tower])], [80.0], max_points_per_roof=32)
+    assert _beam_loss(as_multi, az, el, dni) == pytest.approx(_beam_loss(as_polygons, az, el, dni), abs=1e-12)
+    assert _beam_loss(as_multi, az, el, dni) > 0.05
+    assert _beam_loss(single, az, el, dni) == pytest.approx(_beam_loss(_shade([roof], [6.0], [tower], [80.0], max_points_per_roof=32), az, el, dni), abs=1e-12)

@@ -1,7 +1,9 @@
 """Read building footprints from any common vector format into a validated GeoDataFrame in a metric CRS.
 
 Formats: GeoJSON, GeoPackage, Shapefile (GBK-encoded attributes detected when there is no .cpg), GeoParquet,
-FlatGeobuf, and CSV with a WKT column or with lon/lat columns plus a footprint-area column. The result keeps one
+FlatGeobuf, CSV with a WKT column or with lon/lat columns plus a footprint-area column, OpenStreetMap ``.osm`` /
+``.osm.pbf`` extracts (:mod:`solarmap.sources.osm`), and tables in Overture's buildings schema or with OSM tags as
+columns (recognised by their columns, whatever the format; :mod:`~solarmap.sources.overture`). The result keeps one
 row per input feature, in input order, with the input's attributes carried through; rows that cannot be used are
 kept with ``assessment = 'excluded'`` and a ``reason`` instead of being dropped.
 """
@@ -23,7 +25,7 @@ from solarmap.sources.coords import gcj02_to_wgs84, utm_crs_for
 
 log = logging.getLogger(__name__)
 
-VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".parquet", ".geoparquet", ".fgb", ".csv", ".zip"}
+VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".parquet", ".geoparquet", ".fgb", ".csv", ".zip", ".osm", ".pbf"}
 ID_CANDIDATES = ("building_id", "building_i", "id", "osm_id", "fid", "objectid", "OBJECTID")  # building_i: .dbf names are cut to 10 characters
 NAME_CANDIDATES = ("name", "name:zh", "名称", "address", "addr")
 FLAG_COLUMNS = ("geometry_repaired", "id_deduplicated", "geometry_from_point")
@@ -59,8 +61,9 @@ _WHAT = {"buildings": "buildings.path or --buildings", "boundary": "boundary or 
 
 def read_vector(path: str | Path, *, layer: str = "", encoding: str = "", wkt_column: str = "",
                 lon_column: str = "", lat_column: str = "", what: str = "buildings") -> gpd.GeoDataFrame:
-    """Read any supported vector file as it is (no reprojection). Raises InputFileError naming the file and what
-    it is for (``what``: buildings, boundary, exclusion)."""
+    """Read any supported vector file as it is (no reprojection), except that OSM data and Overture's schema are
+    mapped to solarmap's columns (and OSM comes back in its UTM zone). Raises InputFileError naming the file and
+    what it is for (``what``: buildings, boundary, exclusion)."""
     path = Path(path)
     if not path.exists():
         msg = f"{what} file {path} does not exist; check the path ({_WHAT.get(what, what)})"
@@ -68,11 +71,30 @@ def read_vector(path: str | Path, *, layer: str = "", encoding: str = "", wkt_co
     suffix = path.suffix.lower()
     if suffix not in VECTOR_SUFFIXES:
         msg = (f"{what} file {path}: unknown format '{suffix}'. Use GeoJSON, GeoPackage, Shapefile, "
-               "GeoParquet, FlatGeobuf, or CSV with a WKT column")
+               "GeoParquet, FlatGeobuf, CSV with a WKT column, or an OpenStreetMap .osm / .osm.pbf extract")
         raise InputFileError(msg)
+    from solarmap.sources import osm, overture
+
+    if osm.is_osm_path(path):
+        return osm.read_osm(path)
+    raw = _read_any(path, suffix, layer=layer, encoding=encoding, wkt_column=wkt_column, lon_column=lon_column,
+                    lat_column=lat_column, what=what)
+    if what != "buildings":
+        return raw
+    if overture.is_overture_frame(raw):
+        log.info("%s is in Overture's buildings schema; mapping its columns", path.name)
+        return overture.buildings_from_overture(raw, source=str(path))
+    if osm.is_osm_frame(raw):
+        log.info("%s holds OSM features with their tags as columns; mapping the tags", path.name)
+        return osm.buildings_from_features(osm.features_from_frame(raw), source=str(path))
+    return raw
+
+
+def _read_any(path: Path, suffix: str, *, layer: str, encoding: str, wkt_column: str, lon_column: str,
+              lat_column: str, what: str = "buildings") -> gpd.GeoDataFrame:
     try:
         if suffix in (".parquet", ".geoparquet"):
-            return gpd.read_parquet(path)
+            return _read_parquet(path)
         if suffix == ".csv":
             return _read_csv(path, wkt_column=wkt_column, lon_column=lon_column, lat_column=lat_column)
         kwargs = {}
@@ -92,6 +114,21 @@ def read_vector(path: str | Path, *, layer: str = "", encoding: str = "", wkt_co
     except Exception as exc:  # GDAL, arrow and pandas raise many kinds of error on broken files
         msg = f"{what} file {path} could not be read as {suffix[1:]}: {exc.__class__.__name__}: {exc}"
         raise InputFileError(msg) from None
+
+
+def _read_parquet(path: Path) -> gpd.GeoDataFrame:
+    """GeoParquet; or plain Parquet with a WKB ``geometry`` column (DuckDB's COPY without the spatial extension),
+    read with no CRS (so lon/lat coordinates are taken as WGS84, with a warning)."""
+    try:
+        return gpd.read_parquet(path)
+    except ValueError as exc:
+        if "geo" not in str(exc).lower():
+            raise
+        df = pd.read_parquet(path)
+        if "geometry" not in df.columns or not df["geometry"].map(lambda v: isinstance(v, bytes | type(None))).all():
+            raise
+        log.warning("%s is Parquet without GeoParquet metadata; its 'geometry' column is read as WKB", path.name)
+        return gpd.GeoDataFrame(df.drop(columns="geometry"), geometry=shapely.from_wkb(df["geometry"].to_numpy()), crs=None)
 
 
 def _read_csv(path: Path, *, wkt_column: str, lon_column: str, lat_column: str) -> gpd.GeoDataFrame:
@@ -198,6 +235,8 @@ def footprints_from_frame(
     if len(raw) == 0:
         msg = f"buildings file {path} has no features (empty layer{f' {layer!r}' if layer else ''})"
         raise InputDataError(msg)
+    # reasons a reader already knows (an OSM outline replaced by its parts): they win over the geometry checks
+    preset = np.asarray(raw.attrs.get("preset_reasons", [""] * len(raw)), dtype=object)
     raw = raw.reset_index(drop=True)
     raw = _assume_crs(raw, crs, path)
     input_crs = raw.crs
@@ -249,6 +288,8 @@ def footprints_from_frame(
         reason[idx[~ok]] = "invalid_geometry"
     zero_area = polygonal & ~missing & (reason == "") & ~(shapely.area(geoms) > 0)
     reason[zero_area] = "invalid_geometry"
+    if len(preset) == n:
+        reason = np.where(preset != "", preset, reason)
     if repaired.any():
         warn(f"{path}: repaired {int(repaired.sum())} invalid polygons (self-intersections)", InputDataWarning)
 

@@ -1,4 +1,5 @@
-"""Hourly typical-year weather: EPW, TMY3 CSV, PVGIS TMY (JSON/CSV), the embedded Shanghai year, or clear sky.
+"""Hourly typical-year weather: EPW, TMY3 CSV, PVGIS TMY (JSON/CSV), the embedded Shanghai year, clear sky, or PVGIS's
+TMY for the site fetched and cached (``pvgis``, :mod:`solarmap.sources.pvgis`).
 
 Every source is returned as a :class:`Weather`: a DataFrame with pvlib's column names (``ghi``, ``dni``, ``dhi``
 [W m⁻²], ``temp_air`` [°C], ``wind_speed`` [m s⁻¹]) on an hourly, time-zone-aware index placed in one year, plus
@@ -385,13 +386,21 @@ def load_weather(
     max_distance_km: float = 50.0,
     anywhere: bool = False,
 ) -> Weather:
-    """Load weather from a source name (``embedded``, ``clearsky``) or a file path, and validate it.
+    """Load weather from a source name (``embedded``, ``clearsky``, ``pvgis`` or ``pvgis:DATABASE``) or a file
+    path, and validate it.
 
     ``latitude`` and ``longitude`` are the buildings' centre [°]: the weather must be within ``max_distance_km`` of
     it and have its hemisphere's seasons, or (``anywhere``) a warning says it is not. The embedded year is
     Huangpu's; clear sky is computed at the buildings and so always passes.
     """
-    if source == "embedded":
+    if source == "pvgis" or source.startswith("pvgis:"):
+        from solarmap.sources.pvgis import cached_tmy
+
+        path, label = cached_tmy(source, latitude=latitude, longitude=longitude)
+        weather = read_pvgis_tmy(path, year=year)
+        weather.source = label
+        where = weather.source
+    elif source == "embedded":
         weather = read_embedded(year=year)
         where = weather.source
     elif source == "clearsky":
@@ -401,7 +410,7 @@ def load_weather(
         path = Path(source)
         where = f"file {path}"
         if not path.exists():
-            msg = f"weather file {path} does not exist (use a path, 'embedded' or 'clearsky')"
+            msg = f"weather file {path} does not exist (use a path, 'embedded', 'clearsky' or 'pvgis')"
             raise WeatherError(msg)
         suffix = path.suffix.lower()
         if suffix == ".epw":
