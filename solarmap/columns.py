@@ -26,6 +26,8 @@ ROOF_COLUMNS: dict[str, str] = {
     "height_imputed": "True when the height was not measured: from floors where a height column exists but had no plausible value, or from neighbours.",
     "floors": "Number of storeys from the input, empty when unknown.",
     "roof_area_m2": "Gross roof area, the footprint area in the metric CRS [m²].",
+    "roof_overlap": "True when more than 1 m² of the footprint lies under a taller footprint (not counted as roof).",
+    "covered_area_m2": "Footprint area under taller overlapping footprints, taken off the roof [m²].",
     "usable_area_m2": "Roof area left for PV after the edge setback and the obstruction share [m²].",
     "module_area_m2": "Module area that fits on the usable area at the layout's ground-coverage ratio [m²].",
     "ground_coverage_ratio": "Module area ÷ usable area of the row layout [-].",
@@ -76,6 +78,7 @@ REASONS: dict[str, str] = {
     "outside_boundary": "The footprint's centre lies outside the run's boundary (kept as an obstacle for shade).",
     "invalid_geometry": "The geometry is empty, null, not a polygon, or could not be repaired.",
     "no_height": "No plausible height (DSM, column, floors) and fewer than 3 neighbours with one within 100 m.",
+    "covered": "The footprint lies (all but a sliver) under a taller overlapping footprint: no roof of its own.",
     "too_small": "Usable roof area below the configured minimum (roofs.min_usable_area_m2).",
     "shaded": "Assessed, but neighbours' shade takes more than shading.max_loss_pct of the yield.",
 }

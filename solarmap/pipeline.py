@@ -22,7 +22,7 @@ import pandas as pd
 import pvlib
 import shapely
 
-from solarmap import __version__
+from solarmap import __version__, overlaps
 from solarmap.columns import ROOF_COLUMNS
 from solarmap.config import Config
 from solarmap.errors import InputDataError, OutputError
@@ -177,7 +177,7 @@ def prepare(fp: gpd.GeoDataFrame, cfg: Config, *, baseline_year: int, boundary=N
     if boundary is None:
         roofs["in_boundary"] = True
     roofs["subdistrict"] = sub_of
-    return roofs
+    return overlaps.mark_covered(roofs)  # roof = footprint less the taller footprints on it; none left: 'covered'
 
 
 def site_of(roofs: pd.DataFrame) -> tuple[float, float]:
@@ -230,7 +230,7 @@ def assess(roofs: gpd.GeoDataFrame, cfg: Config, *, weather, sun, stages: _Stage
     if targets is not None:
         halo = (roofs["assessment"] == "halo").to_numpy()
         roofs.loc[halo, "assessment"] = keep[halo]
-    return gpd.GeoDataFrame(roofs, geometry="geometry", crs=crs)
+    return gpd.GeoDataFrame(roofs.drop(columns=overlaps.ROOF_GEOMETRY, errors="ignore"), geometry="geometry", crs=crs)
 
 
 def _prepare_output(out_root: Path, name: str) -> None:
@@ -435,8 +435,8 @@ def _summary(cfg, roofs, weather, boundary_label, policy_results, rule_set, warn
             title = f"solarmap · {find_subdistrict(cfg.subdistrict).label}"
         except Exception:  # noqa: BLE001 - a title is never worth failing a run
             pass
-    flags = {c: int(roofs[c].sum()) for c in ("geometry_repaired", "id_deduplicated", "geometry_from_point", "height_imputed")
-             if c in roofs.columns}
+    flags = {c: int(roofs[c].sum()) for c in ("geometry_repaired", "id_deduplicated", "geometry_from_point", "height_imputed",
+                                           "roof_overlap") if c in roofs.columns}
     return {
         "run_id": run_id,
         "name": cfg.name,
@@ -471,7 +471,7 @@ def _summary(cfg, roofs, weather, boundary_label, policy_results, rule_set, warn
                      "capacity_kwp": round(float(g["capacity_kwp"].sum()), 1), "annual_kwh": round(float(g["annual_kwh"].sum()), 0)}
             for k, g in roofs.groupby("category")
         },
-        "repairs": {"flags": flags, "height_sources": {str(k): int(v) for k, v in roofs["height_source"].value_counts().items()}},
+        "repairs": {"flags": flags, **overlaps.overlap_summary(roofs), "height_sources": {str(k): int(v) for k, v in roofs["height_source"].value_counts().items()}},
         "warnings": list(dict.fromkeys(warnings)),
         "weather": {"source": weather.source, "annual_ghi_kwh_m2": round(weather.annual_ghi_kwh_m2(), 1),
                     "latitude": weather.latitude, "longitude": weather.longitude},

@@ -27,6 +27,7 @@ import numpy as np
 import shapely
 
 from solarmap.config import ShadingConfig
+from solarmap.overlaps import ROOF_GEOMETRY
 
 log = logging.getLogger(__name__)
 
@@ -313,9 +314,10 @@ def shade_targets(targets: gpd.GeoDataFrame, target_heights: np.ndarray, obstacl
     """Shade a set of target roofs against a set of obstacle buildings (both in the same metric CRS).
 
     ``target_obstacle`` gives, per target, its own index among the obstacles (skipped), or −1.
-    Sample points lie on each roof inset by ``setback_m`` (the usable area), at the roof's height.
+    Sample points lie on each roof inset by ``setback_m`` (the usable area), at the roof's height; the roof is the
+    targets' ``roof_geometry`` column when present (the footprint less what stands on it), else the footprint.
     """
-    geoms = targets.geometry.to_numpy()
+    geoms = targets[ROOF_GEOMETRY].to_numpy() if ROOF_GEOMETRY in targets.columns else targets.geometry.to_numpy()
     usable = shapely.buffer(geoms, -setback_m, join_style="mitre") if setback_m > 0 else geoms
     usable = np.where(shapely.is_empty(usable), geoms, usable)
     xy, owner = sample_points(usable, max_points=cfg.max_points_per_roof, spacing_m=cfg.point_spacing_m)
