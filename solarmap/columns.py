@@ -35,6 +35,7 @@ ROOF_COLUMNS: dict[str, str] = {
     "surface_azimuth_deg": "Module azimuth, clockwise from north (180 = south) [°].",
     "capacity_kwp": "DC capacity that fits on the roof [kWp].",
     "sky_view_factor": "Share of the sky hemisphere (cosine weighted) seen from the roof, mean of its sample points [-].",
+    "sample_points": "Points on the roof whose horizons give its shade (more where the shade changes), 0 when not shaded.",
     "shading_loss_pct": "Annual AC energy lost to neighbours' shade, relative to the unshaded roof [%].",
     "annual_poa_kwh_m2": "Annual plane-of-array irradiation on the modules, shaded [kWh m⁻² yr⁻¹].",
     "annual_kwh": "Annual AC energy with neighbours' shade [kWh yr⁻¹].",

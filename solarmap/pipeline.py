@@ -218,6 +218,7 @@ def assess(roofs: gpd.GeoDataFrame, cfg: Config, *, weather, sun, stages: _Stage
             roofs["sky_view_factor"] = shade.sky_view_all()
         else:
             roofs["sky_view_factor"] = np.where(roofs["assessment"] == "assessed", 1.0, np.nan)
+        roofs["sample_points"] = shade.sample_points_all() if shade is not None else 0
     with stages.stage("yield"):
         y = roof_yields(roofs, weather, sun, cfg.pv, shade=shade)
         roofs = pd.concat([roofs, y], axis=1)
