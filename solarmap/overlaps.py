@@ -124,9 +124,9 @@ def mark_covered(roofs: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     hit = parts.covered & (out["assessment"] == "assessed").to_numpy()
     out.loc[hit, ["assessment", "reason"]] = ["excluded", "covered"]
     if parts.overlap.any():
-        log.warning("%d buildings stand partly or wholly under a taller footprint (%.0f m² not counted as roof, flag "
-                    "roof_overlap); %d have no roof left (reason covered)", int(parts.overlap.sum()),
-                    float(parts.covered_area_m2.sum()), int(hit.sum()))
+        log.info("%d buildings stand partly or wholly under a taller footprint (%.0f m² not counted as roof, flag "
+                 "roof_overlap); %d have no roof left (reason covered)", int(parts.overlap.sum()),
+                 float(parts.covered_area_m2.sum()), int(hit.sum()))
     return out
 
 
