@@ -28,7 +28,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from solarmap import tiles
+from solarmap import overlaps, tiles
 from solarmap.columns import ROOF_COLUMNS
 from solarmap.config import Config, applicable_mappings, with_buildings
 from solarmap.errors import (
@@ -276,7 +276,7 @@ def prepare(fp: gpd.GeoDataFrame, cfg: Config, *, baseline_year: int, boundary: 
     if boundary is None:
         roofs["in_boundary"] = True
     roofs["subdistrict"] = sub_of
-    return roofs
+    return overlaps.mark_covered(roofs)  # roof = footprint less the taller footprints on it; none left: 'covered'
 
 
 def site_of(roofs: pd.DataFrame) -> tuple[float, float]:
@@ -315,8 +315,10 @@ def assess_roofs(roofs: gpd.GeoDataFrame, cfg: Config, *, weather: Weather, sun:
 
             shade = shading.shade_model(roofs, cfg.shading, setback_m=cfg.roofs.edge_setback_m)
             roofs["sky_view_factor"] = shade.sky_view_all()
+            roofs["sample_points"] = shade.sample_points_all()
         else:
             roofs["sky_view_factor"] = np.where(roofs["assessment"] == "assessed", 1.0, np.nan)
+            roofs["sample_points"] = 0
     with stages.stage("yield"):
         y = roof_yields(roofs, weather, sun, cfg.pv, shade=shade)
         roofs = pd.concat([roofs, y], axis=1)
@@ -329,7 +331,8 @@ def assess_roofs(roofs: gpd.GeoDataFrame, cfg: Config, *, weather: Weather, sun:
     if targets is not None:
         halo = (roofs["assessment"] == "halo").to_numpy()
         roofs.loc[halo, "assessment"] = keep[halo]
-    return gpd.GeoDataFrame(roofs, geometry="geometry", crs=crs)
+    # the roof part (footprint less what stands on it) served layout and shading; the output keeps the footprint
+    return gpd.GeoDataFrame(roofs.drop(columns=overlaps.ROOF_GEOMETRY, errors="ignore"), geometry="geometry", crs=crs)
 
 
 def assess_tile(tile_roofs: gpd.GeoDataFrame, core_mask: np.ndarray, cfg: Config, weather: Weather, sun: Sun, *,

@@ -13,6 +13,7 @@ import pandas as pd
 import shapely
 
 from solarmap.config import RoofsConfig
+from solarmap.overlaps import ROOF_GEOMETRY
 
 
 def solstice_sun(latitude_deg: float, hour_angle_deg: float = -45.0) -> tuple[float, float]:
@@ -40,10 +41,13 @@ def layout_roofs(footprints: gpd.GeoDataFrame, cfg: RoofsConfig, *, latitude_deg
 
     Returns ``roof_area_m2``, ``usable_area_m2``, ``module_area_m2``, ``ground_coverage_ratio``,
     ``surface_tilt_deg``, ``surface_azimuth_deg``, ``capacity_kwp`` and ``too_small`` (usable area below
-    ``cfg.min_usable_area_m2``).
+    ``cfg.min_usable_area_m2``). The roof is the ``roof_geometry`` column when there is one (the footprint less
+    the taller footprints standing on it, :mod:`solarmap.overlaps`), else the footprint.
     """
-    geoms = footprints.geometry.to_numpy()
-    has_geom = ~shapely.is_empty(geoms) & ~shapely.is_missing(geoms) & (footprints["reason"] != "invalid_geometry").to_numpy()
+    footprint = footprints.geometry.to_numpy()
+    has_geom = ~shapely.is_empty(footprint) & ~shapely.is_missing(footprint) & (footprints["reason"] != "invalid_geometry").to_numpy()
+    geoms = footprints[ROOF_GEOMETRY].to_numpy() if ROOF_GEOMETRY in footprints.columns else footprint
+    has_geom &= ~shapely.is_missing(geoms)
     ok = (footprints["assessment"] == "assessed").to_numpy() & has_geom
     n = len(footprints)
     roof = np.full(n, np.nan)

@@ -147,3 +147,74 @@ def test_multipolygon_obstacle_shades_as_its_polygons_do(sun):
     assert _beam_loss(as_multi, az, el, dni) == pytest.approx(_beam_loss(as_polygons, az, el, dni), abs=1e-12)
     assert _beam_loss(as_multi, az, el, dni) > 0.05
     assert _beam_loss(single, az, el, dni) == pytest.approx(_beam_loss(_shade([roof], [6.0], [tower], [80.0], max_points_per_roof=32), az, el, dni), abs=1e-12)
+
+
+def _brute_force_box_loss(roof, z, box, box_h, az, el, dni, step=0.25):
+    """Independent ray cast against a box building: a ``step`` grid on the roof; a sun ray is blocked when its
+    horizontal path enters the box's footprint (slab method) at a point where the ray is still below the top
+    (the ray rises, so the entry point is its lowest inside the box). Annual loss of horizontal beam [-]."""
+    minx, miny, maxx, maxy = roof.bounds
+    xs, ys = np.meshgrid(np.arange(minx + step / 2, maxx, step), np.arange(miny + step / 2, maxy, step))
+    inside = shapely.contains_xy(roof, xs.ravel(), ys.ravel())
+    xs, ys = xs.ravel()[inside][:, None], ys.ravel()[inside][:, None]
+    a, e = np.radians(az), np.radians(el)
+    dx, dy = np.sin(a)[None, :], np.cos(a)[None, :]
+    bx0, by0, bx1, by1 = box.bounds
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tx0, tx1 = (bx0 - xs) / dx, (bx1 - xs) / dx
+        ty0, ty1 = (by0 - ys) / dy, (by1 - ys) / dy
+    t_in = np.maximum(np.fmin(tx0, tx1), np.fmin(ty0, ty1))
+    t_out = np.minimum(np.fmax(tx0, tx1), np.fmax(ty0, ty1))
+    blocked = (t_in <= t_out) & (t_out > 0) & (z + np.maximum(t_in, 0) * np.tan(e)[None, :] < box_h)
+    beam = dni * np.sin(e)
+    return 1.0 - (beam * (1.0 - blocked.mean(axis=0))).sum() / beam.sum(), len(xs)
+
+
+@pytest.mark.parametrize("z", [6.0, 40.0])
+@pytest.mark.parametrize("angle", [0, 30, 75, 120, 150])
+def test_thin_roof_by_a_tall_wall_matches_brute_force_ray_cast(sun, angle, z):
+    az, el, dni = sun
+    # a 60 m high, 60 m long east-west slab ending at x = 0; a 3 m × 8 m roof at z, turned by `angle`, centred on
+    # the slab's end with its southmost corner 5 m north of the slab's north face: part in shade, part in sun
+    wall = shapely.box(-60, -15, 0, -5)
+    roof = shapely.affinity.rotate(shapely.box(-1.5, -4, 1.5, 4), angle, origin=(0, 0))
+    roof = shapely.affinity.translate(roof, 0, -roof.bounds[1])
+    shade = _shade([roof], [z], [wall], [60.0])  # the pipeline's defaults: 2° sectors, up to 16 points
+    assert shade.points_per_roof[0] >= 4  # a 24 m² roof: a line of points along its long axis, not one or two
+    loss = _beam_loss(shade, az, el, dni)
+    reference, n = _brute_force_box_loss(roof, z, wall, 60.0, az, el, dni)
+    assert n >= 380 and 0.1 < reference < 0.9
+    # 2 percentage points: the 2° sectors count the sky up to one sector past the slab's end as blocked (a bias
+    # of +0.5 to +1 pp here) and 16 points stand for the 384 of the reference; measured at most 0.75 pp over
+    # turns of 0-165°, heights 6-52 m and setbacks 0 and 1 m (today's 2-8 points: up to 2.0 pp)
+    assert loss == pytest.approx(reference, abs=0.02)
+
+
+def test_points_follow_the_long_axis_of_thin_and_turned_roofs():
+    roofs = [shapely.affinity.rotate(shapely.box(0, 0, 3, 7), a, origin=(0, 0)) for a in (0, 17, 30, 45, 62, 80)]
+    roofs.append(shapely.affinity.rotate(shapely.box(0, 0, 1, 6), 30))  # a 3 m × 8 m roof set back by 1 m
+    xy, owner = sample_points(np.array(roofs), max_points=16)
+    counts = np.bincount(owner, minlength=len(roofs))
+    assert (counts >= 4).all() and (counts <= 16).all()
+    for i, r in enumerate(roofs):
+        pts = xy[owner == i]
+        assert shapely.contains_xy(r, *pts.T).all()
+        # spread along the roof: the points span most of its length
+        rect = shapely.oriented_envelope(r)
+        c = np.array(rect.exterior.coords)
+        edges = np.diff(c[:3], axis=0)
+        long_axis = edges[np.argmax(np.hypot(*edges.T))]
+        proj = pts @ (long_axis / np.hypot(*long_axis))
+        assert proj.max() - proj.min() >= 0.6 * np.hypot(*long_axis)
+    _, owner = sample_points(np.array(roofs), max_points=16, counts=np.full(len(roofs), 16))
+    assert (np.bincount(owner) >= 12).all() and (np.bincount(owner) <= 16).all()
+
+
+def test_roofs_where_the_shade_changes_get_more_points(sun):
+    az, el, dni = sun
+    roofs = [shapely.box(-1000, 0, -992, 5), shapely.box(100, 0, 108, 5)]  # the first beyond the tower's reach
+    tower = shapely.box(95, -20, 101, -8)  # a tower south-west of the second roof
+    shade = _shade(roofs, [6.0, 6.0], [tower], [80.0])
+    open_roof, by_tower = shade.points_per_roof
+    assert open_roof == 4 and by_tower >= 12  # a 5 × 3 grid: max_points_per_roof (16) on a rectangle
+    assert _beam_loss(shade, az, el, dni, roof=0) == 0.0 and _beam_loss(shade, az, el, dni, roof=1) > 0.05

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from solarmap import overlaps
 from solarmap.policy import overall_status
 from solarmap.solar import pv_model_description
 from solarmap.sources.subdistricts import find_subdistrict
@@ -50,7 +51,8 @@ def summarise(cfg, roofs, weather, boundary_label, policy_results, rule_set, war
             title = f"solarmap · {find_subdistrict(cfg.subdistrict).label}"
         except Exception:  # noqa: BLE001 - a title is never worth failing a run
             pass
-    flags = {c: int(roofs[c].sum()) for c in ("geometry_repaired", "id_deduplicated", "geometry_from_point", "height_imputed")
+    flags = {c: int(roofs[c].sum()) for c in ("geometry_repaired", "id_deduplicated", "geometry_from_point", "height_imputed",
+                                           "roof_overlap")
              if c in roofs.columns}
     return {
         "run_id": run_id,
@@ -94,7 +96,7 @@ def summarise(cfg, roofs, weather, boundary_label, policy_results, rule_set, war
         "categories": (category_detection or {}) | {
             "other_share": round(float((roofs["category"] == "other").mean()), 4) if len(roofs) else None,
             "max_other_share": cfg.buildings.max_other_share},
-        "repairs": {"flags": flags, "height_sources": {str(k): int(v) for k, v in roofs["height_source"].value_counts().items()}},
+        "repairs": {"flags": flags, **overlaps.overlap_summary(roofs), "height_sources": {str(k): int(v) for k, v in roofs["height_source"].value_counts().items()}},
         "warnings": list(dict.fromkeys(warnings)),
         "warning_details": warning_details if warning_details is not None else [
             {"kind": "SolarmapWarning", "title_zh": "注意", "message": w} for w in dict.fromkeys(warnings)],
