@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import shapely
 
-from solarmap.config import Config
-from solarmap.overlaps import roof_parts
 from solarmap.assessment import assess_roofs as assess
 from solarmap.assessment import prepare
+from solarmap.config import Config
+from solarmap.overlaps import roof_parts
 from solarmap.solar import sun_positions
 from solarmap.sources.footprints import footprints_from_frame
 from solarmap.sources.weather import read_embedded
