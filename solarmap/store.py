@@ -6,6 +6,7 @@ roofs carry a real GEOMETRY column (WGS84). A run is written in one transaction:
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import json
 import logging
@@ -64,7 +65,10 @@ def merge(side_file: str | Path, db_path: str | Path) -> dict[str, int]:
         _ensure_schema(con)
         con.execute(f"ATTACH '{side_file}' AS side (READ_ONLY)")
         runs = [r[0] for r in con.execute("SELECT run_id FROM side.runs").fetchall()]
-        con.execute("BEGIN TRANSACTION")
+    except BaseException:
+        con.close()
+        raise
+    with _transaction(con):
         for table in ("runs", "roofs", "subdistrict_summary", "policy_results"):
             con.execute(f"DELETE FROM {table} WHERE run_id IN (SELECT run_id FROM side.runs)")
             cols = [r[0] for r in con.execute(f"SELECT column_name FROM information_schema.columns "
@@ -72,8 +76,17 @@ def merge(side_file: str | Path, db_path: str | Path) -> dict[str, int]:
             names = ", ".join(f'"{c}"' for c in cols)
             con.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM side.{table}")
             counts[table] = int(con.execute(f"SELECT count(*) FROM side.{table}").fetchone()[0])
+    counts["run_ids"] = len(runs)
+    return counts
+
+
+@contextlib.contextmanager
+def _transaction(con: duckdb.DuckDBPyConnection):
+    """BEGIN … COMMIT, or ROLLBACK on any error; the connection is closed either way."""
+    try:
+        con.execute("BEGIN TRANSACTION")
+        yield con
         con.execute("COMMIT")
-        counts["run_ids"] = len(runs)
     except Exception:
         try:
             con.execute("ROLLBACK")
@@ -82,7 +95,6 @@ def merge(side_file: str | Path, db_path: str | Path) -> dict[str, int]:
         raise
     finally:
         con.close()
-    return counts
 
 
 def spatial_extension_path() -> str:
@@ -173,9 +185,8 @@ def write_run(db_path: str | Path, *, run: dict, roofs: pd.DataFrame, geometry_w
             table[c] = pd.to_numeric(table[c], errors="coerce").astype(float)
     table["geometry_wkb"] = list(geometry_wkb)
     con = connect(db_path)
-    try:
+    with _transaction(con):
         _ensure_schema(con)
-        con.execute("BEGIN TRANSACTION")
         con.execute("DELETE FROM runs WHERE run_id = ?", [run["run_id"]])
         con.execute(
             "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -198,15 +209,6 @@ def write_run(db_path: str | Path, *, run: dict, roofs: pd.DataFrame, geometry_w
             con.execute("INSERT INTO policy_results VALUES (?, ?, ?, ?, ?)",
                         [run["run_id"], rule_set, entry["rule_id"], entry.get("subdistrict", ""),
                          json.dumps(entry, ensure_ascii=False)])
-        con.execute("COMMIT")
-    except Exception:
-        try:
-            con.execute("ROLLBACK")
-        except duckdb.Error:
-            pass
-        raise
-    finally:
-        con.close()
 
 
 def query(db_path: str | Path, sql: str) -> pd.DataFrame:
