@@ -78,10 +78,22 @@ def _prepare_output(out_root: Path, name: str) -> None:
         msg = (f"cannot write to the output folder {out_root}: {exc.strerror or exc}. "
                "Choose a writable folder with --out DIR")
         raise OutputError(msg) from None
-    for stale in list(out_root.glob(f".{name}.tmp-*")) + list(out_root.glob(f".{name}.old-*")):
+    # a killed run of any name left its hidden folder here: remove it once its process is gone
+    for stale in list(out_root.glob(".*.tmp-*")) + list(out_root.glob(".*.old-*")):
         pid = stale.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and int(pid) != os.getpid() and not Path(f"/proc/{pid}").exists():
+        if stale.is_dir() and pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
             shutil.rmtree(stale, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process with this id exists (signal 0 checks without sending anything)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    return True
 
 
 def run(cfg: Config) -> RunResult:

@@ -210,3 +210,21 @@ def test_row_spacing_follows_the_buildings_not_the_weather_site(tmp_path):
     a = _summary(tmp_path / "out", "hongqiao")["totals"]
     b = _summary(tmp_path / "out", "sydney")["totals"]
     assert b["capacity_kwp"] == pytest.approx(a["capacity_kwp"], rel=1e-9)  # was +47 %
+
+
+def test_a_killed_runs_hidden_folder_is_removed_by_the_next_run_whatever_its_name(tmp_path):
+    from solarmap.pipeline import _prepare_output
+
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = int(done.stdout)  # that process has exited
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        for d in (f".city.tmp-{dead}", f".bansongyuan.old-{dead}", f".city.tmp-{live.pid}"):
+            (tmp_path / d).mkdir()
+            (tmp_path / d / "roofs.csv").write_text("x")
+        _prepare_output(tmp_path, "dapuqiao")
+        left = sorted(p.name for p in tmp_path.iterdir())
+    finally:
+        live.kill()
+        live.wait()
+    assert left == [f".city.tmp-{live.pid}"]  # another name's dead run removed; a running one kept
