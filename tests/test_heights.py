@@ -5,13 +5,14 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pytest
 import rasterio
 import shapely
 from rasterio.features import rasterize
 from rasterio.transform import from_origin
 
 from solarmap.cli import main
-from solarmap.sources.heights import assign_heights, per_label_median
+from solarmap.sources.heights import assign_heights, heights_from_dsm, per_label_median
 
 
 def test_dsm_heights_recovered_within_half_a_metre_through_the_cli(tmp_path):
@@ -68,3 +69,27 @@ def test_heights_written_as_text_are_read():
     assert h["height_m"].tolist()[:4] == [25.0, 25.5, 30.0, 6.0]
     assert np.isnan(h["height_m"].iloc[4]) and h["height_m"].iloc[5] == 12.5
     assert h["floors"].tolist()[:2] == [3, 4]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int16"])
+def test_dsm_read_block_by_block_gives_the_heights_of_one_whole_read(tmp_path, dtype):
+    """Blocks of 64 pixels (about 40 blocks here) against one block covering the raster: identical medians."""
+    rng = np.random.default_rng(11)
+    x0, y0, res = 352000.0, 3453000.0, 0.5
+    # footprints that do not overlap (where they do, a pixel goes to one of them, which may differ by block)
+    boxes = [shapely.box(x0 + c * 25 + 3, y0 + r * 25 + 3, x0 + c * 25 + 3 + rng.uniform(4, 21), y0 + r * 25 + 3 + rng.uniform(4, 21))
+             for r in range(6) for c in range(6)]
+    values = rng.uniform(3, 120, len(boxes))
+    transform = from_origin(x0, y0 + 160, res, res)
+    dsm = rasterize(zip(boxes, values, strict=True), out_shape=(320, 320), transform=transform, fill=0.0, dtype="float32")
+    dsm += rng.normal(0, 0.15, dsm.shape).astype("float32")
+    dsm[:20, :] = -9999  # a strip of nodata
+    tif = tmp_path / "ndsm.tif"
+    with rasterio.open(tif, "w", driver="GTiff", width=320, height=320, count=1, dtype=dtype, crs="EPSG:32651",
+                       transform=transform, nodata=-9999) as dst:
+        dst.write(dsm.astype(dtype), 1)
+    fp = gpd.GeoDataFrame(geometry=boxes, crs="EPSG:32651")
+    whole = heights_from_dsm(fp, tif, block_px=100_000).to_numpy()
+    blocks = heights_from_dsm(fp, tif, block_px=64).to_numpy()
+    np.testing.assert_array_equal(blocks, whole)
+    assert np.isfinite(whole).sum() >= len(boxes) - 2

@@ -8,6 +8,7 @@ are treated as missing and the next source is tried; the source used is recorded
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 
 import geopandas as gpd
@@ -51,12 +52,21 @@ def per_label_median(labels: np.ndarray, values: np.ndarray, n_labels: int) -> t
     return med, counts
 
 
-def heights_from_dsm(footprints: gpd.GeoDataFrame, dsm: str | Path, *, dtm: str | Path | None = None) -> pd.Series:
+#: side of the DSM blocks read at a time [pixels]: 4,096² float32 pixels are 64 MiB, whatever the city's size
+DSM_BLOCK_PX = 4096
+
+
+def heights_from_dsm(footprints: gpd.GeoDataFrame, dsm: str | Path, *, dtm: str | Path | None = None,
+                     block_px: int = DSM_BLOCK_PX) -> pd.Series:
     """Per-footprint median of the DSM pixels whose centres lie in the footprint (all touched pixels for
-    footprints smaller than a pixel), minus the DTM median when a DTM is given [m]. NaN where no valid pixel."""
+    footprints smaller than a pixel), minus the DTM median when a DTM is given [m]. NaN where no valid pixel.
+
+    The raster is read block by block in its own dtype: footprints are grouped by the ``block_px`` × ``block_px``
+    block their centre falls in, and each group reads only the window its footprints cover, so memory is bounded
+    by a block (plus its largest footprint), not by the city."""
     import rasterio
     from rasterio.features import rasterize
-    from rasterio.windows import from_bounds
+    from rasterio.windows import Window, from_bounds
 
     dsm = Path(dsm)
     if not dsm.exists():
@@ -67,34 +77,56 @@ def heights_from_dsm(footprints: gpd.GeoDataFrame, dsm: str | Path, *, dtm: str 
         if src.crs is None:
             msg = f"DSM {dsm} has no CRS; assign one (gdal_edit.py -a_srs EPSG:...)"
             raise InputDataError(msg)
-        geoms = footprints.geometry.to_crs(src.crs)
-        valid = ~(geoms.is_empty | geoms.isna()).to_numpy()
-        minx, miny, maxx, maxy = geoms[valid].total_bounds
+        geoms = footprints.geometry.to_crs(src.crs).to_numpy()
+        valid = ~(shapely.is_empty(geoms) | shapely.is_missing(geoms))
+        if not valid.any():
+            return pd.Series(result, index=footprints.index, name="height_m")
+        bounds = np.full((len(geoms), 4), np.nan)
+        bounds[valid] = shapely.bounds(geoms[valid])
+        minx, miny = np.nanmin(bounds[:, 0]), np.nanmin(bounds[:, 1])
+        maxx, maxy = np.nanmax(bounds[:, 2]), np.nanmax(bounds[:, 3])
         left, bottom, right, top = src.bounds
         if maxx < left or minx > right or maxy < bottom or miny > top:
             msg = (f"DSM {dsm} (bounds {left:.1f},{bottom:.1f},{right:.1f},{top:.1f} in {src.crs.to_string()}) does not overlap "
                    f"the footprints ({minx:.1f},{miny:.1f},{maxx:.1f},{maxy:.1f}); check both files' CRS")
             raise InputDataError(msg)
-        window = from_bounds(max(minx, left), max(miny, bottom), min(maxx, right), min(maxy, top), src.transform)
-        window = window.round_offsets().round_lengths()
-        window = window.intersection(rasterio.windows.Window(0, 0, src.width, src.height))
-        band = src.read(1, window=window, masked=True).astype(float)
-        transform = src.window_transform(window)
-        values = band.filled(np.nan)
-        shape = values.shape
-    labels_src = [(g, i + 1) for i, (g, ok) in enumerate(zip(geoms.to_numpy(), valid, strict=True)) if ok]
-    n = len(footprints)
-    for all_touched in (False, True):
-        todo = [(g, k) for g, k in labels_src if np.isnan(result[k - 1])]
-        if not todo:
-            break
-        labels = rasterize(todo, out_shape=shape, transform=transform, fill=0, all_touched=all_touched, dtype="int32")
-        sel = (labels > 0) & np.isfinite(values)
-        med, _ = per_label_median(labels[sel], values[sel], n)
-        fill = np.isnan(result) & np.isfinite(med)
-        result[fill] = med[fill]
+        # the block of each footprint's centre, in pixel units of the raster
+        cx, cy = (bounds[:, 0] + bounds[:, 2]) / 2, (bounds[:, 1] + bounds[:, 3]) / 2
+        rows, cols = rasterio.transform.rowcol(src.transform, np.nan_to_num(cx, nan=left), np.nan_to_num(cy, nan=top))
+        key = (np.asarray(rows) // block_px) * 1_000_003 + np.asarray(cols) // block_px
+        positions = np.flatnonzero(valid)
+        order = positions[np.argsort(key[positions], kind="stable")]
+        cuts = np.flatnonzero(np.diff(key[order])) + 1
+        whole = Window(0, 0, src.width, src.height)
+        nodata_float = np.issubdtype(np.dtype(src.dtypes[0]), np.floating)
+        for idx in np.split(order, cuts):
+            b = bounds[idx]
+            w = from_bounds(b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max(), src.transform)
+            c0, r0 = math.floor(w.col_off), math.floor(w.row_off)  # whole pixels covering the footprints' bounds
+            window = Window(c0, r0, math.ceil(w.col_off + w.width) - c0, math.ceil(w.row_off + w.height) - r0)
+            try:
+                window = window.intersection(whole)
+            except rasterio.errors.WindowError:  # this group lies off the raster
+                continue
+            band = src.read(1, window=window, masked=True)  # its own dtype; masked where nodata
+            data, bad = band.data, np.ma.getmaskarray(band)
+            if nodata_float:
+                bad = bad | ~np.isfinite(data)
+            transform = src.window_transform(window)
+            local = np.full(len(idx), np.nan)
+            for all_touched in (False, True):
+                todo = np.flatnonzero(np.isnan(local))
+                if not len(todo):
+                    break
+                labels = rasterize([(geoms[idx[t]], t + 1) for t in todo], out_shape=data.shape, transform=transform,
+                                   fill=0, all_touched=all_touched, dtype="int32")
+                sel = (labels > 0) & ~bad
+                med, _ = per_label_median(labels[sel], data[sel].astype(np.float64), len(idx))
+                fill = np.isnan(local) & np.isfinite(med)
+                local[fill] = med[fill]
+            result[idx] = local
     if dtm:
-        ground = heights_from_dsm(footprints, dtm)
+        ground = heights_from_dsm(footprints, dtm, block_px=block_px)
         result = result - ground.to_numpy()
     if not np.isfinite(result).any():
         msg = f"DSM {dsm} has no valid (non-nodata) pixel under any footprint"
