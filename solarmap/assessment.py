@@ -1,9 +1,12 @@
 """The assessment: one pure chain from buildings to assessed roofs, and the only place that runs the stages in order.
 
-    buildings ──► prepare ──► roofs ──► shading ──► yield ──► policy
-    (footprints,   (heights,    (usable   (horizons,   (pvlib)    (rules,
-     any CRS)       categories,  area,     sky view,              shortfall,
-                    boundary)    capacity) visibility)            candidates)
+    buildings ──► prepare ──► roofs ──► shading ──► yield ──► economics ──► policy
+    (footprints,   (heights,    (usable   (horizons,   (pvlib)    (capex,        (rules,
+     any CRS)       categories,  area,     sky view,              payback,       shortfall,
+                    boundary,    capacity) visibility)            NPV, CO₂)      candidates)
+                    exclusions)
+
+Economics runs before policy because the candidate ranking can be by NPV or payback (``policy.rank_by``).
 
 :func:`assess` takes a GeoDataFrame (or a path) and returns one row per input building, index equal to the
 input's, with every column of ``roofs.csv``, in the input's CRS; it writes nothing. :func:`run_assessment` is the
@@ -31,6 +34,7 @@ from pyproj import CRS
 from solarmap import overlaps, tiles
 from solarmap.columns import ROOF_COLUMNS
 from solarmap.config import Config, applicable_mappings, with_buildings
+from solarmap.economics import apply_economics
 from solarmap.errors import (
     WARNING_TITLES_ZH,
     ConfigWarning,
@@ -45,6 +49,7 @@ from solarmap.rules import RuleSet, load_rule_set
 from solarmap.solar import Sun, roof_yields, sun_positions
 from solarmap.sources import categories, heights
 from solarmap.sources.coords import gcj02_hint
+from solarmap.sources.exclusions import Exclusions, apply_exclusions
 from solarmap.sources.footprints import footprints_from_frame, read_vector
 from solarmap.sources.subdistricts import find_subdistrict, subdistrict_of
 from solarmap.sources.weather import Weather, load_weather, validate_weather
@@ -112,7 +117,8 @@ class Assessment:
     ``roofs``: one row per input building in the run's metric CRS (index 0..n-1 in input order);
     ``input_index`` and ``input_crs``: the input's index and CRS, to hand the result back as it came;
     ``policy``: one result per rule and group; ``rule_set_info``: the rule set's description with the district
-    target and substitution rates; ``warnings``: every warning of the assessment, in order; ``timings_s``: wall
+    target and substitution rates; ``exclusions``: what each exclusion zone or list did (and the zones' outlines);
+    ``warnings``: every warning of the assessment, in order; ``timings_s``: wall
     time per stage [s].
     """
 
@@ -127,6 +133,7 @@ class Assessment:
     boundary: object = None
     boundary_label: str = ""
     source: str = ""
+    exclusions: Exclusions = field(default_factory=Exclusions)
     warnings: list[str] = field(default_factory=list)
     warning_details: list[dict] = field(default_factory=list)
     category_detection: dict = field(default_factory=dict)
@@ -138,7 +145,7 @@ class Assessment:
         if self.input_crs is not None:
             out = out.to_crs(self.input_crs)
         out.index = self.input_index
-        out.attrs = {"warnings": list(self.warnings), "policy": self.policy}
+        out.attrs = {"warnings": list(self.warnings), "policy": self.policy, "exclusions": self.exclusions.entries}
         return out
 
 
@@ -385,7 +392,8 @@ def _read(buildings, cfg: Config) -> tuple[gpd.GeoDataFrame, Config, str]:
 
 def run_assessment(buildings=None, config: Config | None = None, *, weather: Weather | str | None = None,
                    boundary=None, rule_set: RuleSet | None = None) -> Assessment:
-    """The whole assessment: prepare → roofs → shading → yield → policy. Pure: reads its inputs, writes nothing.
+    """The whole assessment: prepare (with exclusions) → roofs → shading → yield → economics → policy. Pure: reads
+    its inputs, writes nothing.
 
     ``buildings``: a GeoDataFrame of footprints (any CRS; a CRS-less one in longitude/latitude is read as WGS84)
     or a path (default: ``config.buildings.path``). ``config``: a :class:`Config` (default ``Config()``),
@@ -409,6 +417,7 @@ def run_assessment(buildings=None, config: Config | None = None, *, weather: Wea
             metric_crs = fp.crs
             roofs = prepare(fp, cfg, baseline_year=rule_set.baseline_year, boundary=bnd, source=source)
             detection = categories.detect(fp, scheme=b.category_scheme, column=b.category_column).describe()
+            roofs, excl = apply_exclusions(roofs, cfg.exclusions)
             log.info("%d buildings read from %s", len(roofs), source)
         with stages.stage("weather"):
             site_lat, site_lon = site_of(roofs)
@@ -432,14 +441,16 @@ def run_assessment(buildings=None, config: Config | None = None, *, weather: Wea
         else:
             # rows are spaced for the buildings' latitude, not the weather site's (which may be elsewhere)
             roofs = assess_roofs(roofs, cfg, weather=w, sun=sun, stages=stages, latitude_deg=site_lat)
+        with stages.stage("economics"):
+            roofs = apply_economics(roofs, cfg)
         with stages.stage("policy"):
             roofs, policy_results, rule_set_info = apply_rules(roofs, rule_set, cfg)
         roofs = gpd.GeoDataFrame(roofs, geometry="geometry", crs=metric_crs)
     return Assessment(roofs=roofs, input_index=input_index, input_crs=input_crs, config=cfg, weather=w,
                       rule_set=rule_set, policy=policy_results, rule_set_info=rule_set_info,
                       boundary=bnd.geometry if bnd is not None else None, boundary_label=bnd.label if bnd else "",
-                      source=source, warnings=collector.messages, warning_details=collector.details(),
-                      category_detection=detection,
+                      source=source, exclusions=excl, warnings=collector.messages,
+                      warning_details=collector.details(), category_detection=detection,
                       timings_s=dict(stages.timings))
 
 

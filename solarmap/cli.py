@@ -62,6 +62,7 @@ def _run(args) -> int:
         "output.tiles": args.tiles,
         "output.lang": args.lang,
         "policy.rules": args.rules,
+        "policy.rank_by": args.rank_by,
         "name": args.name,
     }
     if args.no_shading:
@@ -80,6 +81,11 @@ def _run(args) -> int:
     if args.out:
         overrides["output.database"] = str(Path(args.out) / "solarmap.duckdb")
     cfg = apply_overrides(cfg, overrides)
+    if args.exclude or args.flag:
+        from solarmap.sources.exclusions import parse_cli
+
+        cfg.exclusions += [parse_cli(x, action="exclude") for x in args.exclude or []]
+        cfg.exclusions += [parse_cli(x, action="flag") for x in args.flag or []]
     result = run(cfg)
     t = result.summary["totals"]
     print(f"{result.name}: {t['buildings']:,} buildings, {t['assessed']:,} assessed ({t['suitable']:,} suitable), "
@@ -206,6 +212,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--boundary", help="boundary file; buildings outside it are kept as excluded ('none': no boundary)")
     r.add_argument("--boundary-name-column", help="the boundary file's column naming its polygons (default: name, name:zh, NAME, …)")
     r.add_argument("--rules", help="rule set name or TOML (default huangpu-2023)")
+    r.add_argument("--exclude", action="append", metavar="FILE[:REASON]",
+                   help="zones (any vector format) or building ids (.txt/.csv) to exclude, with the reason they carry "
+                        "(default: the file's name); repeatable")
+    r.add_argument("--flag", action="append", metavar="FILE[:REASON]",
+                   help="zones or ids to flag: assessed, but not counted by rules unless a rule includes flagged")
+    r.add_argument("--rank-by", choices=["annual_kwh", "specific_yield", "npv", "payback", "usable_area"],
+                   help="candidate ranking (default annual_kwh)")
     r.add_argument("--tiles", choices=["none", "osm", "carto", "tianditu", "amap"])
     r.add_argument("--lang", choices=["zh", "en", "both"])
     r.add_argument("--name", help="run name (the output folder under --out)")

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 MONTHS = tuple(f"{m:02d}" for m in range(1, 13))
 
 #: the unit in a column name, as written after the Chinese label of a CSV header (longest suffix first)
-_UNIT_TOKENS = (("_kwh_per_kwp", "kWh_per_kWp"), ("_kwh_m2", "kWh_m2"), ("_m2", "m2"), ("_kwp", "kWp"),
+_UNIT_TOKENS = (("_cny_per_kwh", "CNY_per_kWh"), ("_t_per_year", "t_per_yr"), ("_cny", "CNY"), ("_years", "yr"),
+                ("_kwh_per_kwp", "kWh_per_kWp"), ("_kwh_m2", "kWh_m2"), ("_m2", "m2"), ("_kwp", "kWp"),
                 ("_kwh", "kWh"), ("_pct", "pct"), ("_deg", "deg"), ("_m", "m"))
 
 _SQL = {"str": "VARCHAR", "bool": "BOOLEAN", "int": "INTEGER", "float": "DOUBLE"}
@@ -99,11 +100,23 @@ _ALL: list[Column] = [
       for m in MONTHS],
     _c("lon", "float", "°", 7, "Longitude of the roof's centre, WGS84 [°].", "经度", "Longitude"),
     _c("lat", "float", "°", 7, "Latitude of the roof's centre, WGS84 [°].", "纬度", "Latitude"),
+    # added by the economics stage: a full array on the usable area (see solarmap.economics and [economics])
+    _c("capex_cny", "float", "CNY", 0, "Installed cost of the roof's array: capacity × the size curve's price per kWp [CNY].", "投资", "Capex"),
+    _c("annual_savings_cny", "float", "CNY/yr", 0, "Year one: bill saved on self-consumed energy + export revenue + subsidy − O&M [CNY yr⁻¹].", "年收益", "Annual savings"),
+    _c("subsidy_cny", "float", "CNY", 0, "Shanghai subsidy over its whole period (5 years or 6,050 full-load hours, whichever first), undiscounted [CNY].", "补贴总额", "Subsidy"),
+    _c("payback_years", "float", "yr", 1, "Simple payback: capex ÷ year-one savings [yr]; empty when the savings are not positive.", "回收期", "Payback"),
+    _c("npv_cny", "float", "CNY", 0, "Net present value over the lifetime at the discount rate, capex included [CNY].", "净现值", "NPV"),
+    _c("lcoe_cny_per_kwh", "float", "CNY/kWh", 4, "Levelised cost: discounted capex, O&M and inverters ÷ discounted generation, no subsidy [CNY kWh⁻¹].", "度电成本", "LCOE"),
+    _c("co2_t_per_year", "float", "t/yr", 2, "CO₂ avoided: annual_kwh × output.co2_kg_per_kwh ÷ 1000 [t yr⁻¹].", "年减排CO₂", "CO₂ avoided"),
+    _c("subsidy_kind", "str", "", None, "What the subsidy pays on: school, bipv, distributed_generation (homes) or distributed_export (C&I, exported kWh).", "补贴类型", "Subsidy kind"),
+    # exclusion zones and lists ([[exclusions]], --exclude)
+    _c("exclusion_zone", "str", "", None, "The exclusion zone or id list the building falls in (the first that excludes, else the first that flags); empty when none.", "排除区", "Exclusion zone"),
+    _c("exclusion_action", "str", "", None, "'exclude' (not assessed; reason = the zone's reason or name), 'flag' (assessed, not counted by rules unless a rule includes flagged), or empty.", "排除方式", "Exclusion action"),
     # added by the policy stage
     _c("policy_rules", "str", "", None, "Rule ids (comma-separated) whose categories and stage cover the building.", "适用规则", "Rules", "policy"),
     _c("policy_candidate_for", "str", "", None, "Rule ids whose shortfall this roof is picked to close.", "候选规则", "Candidate for", "policy"),
     _c("policy_status", "str", "", None, "Per rule: 'candidate #rank', or 'cannot count: why' for eligible roofs that cannot host PV.", "政策状态", "Rule status", "policy"),
-    _c("candidate_rank", "int", "", None, "Rank among suitable roofs without PV: specific yield (high first), then usable area.", "候选排名", "Candidate rank", "policy"),
+    _c("candidate_rank", "int", "", None, "Rank among suitable roofs without PV by policy.rank_by (default annual kWh, high first), ties by the next key and the id, each compared at its CSV precision.", "候选排名", "Candidate rank", "policy"),
     _c("existing_pv_area_m2", "float", "m²", 2, "Roof area covered by existing PV [m²]: the input's, or kWp ÷ module power ÷ GCR.", "已装光伏面积", "Existing PV area", "policy"),
     # repairs and imputations (flags)
     _c("geometry_repaired", "bool", "", None, "True when a self-intersecting footprint was repaired (make_valid).", "几何已修复", "Geometry repaired", "flag"),
@@ -138,6 +151,11 @@ CANDIDATE_COLUMNS: tuple[str, ...] = (
     "specific_yield_kwh_per_kwp",
     "shading_loss_pct",
     "existing_pv_kwp",
+    "capex_cny",
+    "payback_years",
+    "npv_cny",
+    "exclusion_zone",
+    "exclusion_action",
     "lon",
     "lat",
 )

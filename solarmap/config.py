@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import re
 import tomllib
 import types
 import typing
@@ -134,6 +135,105 @@ class PolicyConfig:
     """Installation rules and energy use."""
 
     rules: str = "huangpu-2023"
+    # candidate ranking: annual_kwh | specific_yield | npv | payback | usable_area; ties go to the next key of
+    # policy.RANK_CHAINS and finally the building id, each key compared at its CSV precision (columns.py)
+    rank_by: str = "annual_kwh"
+
+
+@dataclass
+class EconomicsConfig:
+    """Cost, savings and payback per roof (:mod:`solarmap.economics`). Every figure is an assumption to set.
+
+    Prices are flat over the lifetime (no escalation), so the discount rate applies to constant cash flows.
+    Tariffs are flat prices: time-of-use needs hourly profiles, which this version does not keep.
+    Keys of ``tariff_cny_per_kwh`` and ``self_consumption`` are policy categories or use classes (a use class
+    wins over its category).
+    """
+
+    enabled: bool = True
+    # installed cost [CNY/kWp] against system size [kWp], points (kWp, CNY/kWp), linear in log(kWp), flat beyond
+    # the ends. 3,300 at 100 kWp: 2024 EPC tender average for all PV; 3,040 at 1 MWp: large distributed tenders
+    # (SMM/Polaris 2025; International Energy Network 2024). 3,500 at 20 kWp: the top of the 2.5-3.5 CNY/W
+    # residential vendor range, as small systems carry fixed costs (ASSUMED shape of the curve).
+    capex_cny_per_kwp: list = field(default_factory=lambda: [[20.0, 3500.0], [100.0, 3300.0], [1000.0, 3040.0]])
+    # about 1 % of capex a year (research assumption, unverified for China): 1 % of 3,300 CNY/kWp
+    om_cny_per_kwp_year: float = 33.0
+    degradation_per_year: float = 0.005  # module warranties 0.4-0.6 %/yr (MDPI 2024)
+    lifetime_years: int = 25  # warranties 25-30 years (MDPI 2024); the shorter end
+    # inverters replaced every 10-15 years (MDPI 2024): at multiples of this, before the end of life (one
+    # replacement in 25 years); cost about 0.18 CNY/W (2024-2025 tenders: pv-tech, SMM, CGN). 0 = never
+    inverter_replacement_years: int = 13
+    inverter_cny_per_kwp: float = 180.0
+    discount_rate: float = 0.06  # 5-7 % in Chinese distributed-PV studies (Zhao & Xie 2019; weak)
+    # flat retail price of the energy a roof uses itself [CNY/kWh]. Non-residential: the 'flat' period price of one
+    # 2024 Shanghai C&I dataset (peak 1.007, flat 0.618, valley 0.313; category unstated, unverified). Residential:
+    # 0.617, tier 1 (Shanghai tariff); schools (education) are on the residential tariff (上海市可再生能源和新能源
+    # 发展专项资金扶持办法, 2022-11-24). Daytime PV output falls largely in peak and flat hours, so the flat price
+    # understates its value under time-of-use.
+    tariff_cny_per_kwh: dict = field(default_factory=lambda: {
+        "public_institution": 0.618, "other_public": 0.618, "commercial": 0.618, "industrial": 0.618,
+        "residential": 0.617, "other": 0.618, "education": 0.617})
+    # share of the generation used in the building (the rest is exported). ASSUMED, not from a source: daytime
+    # loads of offices, shops, hospitals and plants take most of a rooftop array; schools stand empty on weekends
+    # and in the holidays; homes use power mornings and evenings. Shanghai sets no minimum share (NEA
+    # 国能发新能规〔2025〕7号).
+    self_consumption: dict = field(default_factory=lambda: {
+        "public_institution": 0.8, "other_public": 0.8, "commercial": 0.85, "industrial": 0.85,
+        "residential": 0.5, "other": 0.5, "education": 0.6})
+    export_cny_per_kwh: float = 0.4155  # Shanghai coal-fired benchmark price (沪发改 2025-08, Document 136)
+    # Shanghai subsidy for projects commissioned 2022-2026 (上海市可再生能源和新能源发展专项资金扶持办法,
+    # 2022-11-24): other distributed PV 0.05 CNY/kWh (on exported kWh for C&I on non-residential tariffs, on
+    # generation for homes); schools on the residential tariff 0.12 on generation; BIPV 0.30 on generation;
+    # for 5 years or 6,050 full-load hours, whichever comes first
+    subsidy_distributed_cny_per_kwh: float = 0.05
+    subsidy_school_cny_per_kwh: float = 0.12
+    subsidy_bipv_cny_per_kwh: float = 0.30
+    subsidy_years: int = 5
+    subsidy_full_load_hours: float = 6050.0
+
+    def check(self, where: str, prefix: str) -> None:
+        """Keys TOML types alone cannot check: the capex curve and the per-category tables."""
+        from solarmap.sources.categories import CATEGORIES, USE_CLASSES
+
+        curve = self.capex_cny_per_kwp
+        ok = bool(curve) and all(isinstance(p, list | tuple) and len(p) == 2 and all(
+            isinstance(v, int | float) and not isinstance(v, bool) and v > 0 for v in p) for p in curve)
+        if not ok or any(b[0] <= a[0] for a, b in zip(curve, curve[1:], strict=False)):
+            msg = (f"{where}: '{prefix}capex_cny_per_kwp' must be [kWp, CNY per kWp] pairs of positive numbers with "
+                   f"kWp rising, e.g. [[20, 3500], [100, 3300], [1000, 3040]]; got {curve!r}")
+            raise ConfigError(msg)
+        for key, lo, hi in (("tariff_cny_per_kwh", 0.0, 10.0), ("self_consumption", 0.0, 1.0)):
+            table = getattr(self, key)
+            for k, v in table.items():
+                if k not in CATEGORIES and k not in USE_CLASSES:
+                    msg = (f"{where}: '{prefix}{key}.{k}': not a category or use class (categories: "
+                           f"{', '.join(CATEGORIES)}; use classes: {', '.join(USE_CLASSES)})")
+                    raise ConfigError(msg)
+                if isinstance(v, bool) or not isinstance(v, int | float) or not lo <= v <= hi:
+                    msg = f"{where}: '{prefix}{key}.{k}' = {v!r} must be a number in [{lo:g}, {hi:g}]"
+                    raise ConfigError(msg)
+            missing = [c for c in CATEGORIES if c not in table]
+            if missing:
+                msg = f"{where}: '{prefix}{key}' needs every category; missing {', '.join(missing)}"
+                raise ConfigError(msg)
+
+
+EXCLUSION_ACTIONS = ("exclude", "flag")
+
+
+@dataclass
+class ExclusionConfig:
+    """A zone (polygons in any vector format) or a list of building ids (a text or CSV file) that excludes or
+    flags buildings (:mod:`solarmap.sources.exclusions`); ``[[exclusions]]`` in the pipeline file."""
+
+    path: str = ""
+    name: str = ""  # shown in outputs; empty = the file's name without its suffix
+    action: str = "exclude"  # exclude: not assessed (reason below) | flag: assessed, not counted by rules
+    reason: str = ""  # the reason excluded buildings carry; empty = the zone's name
+    min_share: float = 0.5  # share of a footprint's area inside the zone that puts it inside [-]
+    kind: str = "auto"  # auto (.txt, or .csv without a WKT column: ids) | zones | ids
+    id_column: str = ""  # ids in a CSV: empty = building_id, id, else the first column
+    layer: str = ""  # GeoPackage layer of a zone file; empty = the first
 
 
 @dataclass
@@ -174,12 +274,25 @@ class Config:
     pv: PVConfig = field(default_factory=PVConfig)
     shading: ShadingConfig = field(default_factory=ShadingConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
+    economics: EconomicsConfig = field(default_factory=EconomicsConfig)
+    exclusions: list[ExclusionConfig] = field(default_factory=list)
     output: OutputConfig = field(default_factory=OutputConfig)
     engine: EngineConfig = field(default_factory=EngineConfig)
     source: str = ""  # the TOML file this came from (set by load_config)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def check(self, where: str, prefix: str = "") -> None:
+        """Keys that depend on each other."""
+        if self.policy.rank_by in ("npv", "payback") and not self.economics.enabled:
+            msg = (f"{where}: 'policy.rank_by' = {self.policy.rank_by!r} ranks by economics, but "
+                   "'economics.enabled' is false; enable economics or rank by annual_kwh")
+            raise ConfigError(msg)
+        for k, e in enumerate(self.exclusions):
+            if not e.path:
+                msg = f"{where}: 'exclusions[{k}].path' is missing: each [[exclusions]] needs a file of zones or ids"
+                raise ConfigError(msg)
 
     def validate(self) -> Config:
         """Check every key as the TOML loader does (types, choices, ranges); raise :class:`ConfigError` naming
@@ -198,6 +311,9 @@ _CHOICES = {
     "output.tiles": {"none", "osm", "carto", "tianditu", "amap"},
     "output.lang": {"zh", "en", "both"},
     "engine.kind": {"local", "dask"},
+    "policy.rank_by": {"annual_kwh", "specific_yield", "npv", "payback", "usable_area"},
+    "exclusions.action": set(EXCLUSION_ACTIONS),
+    "exclusions.kind": {"auto", "zones", "ids"},
 }
 _RANGES = {
     "roofs.edge_setback_m": (0, 50),
@@ -224,6 +340,19 @@ _RANGES = {
     "engine.tile_above_roofs": (1, 10**9),
     "engine.npartitions": (0, 100000),
     "engine.max_map_roofs": (0, 10**9),
+    "economics.om_cny_per_kwp_year": (0, 10000),
+    "economics.degradation_per_year": (0, 0.1),
+    "economics.lifetime_years": (1, 50),
+    "economics.inverter_replacement_years": (0, 50),
+    "economics.inverter_cny_per_kwp": (0, 10000),
+    "economics.discount_rate": (0, 0.5),
+    "economics.export_cny_per_kwh": (0, 10),
+    "economics.subsidy_distributed_cny_per_kwh": (0, 10),
+    "economics.subsidy_school_cny_per_kwh": (0, 10),
+    "economics.subsidy_bipv_cny_per_kwh": (0, 10),
+    "economics.subsidy_years": (0, 50),
+    "economics.subsidy_full_load_hours": (0, 1e6),
+    "exclusions.min_share": (0, 1),
 }
 _PATH_KEYS = {"buildings.path", "buildings.dsm", "buildings.dtm", "boundary", "output.dir", "output.database"}
 
@@ -252,8 +381,18 @@ def _build(cls: type, data: dict[str, Any], where: str, prefix: str) -> Any:
                 raise ConfigError(msg)
             kwargs[name] = _build(hint, value, where, f"{key}.")
             continue
+        item = typing.get_args(hint)[0] if typing.get_origin(hint) is list else None
+        if item is not None and dataclasses.is_dataclass(item):  # an array of tables ([[key]])
+            if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+                msg = f"{where}: '{key}' must be an array of tables ([[{key}]]), got {value!r}"
+                raise ConfigError(msg)
+            kwargs[name] = [_build(item, v, where, f"{key}[{k}].") for k, v in enumerate(value)]
+            continue
         kwargs[name] = _check_value(key, value, hint, where)
-    return cls(**kwargs)
+    obj = cls(**kwargs)
+    if hasattr(obj, "check"):  # checks across keys, or of values TOML types cannot express
+        obj.check(where, prefix)
+    return obj
 
 
 def _check_value(key: str, value: Any, hint: Any, where: str) -> Any:
@@ -267,11 +406,12 @@ def _check_value(key: str, value: Any, hint: Any, where: str) -> Any:
     if hint is int and isinstance(value, bool):
         msg = f"{where}: '{key}' must be int, got {value!r}"
         raise ConfigError(msg)
-    if key in _CHOICES and value not in _CHOICES[key]:
-        msg = f"{where}: '{key}' = {value!r} is not one of {sorted(_CHOICES[key])}"
+    generic = re.sub(r"\[\d+\]", "", key)  # exclusions[2].action is checked as exclusions.action
+    if generic in _CHOICES and value not in _CHOICES[generic]:
+        msg = f"{where}: '{key}' = {value!r} is not one of {sorted(_CHOICES[generic])}"
         raise ConfigError(msg)
-    if key in _RANGES:
-        lo, hi = _RANGES[key]
+    if generic in _RANGES:
+        lo, hi = _RANGES[generic]
         if not lo <= value <= hi:
             msg = f"{where}: '{key}' = {value!r} is outside [{lo}, {hi}]"
             raise ConfigError(msg)
@@ -297,6 +437,9 @@ def _resolve_paths(cfg: Config, base: Path, data: dict[str, Any]) -> None:
         value = getattr(obj, attr)
         if value and value.lower() != "none" and not Path(value).is_absolute():
             setattr(obj, attr, str((base / value).resolve()))
+    for e, raw in zip(cfg.exclusions, data.get("exclusions", []), strict=False):
+        if "path" in raw and e.path and not Path(e.path).is_absolute():
+            e.path = str((base / e.path).resolve())
     src = cfg.weather.source
     if _given(data, "weather.source") and not is_weather_name(src) and not Path(src).is_absolute():
         cfg.weather.source = str((base / src).resolve())

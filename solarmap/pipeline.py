@@ -129,6 +129,8 @@ def _write(cfg: Config, result, stages: Stages, *, started, out_root: Path, db_p
     for key, p in (("dsm", b.dsm), ("dtm", b.dtm), ("boundary", cfg.boundary), ("rules", rule_set.path)):
         if p and p.lower() != "none":
             inputs[key] = p
+    for k, e in enumerate(cfg.exclusions):
+        inputs[f"exclusions[{k}]"] = e.path
     hashes = {k: _file_hash(v) for k, v in inputs.items() if Path(v).is_file()}
     if cfg.weather.source == "embedded":
         hashes["weather"] = _file_hash(EMBEDDED_WEATHER)
@@ -142,14 +144,15 @@ def _write(cfg: Config, result, stages: Stages, *, started, out_root: Path, db_p
             summary = aggregate.summarise(cfg, roofs, weather, boundary_label, policy_results, rule_set_info,
                                           result.warnings, run_id, hashes, metric_crs,
                                           warning_details=result.warning_details,
-                                          category_detection=result.category_detection)
+                                          category_detection=result.category_detection,
+                                          exclusions=result.exclusions.entries)
             summary["timings_s"] = stages.timings
             wgs = roofs.to_crs("EPSG:4326")
             zh = cfg.output.chinese_headers
             export.write_roofs_csv(roofs, tmp / "roofs.csv", chinese_headers=zh)
             export.write_csv(export.candidates_table(roofs), tmp / "candidates.csv", chinese_headers=zh)
             (tmp / "report.html").write_text(report_page.render_report(roofs, summary, lang=cfg.output.lang), encoding="utf-8")
-            _write_maps(roofs, boundary, summary, cfg, tmp)
+            _write_maps(roofs, boundary, summary, cfg, tmp, zones=result.exclusions.zones)
             export.write_geodata(wgs, tmp)
         except OSError as exc:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -203,14 +206,15 @@ def _write(cfg: Config, result, stages: Stages, *, started, out_root: Path, db_p
                      timings_s=dict(stages.timings))
 
 
-def _write_maps(roofs: gpd.GeoDataFrame, boundary, summary: dict, cfg: Config, folder: Path) -> None:
+def _write_maps(roofs: gpd.GeoDataFrame, boundary, summary: dict, cfg: Config, folder: Path, *,
+                zones=()) -> None:
     """map.html for the run; above engine.max_map_roofs, one map_<subdistrict>.html per subdistrict that fits."""
     key = cfg.output.tianditu_key or os.environ.get("TIANDITU_KEY", "")
     simplified = gpd.GeoSeries(shapely.simplify(roofs.geometry.to_numpy(), 0.3), crs=roofs.crs).to_crs("EPSG:4326").values
     wgs = gpd.GeoDataFrame(pd.DataFrame(roofs.drop(columns="geometry")), geometry=simplified, crs="EPSG:4326")
     if len(wgs) <= cfg.engine.max_map_roofs:
         html = maps.render_map(wgs, outline=boundary, summary=summary, tiles=cfg.output.tiles, lang=cfg.output.lang,
-                               tianditu_key=key)
+                               tianditu_key=key, zones=zones)
         (folder / "map.html").write_text(html, encoding="utf-8")
         return
     drawn = 0
@@ -222,7 +226,7 @@ def _write_maps(roofs: gpd.GeoDataFrame, boundary, summary: dict, cfg: Config, f
             except Exception:  # noqa: BLE001 - a custom boundary label has no embedded outline
                 pass
             html = maps.render_map(part, outline=outline, summary=summary, tiles=cfg.output.tiles, lang=cfg.output.lang,
-                                   tianditu_key=key)
+                                   tianditu_key=key, zones=zones)
             (folder / f"map_{sub}.html").write_text(html, encoding="utf-8")
             drawn += 1
     warn(f"{len(wgs)} roofs are more than one map holds (engine.max_map_roofs = {cfg.engine.max_map_roofs}): wrote "

@@ -21,6 +21,9 @@ import math
 import numpy as np
 import pandas as pd
 
+from solarmap.columns import COLUMNS
+from solarmap.economics import capex_cny
+from solarmap.errors import ConfigError
 from solarmap.rules import MEASURES, SCOPES, STAGES, Rule, RuleSet, list_rule_sets, load_rule_set
 
 log = logging.getLogger(__name__)
@@ -48,12 +51,48 @@ def pv_covered_area(roofs: pd.DataFrame, *, module_power_w_per_m2: float, gcr: f
     return np.nan_to_num(from_kwp)
 
 
-def candidate_order(roofs: pd.DataFrame) -> np.ndarray:
-    """Positions of roofs in ranking order: specific yield (high first), then usable area, then id."""
-    sy = -np.nan_to_num(roofs["specific_yield_kwh_per_kwp"].to_numpy(dtype=float), nan=-1.0)
-    area = -np.nan_to_num(roofs["usable_area_m2"].to_numpy(dtype=float), nan=-1.0)
+#: ranking key → (column, direction): -1 high first, +1 low first
+RANK_KEYS = {"annual_kwh": ("annual_kwh", -1), "specific_yield": ("specific_yield_kwh_per_kwp", -1),
+             "npv": ("npv_cny", -1), "payback": ("payback_years", 1), "usable_area": ("usable_area_m2", -1)}
+
+#: policy.rank_by → the keys compared in turn (then the building id). specific_yield is the ranking of earlier
+#: versions (specific yield, then usable area), now compared at the reported precision
+RANK_CHAINS = {
+    "annual_kwh": ("annual_kwh", "specific_yield", "usable_area"),
+    "specific_yield": ("specific_yield", "usable_area", "annual_kwh"),
+    "npv": ("npv", "annual_kwh", "specific_yield", "usable_area"),
+    "payback": ("payback", "npv", "annual_kwh", "specific_yield", "usable_area"),
+    "usable_area": ("usable_area", "annual_kwh", "specific_yield"),
+}
+
+
+def _rank_key(roofs: pd.DataFrame, key: str) -> np.ndarray:
+    """A key as lexsort sorts it (ascending): at the column's CSV precision, so that differences a planner cannot
+    see (floating-point noise in the twelfth digit) never decide a rank; missing values last."""
+    col, sign = RANK_KEYS[key]
+    v = roofs[col].to_numpy(dtype=float)
+    decimals = COLUMNS[col].decimals
+    if decimals is not None:
+        v = np.round(v, decimals)
+    return np.where(np.isfinite(v), sign * v, np.inf)
+
+
+def candidate_order(roofs: pd.DataFrame, rank_by: str = "annual_kwh") -> np.ndarray:
+    """Positions of roofs in ranking order: the keys of ``RANK_CHAINS[rank_by]`` in turn, then the building id.
+
+    A key whose column the table lacks is skipped (``npv``, ``payback`` without the economics stage), except the
+    first, which is an error."""
+    if rank_by not in RANK_CHAINS:
+        msg = f"policy.rank_by = {rank_by!r} is not one of {', '.join(RANK_CHAINS)}"
+        raise ConfigError(msg)
+    first = RANK_KEYS[rank_by][0]
+    if first not in roofs.columns:
+        msg = (f"policy.rank_by = {rank_by!r} needs the column '{first}', which the roofs do not have "
+               "(npv and payback come from the economics stage: economics.enabled = true)")
+        raise ConfigError(msg)
+    keys = [_rank_key(roofs, k) for k in RANK_CHAINS[rank_by] if RANK_KEYS[k][0] in roofs.columns]
     ids = roofs["building_id"].astype(str).to_numpy()
-    return np.lexsort((ids, area, sy))
+    return np.lexsort((ids, *reversed(keys)))
 
 
 def _why_not(row_reason: str, assessed: bool, suitable: bool) -> str:
@@ -65,9 +104,16 @@ def _why_not(row_reason: str, assessed: bool, suitable: bool) -> str:
 
 
 def evaluate(roofs: pd.DataFrame, rule_set: RuleSet, *, module_power_w_per_m2: float = 215.0,
-             gcr: float = 0.68) -> tuple[pd.DataFrame, list[dict]]:
+             gcr: float = 0.68, rank_by: str = "annual_kwh", capex=None) -> tuple[pd.DataFrame, list[dict]]:
     """Check every rule for every subdistrict (or the whole run). Returns per-building policy columns (index
-    aligned) and one result dict per rule and group."""
+    aligned) and one result dict per rule and group.
+
+    ``rank_by``: the candidate ranking (:data:`RANK_CHAINS`); a count rule's shortfall is closed down it, an area
+    rule's by the roofs that add the most area first (the fewest buildings), ties in ranking order.
+    ``capex``: a function kWp → CNY for the cost of partial arrays (building-level rules); full arrays cost the
+    roofs' ``capex_cny``. Buildings an exclusion zone excludes (``exclusion_action = exclude``) or flags (``flag``,
+    unless the rule sets ``include_flagged``) are not eligible; each result counts them in ``removed_by_zones``.
+    """
     n = len(roofs)
     inside = _in_boundary(roofs)
     assessed = (roofs["assessment"] == "assessed").to_numpy()
@@ -86,11 +132,22 @@ def evaluate(roofs: pd.DataFrame, rule_set: RuleSet, *, module_power_w_per_m2: f
     use = roofs["use_class"].to_numpy() if "use_class" in roofs.columns else np.full(n, "unknown", dtype=object)
     stage = roofs["stage"].to_numpy()
     sub = roofs["subdistrict"].fillna("").astype(str).to_numpy()
-    order = candidate_order(roofs)
+    order = candidate_order(roofs, rank_by)
     # the candidate rank: position among feasible roofs without PV, in ranking order
     pool = order[(assessed & suitable & ~has_pv)[order]]
     rank = np.full(n, np.nan)
     rank[pool] = np.arange(1, len(pool) + 1)
+    # area rules: the roofs adding the most area first (usable area at its CSV precision), ties in ranking order
+    pos = np.empty(n, dtype=np.int64)
+    pos[order] = np.arange(n)
+    area_order = np.lexsort((pos, _rank_key(roofs, "usable_area")))
+    roof_capex = roofs["capex_cny"].to_numpy(dtype=float) if "capex_cny" in roofs.columns else \
+        (np.asarray(capex(cap), dtype=float) if capex is not None else None)
+    action = roofs["exclusion_action"].fillna("").astype(str).to_numpy() if "exclusion_action" in roofs.columns \
+        else np.full(n, "", dtype=object)
+    zone = roofs["exclusion_zone"].fillna("").astype(str).to_numpy() if "exclusion_zone" in roofs.columns \
+        else np.full(n, "", dtype=object)
+    zone_excluded, flagged = action == "exclude", action == "flag"
 
     eligible_for = [[] for _ in range(n)]
     picked_for = [[] for _ in range(n)]
@@ -103,20 +160,38 @@ def evaluate(roofs: pd.DataFrame, rule_set: RuleSet, *, module_power_w_per_m2: f
         if rule.stage != "any":
             base &= stage == rule.stage
         covered = int(base.sum())  # before the feasibility filter, for the not-applicable reason
+        # zones: excluded buildings never count, flagged ones only where the rule says so (feasible-only rules:
+        # an excluded building was not assessed, so it is counted as removed whatever its roof)
+        drop = zone_excluded | (flagged & (not rule.include_flagged))
         if rule.feasible_only:
-            base &= assessed & suitable
+            drop = zone_excluded | (drop & assessed & suitable)
+            base &= (assessed & suitable) | zone_excluded
+        removed = base & drop
+        base &= ~removed
         for i in np.flatnonzero(base):
             eligible_for[i].append(rule.id)
-        groups = sorted(set(sub[base])) if rule.scope == "subdistrict" else ["(all)"]
-        if not base.any():  # no eligible building anywhere: the rule does not apply (it is not met either)
+        for i in np.flatnonzero(removed):
+            status[i].append(f"{rule.id}: not counted: {action[i]} zone '{zone[i]}'")
+        groups = sorted(set(sub[base | removed])) if rule.scope == "subdistrict" else ["(all)"]
+        if not (base | removed).any():  # no eligible building anywhere: the rule does not apply (it is not met either)
             subs = sorted(set(sub[inside]) - {""})
             results.append(_empty_result(rule, covered=covered, subdistrict=subs[0] if len(subs) == 1 else "(all)"))
             continue
         for g in groups:
-            el = base & (sub == g) if rule.scope == "subdistrict" else base
+            in_g = (sub == g) if rule.scope == "subdistrict" else np.ones(n, dtype=bool)
+            el = base & in_g
+            gone = removed & in_g
+            by_zone = {str(z): int(c) for z, c in zip(*np.unique(zone[gone].astype(str), return_counts=True), strict=True)}
+            if not el.any():  # every building the rule covers here lies in an exclusion zone
+                res = _empty_result(rule, covered=covered, subdistrict=g)
+                res["reason"] = f"no eligible building: the {int(gone.sum())} it covers here lie in exclusion zones"
+                results.append(res | {"removed_by_zones": int(gone.sum()), "removed_by_zone": by_zone})
+                continue
             res, picks, notes = _evaluate_group(rule, el, has_pv, pv_area, gross, usable, cap, kwh, sy, sy_median,
-                                               assessed, suitable, reasons, ids, order, gcr, module_power_w_per_m2)
+                                               assessed, suitable, reasons, ids, order, gcr, module_power_w_per_m2,
+                                               area_order=area_order, roof_capex=roof_capex, capex=capex)
             res["subdistrict"] = g
+            res["removed_by_zones"], res["removed_by_zone"] = int(gone.sum()), by_zone
             results.append(res)
             for i in picks:
                 picked_for[i].append(rule.id)
@@ -156,7 +231,8 @@ def _empty_result(rule: Rule, *, covered: int = 0, subdistrict: str = "(all)") -
             "eligible_gross_area_m2": 0.0, "eligible_installable_area_m2": 0.0, "pv_covered_area_m2": 0.0, "value": None,
             "status": "not_applicable", "compliant": None, "reason": _not_applicable_reason(rule, covered),
             "shortfall_measure_units": 0.0, "shortfall_buildings": 0, "shortfall_area_m2": 0.0, "shortfall_kwp": 0.0,
-            "shortfall_kwh_per_year": 0.0, "candidate_ids": [], "closable": True, "unclosed": 0.0, "cannot_count": []}
+            "shortfall_kwh_per_year": 0.0, "shortfall_capex_cny": 0.0, "candidate_ids": [], "closable": True,
+            "unclosed": 0.0, "cannot_count": [], "removed_by_zones": 0, "removed_by_zone": {}}
 
 
 def result_status(result: dict) -> str:
@@ -180,7 +256,7 @@ def _ratio(num: float, den: float):
 
 
 def _evaluate_group(rule, el, has_pv, pv_area, gross, usable, cap, kwh, sy, sy_median, assessed, suitable,
-                    reasons, ids, order, gcr, module_power):
+                    reasons, ids, order, gcr, module_power, *, area_order=None, roof_capex=None, capex=None):
     n_el = int(el.sum())
     with_pv = el & has_pv
     pv_total = float(pv_area[el].sum())
@@ -216,7 +292,9 @@ def _evaluate_group(rule, el, has_pv, pv_area, gross, usable, cap, kwh, sy, sy_m
         for i in np.flatnonzero(el & ~has_pv & ~(assessed & suitable)):
             notes[i] = "cannot count: " + _why_not(reasons[i], assessed[i], suitable[i])
         if need > 1e-9:
-            ranked = order[feasible[order]]
+            # a count is closed by any `need` roofs: down the ranking; an area with the fewest: largest first
+            walk = order if rule.measure == "share_of_buildings" or area_order is None else area_order
+            ranked = walk[feasible[walk]]
             cum = np.cumsum(gain[ranked])
             k = int(np.searchsorted(cum, need - 1e-9) + 1)
             picks = ranked[: min(k, len(ranked))].tolist()
@@ -235,6 +313,7 @@ def _evaluate_group(rule, el, has_pv, pv_area, gross, usable, cap, kwh, sy, sy_m
             res["shortfall_area_m2"] = round(need, 1)
         res["shortfall_kwp"] = round(float(cap[picks].sum()), 2)
         res["shortfall_kwh_per_year"] = round(float(kwh[picks].sum()), 0)
+        res["shortfall_capex_cny"] = round(float(np.nansum(roof_capex[picks])), 0) if roof_capex is not None else None
     else:  # building level: each eligible building's PV-covered share of its roof
         ratio = np.where(gross > 0, pv_area / np.where(gross > 0, gross, 1.0), 0.0)
         bad = el & (ratio < rule.threshold - 1e-9)
@@ -250,13 +329,18 @@ def _evaluate_group(rule, el, has_pv, pv_area, gross, usable, cap, kwh, sy, sy_m
                 notes[i] = "cannot count: " + _why_not(reasons[i], False, False)
             else:
                 notes[i] = f"cannot count: usable area is {usable[i] / gross[i]:.0%} of the roof, below {rule.threshold:.0%}"
-        picks = [int(i) for i in order if i in set(picks)]
+        chosen = np.zeros(len(el), dtype=bool)
+        chosen[picks] = True
+        picks = order[chosen[order]].tolist()  # in ranking order
         kwp_needed = missing_area * kw_per_m2
         res["shortfall_buildings"] = int(bad.sum())
         res["shortfall_area_m2"] = round(float(missing_area.sum()), 1)
         res["shortfall_kwp"] = round(float(kwp_needed.sum()), 2)
         sy_fill = np.where(np.isfinite(sy), sy, sy_median)
         res["shortfall_kwh_per_year"] = round(float((kwp_needed * sy_fill)[bad].sum()), 0)
+        # the cost of the partial arrays that close the gap, each at the size curve's price for its size
+        res["shortfall_capex_cny"] = (round(float(np.nansum(capex(kwp_needed[picks]))), 0) if picks else 0.0) \
+            if capex is not None else None
         res["closable"] = bool(len(picks) == int(bad.sum()))
         res["unclosed"] = round(float(missing_area[bad & ~np.isin(np.arange(len(el)), picks)].sum()), 1)
     res["candidate_ids"] = [str(ids[i]) for i in picks]
@@ -340,7 +424,12 @@ def apply_rules(roofs: pd.DataFrame, rule_set: RuleSet, cfg) -> tuple[pd.DataFra
 
     gcr = float(np.nanmedian(roofs["ground_coverage_ratio"])) if np.isfinite(roofs["ground_coverage_ratio"]).any() else \
         cfg.roofs.ground_coverage_ratio or float(ground_coverage_ratio(cfg.roofs.surface_tilt_deg, 31.2))
-    cols, results = evaluate(roofs, rule_set, module_power_w_per_m2=cfg.roofs.module_power_w_per_m2, gcr=gcr)
+    capex = None
+    if cfg.economics.enabled:
+        def capex(kwp):
+            return capex_cny(kwp, cfg.economics)
+    cols, results = evaluate(roofs, rule_set, module_power_w_per_m2=cfg.roofs.module_power_w_per_m2, gcr=gcr,
+                             rank_by=cfg.policy.rank_by, capex=capex)
     roofs = pd.concat([roofs.drop(columns=[c for c in cols.columns if c in roofs.columns]), cols], axis=1)
     desc = rule_set.describe()
     desc["district_target"] = district_target(roofs, rule_set, results)

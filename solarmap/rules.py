@@ -21,7 +21,7 @@ MEASURES = ("share_of_buildings", "share_of_gross_area", "share_of_installable_a
 STAGES = ("new", "existing", "any")
 SCOPES = ("subdistrict", "district")
 _RULE_KEYS = {"id", "text", "categories", "uses", "stage", "measure", "threshold", "deadline", "level",
-              "feasible_only", "scope"}
+              "feasible_only", "scope", "include_flagged"}
 _SET_KEYS = {"name", "title", "source", "baseline_year", "district_target", "substitution",
              "energy_use_intensity_kwh_per_m2", "storey_height_m", "rules"}
 
@@ -38,6 +38,7 @@ class Rule:
     deadline: int
     feasible_only: bool
     scope: str
+    include_flagged: bool = False  # buildings an exclusion zone flags count toward this rule
 
     @property
     def level(self) -> str:
@@ -113,8 +114,12 @@ def _rule(path, raw: dict, k: int) -> Rule:
     feasible_only = raw.get("feasible_only", False)
     if not isinstance(feasible_only, bool):
         raise _err(path, where, f"key 'feasible_only' must be true or false, got {feasible_only!r}")
+    include_flagged = raw.get("include_flagged", False)
+    if not isinstance(include_flagged, bool):
+        raise _err(path, where, f"key 'include_flagged' must be true or false, got {include_flagged!r}")
     return Rule(id=rid, text=str(raw.get("text", "")), categories=tuple(cats), uses=tuple(uses), stage=stage,
-                measure=measure, threshold=float(threshold), deadline=deadline, feasible_only=feasible_only, scope=scope)
+                measure=measure, threshold=float(threshold), deadline=deadline, feasible_only=feasible_only, scope=scope,
+                include_flagged=include_flagged)
 
 
 def load_rule_set(name_or_path: str) -> RuleSet:

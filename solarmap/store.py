@@ -202,8 +202,14 @@ def write_run(db_path: str | Path, *, run: dict, roofs: pd.DataFrame, geometry_w
         con.unregister("roofs_df")
         sub = subdistricts.copy()
         sub.insert(0, "run_id", run["run_id"])
+        have = {r[0] for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'subdistrict_summary'").fetchall()}
+        for c in sub.columns:  # summaries gain columns (e.g. the economics'): older databases gain them too
+            if c not in have:
+                kind = "INTEGER" if pd.api.types.is_integer_dtype(sub[c]) else "DOUBLE" if pd.api.types.is_numeric_dtype(sub[c]) else "VARCHAR"
+                con.execute(f'ALTER TABLE subdistrict_summary ADD COLUMN "{c}" {kind}')
         con.register("sub_df", sub)
-        con.execute("INSERT INTO subdistrict_summary SELECT * FROM sub_df")
+        con.execute("INSERT INTO subdistrict_summary BY NAME SELECT * FROM sub_df")
         con.unregister("sub_df")
         for entry in policy or []:
             con.execute("INSERT INTO policy_results VALUES (?, ?, ?, ?, ?)",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from solarmap import overlaps
+from solarmap import economics, overlaps
 from solarmap.policy import overall_status
 from solarmap.solar import pv_model_description
 from solarmap.sources.subdistricts import find_subdistrict
@@ -26,13 +26,21 @@ def subdistrict_table(roofs: pd.DataFrame) -> pd.DataFrame:
         "suitable": g["_suitable"].sum(), "roof_area_m2": g["_roof"].sum(), "usable_area_m2": g["_usable"].sum(),
         "capacity_kwp": g["capacity_kwp"].sum(), "annual_kwh": g["annual_kwh"].sum(),
         "annual_kwh_unshaded": g["annual_kwh_unshaded"].sum(), "existing_pv_kwp": g["existing_pv_kwp"].sum(),
-    }).reset_index()
-    return t
+    })
+    if "capex_cny" in roofs.columns:  # the economics of equipping every suitable roof
+        s = roofs.assign(**{c: roofs[c].where(roofs["suitable"].fillna(False).astype(bool), 0.0)
+                            for c in ("capex_cny", "annual_savings_cny", "npv_cny", "co2_t_per_year")})
+        gs = s.groupby("subdistrict", dropna=False)
+        for c in ("capex_cny", "annual_savings_cny", "npv_cny", "co2_t_per_year"):
+            t[f"suitable_{c}"] = gs[c].sum()
+    return t.reset_index()
 
 
 def summarise(cfg, roofs, weather, boundary_label, policy_results, rule_set, warnings, run_id, hashes, crs, *,
-              warning_details: list[dict] | None = None, category_detection: dict | None = None) -> dict:
-    """What summary.json holds: totals, exclusions, categories, repairs, warnings, weather, the models, rules.
+              warning_details: list[dict] | None = None, category_detection: dict | None = None,
+              exclusions: list[dict] | None = None) -> dict:
+    """What summary.json holds: totals, exclusions, categories, repairs, warnings, weather, the models, rules,
+    the economics and the exclusion zones.
 
     The headline figures are the suitable roofs' (``suitable_capacity_kwp``, ``suitable_annual_kwh``): roofs that
     are assessed and not too shaded. ``capacity_kwp`` and ``annual_kwh`` count every assessed roof, shaded ones too.
@@ -110,6 +118,8 @@ def summarise(cfg, roofs, weather, boundary_label, policy_results, rule_set, war
         "policy_overview": policy_overview(policy_results),
         "district_target": rule_set.get("district_target"),
         "substitution": rule_set.get("substitution"),
+        "economics": economics.summarise(roofs, cfg, policy_results),
+        "exclusions": list(exclusions or []),
     }
 
 
@@ -121,11 +131,15 @@ def policy_overview(results: list[dict]) -> list[dict]:
     for r in results:
         groups.setdefault(r["rule_id"], []).append(r)
         o = out.setdefault(r["rule_id"], {"rule_id": r["rule_id"], "text": r.get("text", ""), "eligible_buildings": 0,
-                                          "shortfall_buildings": 0, "shortfall_kwp": 0.0, "closable": True})
+                                          "shortfall_buildings": 0, "shortfall_kwp": 0.0, "closable": True,
+                                          "shortfall_capex_cny": None, "removed_by_zones": 0})
         o["eligible_buildings"] += int(r.get("eligible_buildings", 0))
         o["shortfall_buildings"] += int(r.get("shortfall_buildings", 0))
         o["shortfall_kwp"] = round(o["shortfall_kwp"] + float(r.get("shortfall_kwp", 0.0)), 2)
         o["closable"] = o["closable"] and bool(r.get("closable", True))
+        if r.get("shortfall_capex_cny") is not None:
+            o["shortfall_capex_cny"] = round((o["shortfall_capex_cny"] or 0.0) + float(r["shortfall_capex_cny"]), 0)
+        o["removed_by_zones"] += int(r.get("removed_by_zones", 0))
     for rid, o in out.items():
         o["status"] = overall_status(groups[rid])
         o["compliant"] = None if o["status"] == "not_applicable" else o["status"] == "compliant"

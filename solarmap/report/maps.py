@@ -61,17 +61,27 @@ LABELS = {
     "v_existing": ("既有", "existing"),
     "v_assessed": ("已评估", "assessed"),
     "v_excluded": ("已排除", "excluded"),
+    "v_exclude": ("排除", "exclude"),
+    "v_flag": ("标记", "flag"),
+    "layer_payback": ("静态回收期 (年)", "Simple payback (years)"),
+    "layer_zones": ("排除区与标记屋顶", "Exclusion zones and flagged roofs"),
+    "zone_excluded": ("区内排除", "excluded by a zone"),
+    "zone_flagged": ("区内标记", "flagged by a zone"),
 }
 
 #: popup labels from the column registry (name and unit as in the CSV)
 _POPUP_COLUMNS = {"id": "building_id", "name": "name", "category": "category", "stage": "stage",
                   "roof_area": "roof_area_m2", "usable_area": "usable_area_m2", "capacity": "capacity_kwp",
                   "annual": "annual_kwh", "specific": "specific_yield_kwh_per_kwp", "shading": "shading_loss_pct",
-                  "existing_pv": "existing_pv_kwp", "rank": "candidate_rank"}
+                  "existing_pv": "existing_pv_kwp", "rank": "candidate_rank", "capex": "capex_cny",
+                  "savings": "annual_savings_cny", "payback": "payback_years", "npv": "npv_cny",
+                  "co2_roof": "co2_t_per_year", "zone": "exclusion_zone"}
 LABELS.update({k: (COLUMNS[c].display("zh"), COLUMNS[c].display("en")) for k, c in _POPUP_COLUMNS.items()})
 
 SPECIFIC_BREAKS = [600, 800, 900, 1000, 1100, 1200]
 SHADING_BREAKS = [2, 5, 10, 20, 40]
+PAYBACK_BREAKS = [4, 6, 8, 10, 15]
+ZONE_COLORS = {"exclude": "#4d4d4d", "flag": "#ff7f00"}
 RAMP = ["#d73027", "#fc8d59", "#fee08b", "#d9ef8b", "#91cf60", "#1a9850", "#006837"]
 RAMP_LOSS = ["#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027", "#7f0000"]
 
@@ -147,6 +157,13 @@ def _feature_collection(roofs: gpd.GeoDataFrame, digits: int) -> dict:
         "ru": ["" if x is None or x != x else str(x) for x in col("policy_status", "")],
         "cf": ["" if x is None or x != x else str(x) for x in col("policy_candidate_for", "")],
         "rk": num("candidate_rank", 0),
+        "cx": num("capex_cny", 0),
+        "sv": num("annual_savings_cny", 0),
+        "pb": num("payback_years", 1),
+        "np": num("npv_cny", 0),
+        "co": num("co2_t_per_year", 1),
+        "ez": ["" if x is None or x != x else str(x) for x in col("exclusion_zone", "")],
+        "ea": ["" if x is None or x != x else str(x) for x in col("exclusion_action", "")],
     }
     keys = list(props)
     features = []
@@ -181,6 +198,11 @@ window.addEventListener('DOMContentLoaded', function() {
       ['status', tr(p.a) + (p.r ? ' (' + p.r + ')' : '')], ['roof_area', fmt(p.ra)], ['usable_area', fmt(p.ua)],
       ['capacity', fmt(p.kw)], ['annual', fmt(p.e)], ['specific', fmt(p.sy)], ['shading', fmt(p.sl)],
       ['existing_pv', fmt(p.pv)]];
+    if (p.cx !== null && p.cx !== undefined) {
+      rows.push(['capex', fmt(p.cx)], ['savings', fmt(p.sv)], ['payback', fmt(p.pb)], ['npv', fmt(p.np)],
+                ['co2_roof', fmt(p.co)]);
+    }
+    if (p.ez) rows.push(['zone', p.ez + ' (' + tr(p.ea) + ')']);
     if (p.ru) rows.push(['rules', p.ru]);
     if (p.rk) rows.push(['rank', p.rk]);
     var html = '<table class="sm-popup">';
@@ -215,6 +237,21 @@ window.addEventListener('DOMContentLoaded', function() {
     });
     overlays[esc(L10N.layer_candidates)] = cand;
   }
+  if (%(has_payback)s) {
+    overlays[esc(L10N.layer_payback)] = layer(function(f) { return f.properties.pb !== null; },
+      function(p) { return {fillColor: ramp(p.pb, %(payback_breaks)s, %(ramp_loss)s)}; });
+  }
+  var zones = %(zones)s;
+  if (zones.features.length || %(has_zone_roofs)s) {
+    // the planner's exclusion zones (outlines) and the roofs they exclude or flag
+    var zoneColors = %(zone_colors)s;
+    var zoneLayer = L.featureGroup();
+    L.geoJSON(zones, {style: function(f) { return {color: zoneColors[f.properties.action] || '#000000', weight: 2,
+      dashArray: '4 3', fillOpacity: 0.08}; }, interactive: false}).addTo(zoneLayer);
+    layer(function(f) { return f.properties.ez !== ''; },
+      function(p) { return {fillColor: zoneColors[p.ea] || '#000000'}; }).addTo(zoneLayer);
+    overlays[esc(L10N.layer_zones)] = zoneLayer;
+  }
   var outline = %(outline)s;
   if (outline) {
     overlays[esc(L10N.layer_outline)] = L.geoJSON(outline, {style: {color: '#000000', weight: 2.5, fill: false, dashArray: '6 4'}, interactive: false});
@@ -241,7 +278,8 @@ _CSS = """
 """
 
 
-def _legend_html(lang: str, annual_breaks: list[float], has_shading: bool, amap: bool) -> str:
+def _legend_html(lang: str, annual_breaks: list[float], has_shading: bool, amap: bool, *, has_payback: bool = False,
+                 has_zones: bool = False) -> str:
     def rows(breaks, colors, unit, scale=1.0):
         out = []
         edges = [None, *breaks, None]
@@ -255,7 +293,12 @@ def _legend_html(lang: str, annual_breaks: list[float], has_shading: bool, amap:
              f"<h4>{label('layer_annual', lang)}</h4>", rows(annual_breaks, RAMP, "MWh", 1000.0)]
     if has_shading:
         parts += [f"<h4>{label('layer_shading', lang)}</h4>", rows(SHADING_BREAKS, RAMP_LOSS, "%")]
+    if has_payback:
+        parts += [f"<h4>{label('layer_payback', lang)}</h4>", rows(PAYBACK_BREAKS, RAMP_LOSS, "yr")]
     parts.append(f'<div><span class="sm-swatch" style="background:#bbbbbb"></span>{label("excluded", lang)}</div>')
+    if has_zones:
+        parts += [f'<div><span class="sm-swatch" style="background:{ZONE_COLORS["exclude"]}"></span>{label("zone_excluded", lang)}</div>',
+                  f'<div><span class="sm-swatch" style="background:{ZONE_COLORS["flag"]}"></span>{label("zone_flagged", lang)}</div>']
     if amap:
         parts.append(f"<div><b>{label('gcj', lang)}</b></div>")
     return '<div class="sm-panel sm-legend">' + "".join(parts) + "</div>"
@@ -272,6 +315,14 @@ def _summary_html(summary: dict, lang: str) -> str:
         f"<div>{label('all_assessed', lang)}: {t.get('capacity_mw', 0):,.1f} MWp, {t.get('annual_gwh', 0):,.2f} GWh/yr</div>",
         f"<div>{label('co2', lang)} ({label('suitable_roofs', lang)}): {t.get('suitable_co2_t_per_year', 0):,.0f} t</div>",
     ]
+    econ = (summary.get("economics") or {}).get("total")
+    if econ and econ.get("suitable_roofs"):
+        p50 = econ["payback_years_p10_p50_p90"][1]
+        lines.append(f"<div>{label('capex', lang)}: {econ['capex_cny'] / 1e6:,.1f} M CNY · {label('payback', lang)} "
+                     f"p50 {p50 if p50 is not None else '–'}</div>")
+    for z in summary.get("exclusions", []):
+        lines.append(f"<div>{label('zone', lang)}: {_esc(z['name'])} ({_esc(label('v_' + z['action'], lang))}) "
+                     f"{z['buildings_inside']:,}</div>")
     for rule in summary.get("policy_overview", []):
         why = f' title="{_esc(rule["reason"])}"' if rule.get("reason") else ""
         lines.append(f"<div{why}>{_esc(rule.get('rule_id', ''))}: {_esc(rule.get('text', ''))} — "
@@ -297,16 +348,19 @@ def _esc(text) -> str:
 
 
 def render_map(roofs: gpd.GeoDataFrame, *, outline=None, summary: dict | None = None, tiles: str = "none",
-               lang: str = "both", tianditu_key: str = "", digits: int = 6) -> str:
-    """Return the map as one HTML string. ``roofs`` and ``outline`` in WGS84 (EPSG:4326)."""
+               lang: str = "both", tianditu_key: str = "", digits: int = 6, zones=()) -> str:
+    """Return the map as one HTML string. ``roofs``, ``outline`` and ``zones`` (name, action, geometry: the
+    exclusion zones) in WGS84 (EPSG:4326)."""
     summary = summary or {}
     roofs = roofs[~(roofs.geometry.is_empty | roofs.geometry.isna())]
     amap = tiles == "amap"
     geoms = roofs.geometry.to_numpy()
     outline_geom = outline
+    zone_geoms = np.array([z[2] for z in zones], dtype=object)
     if amap:
         geoms = _to_gcj02(geoms)
         outline_geom = _to_gcj02(np.array([outline]))[0] if outline is not None else None
+        zone_geoms = _to_gcj02(zone_geoms) if len(zone_geoms) else zone_geoms
     roofs = roofs.set_geometry(gpd.GeoSeries(geoms, crs=roofs.crs, index=roofs.index))
     if len(roofs):
         minx, miny, maxx, maxy = roofs.total_bounds
@@ -334,6 +388,11 @@ def render_map(roofs: gpd.GeoDataFrame, *, outline=None, summary: dict | None = 
     annual_breaks = [float(round(x, -2)) for x in np.quantile(e, [1 / 7, 2 / 7, 3 / 7, 4 / 7, 5 / 7, 6 / 7])] if len(e) else [1, 2, 3, 4, 5, 6]
     has_shading = "shading_loss_pct" in roofs.columns and np.isfinite(roofs["shading_loss_pct"].to_numpy(dtype=float)).any()
     has_candidates = "policy_candidate_for" in roofs.columns and (roofs["policy_candidate_for"].fillna("") != "").any()
+    has_payback = "payback_years" in roofs.columns and np.isfinite(roofs["payback_years"].to_numpy(dtype=float)).any()
+    has_zone_roofs = "exclusion_zone" in roofs.columns and (roofs["exclusion_zone"].fillna("") != "").any()
+    zone_features = [{"type": "Feature", "properties": {"name": str(name), "action": str(action)},
+                      "geometry": json.loads(shapely.to_geojson(_round_coords(np.array([g]), digits)[0]))}
+                     for (name, action, _), g in zip(zones, zone_geoms, strict=True)]
     labels = {k: label(k, lang) for k in LABELS}
     script = _JS % {
         "map": m.get_name(),
@@ -346,10 +405,16 @@ def render_map(roofs: gpd.GeoDataFrame, *, outline=None, summary: dict | None = 
         "ramp_loss": json.dumps(RAMP_LOSS),
         "has_shading": "true" if has_shading else "false",
         "has_candidates": "true" if has_candidates else "false",
+        "has_payback": "true" if has_payback else "false",
+        "payback_breaks": json.dumps(PAYBACK_BREAKS),
+        "has_zone_roofs": "true" if has_zone_roofs else "false",
+        "zone_colors": json.dumps(ZONE_COLORS),
+        "zones": json.dumps({"type": "FeatureCollection", "features": zone_features}, ensure_ascii=False).replace("</", "<\\/"),
         "outline": shapely.to_geojson(_round_coords(np.array([outline_geom]), digits)[0]) if outline_geom is not None else "null",
     }
     m.get_root().script.add_child(branca.element.Element(script), name="solarmap_layers")
-    legend = _legend_html(lang, annual_breaks, has_shading, amap)
+    legend = _legend_html(lang, annual_breaks, has_shading, amap, has_payback=has_payback,
+                          has_zones=bool(zone_features) or has_zone_roofs)
     panel = _summary_html(summary, lang)
     overlay_html = (f'<div style="position:absolute; bottom:24px; left:10px; z-index:1000;">{legend}</div>'
                     f'<div style="position:absolute; top:10px; left:54px; z-index:1000;">{panel}</div>')

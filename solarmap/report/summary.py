@@ -6,6 +6,7 @@ Plain HTML with inline SVG charts: no script, no network, prints on one page.
 from __future__ import annotations
 
 import html
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -54,6 +55,32 @@ def _unclosed(p: dict, lang: str) -> str:
     return f'<div class="unclosed">{_e(label("not_closable", lang))} ({p.get("unclosed", 0):,})</div>'
 
 
+def _money(cny) -> str:
+    return "–" if cny is None else f"{cny / 1e6:,.2f}"
+
+
+def _economics_html(econ: dict | None, lang: str) -> str:
+    """Totals over suitable roofs and payback quantiles per category, with the price assumptions in one line."""
+    if not econ:
+        return ""
+    t = econ["total"]
+    p10, p50, p90 = t["payback_years_p10_p50_p90"]
+    rows = "".join(
+        f"<tr><td>{_e(c)}</td><td>{v['suitable_roofs']:,}</td><td>{v['payback_years_p10']}</td>"
+        f"<td>{v['payback_years_p50']}</td><td>{v['payback_years_p90']}</td><td>{v['lcoe_cny_per_kwh_p50']}</td></tr>"
+        for c, v in econ["by_category"].items())
+    a = econ["assumptions"]
+    return (f"<h2>{_e(label('capex', lang))} · {_e(label('payback', lang))}</h2>"
+            f"<div>{t['suitable_roofs']:,} suitable roofs, {t['capacity_kwp'] / 1000:,.1f} MWp: capex "
+            f"{_money(t['capex_cny'])} M CNY, year-one savings {_money(t['annual_savings_cny'])} M CNY, NPV "
+            f"{_money(t['npv_cny'])} M CNY, CO₂ {t['co2_t_per_year']:,.0f} t/yr; payback p10/p50/p90 "
+            f"{p10} / {p50} / {p90} years</div>"
+            "<table><tr><th>category</th><th>suitable roofs</th><th>payback p10</th><th>p50</th><th>p90</th>"
+            f"<th>LCOE p50, CNY/kWh</th></tr>{rows}</table>"
+            f"<div style=\"font-size:11px\">Assumptions: discount rate {a['discount_rate']:.0%}, {a['lifetime_years']} "
+            f"years, export {a['export_cny_per_kwh']} CNY/kWh; {_e(a['tariffs'])}.</div>")
+
+
 def render_report(roofs: pd.DataFrame, summary: dict, *, lang: str = "both") -> str:
     t = summary.get("totals", {})
     months = _MONTHS_EN if lang == "en" else _MONTHS_ZH if lang == "zh" else [f"{z}" for z in _MONTHS_ZH]
@@ -68,7 +95,8 @@ def render_report(roofs: pd.DataFrame, summary: dict, *, lang: str = "both") -> 
             f"<td>{p.get('eligible_buildings', 0)}</td><td>{p.get('buildings_with_pv', 0)}</td>"
             f"<td>{share(p.get('share_by_count'))}</td><td>{share(p.get('share_by_gross_area'))}</td>"
             f"<td>{share(p.get('share_by_installable_area'))}</td><td>{ok}</td>"
-            f"<td>{p.get('shortfall_buildings', 0)}{_unclosed(p, lang)}</td><td>{p.get('shortfall_kwp', 0):,.0f}</td></tr>")
+            f"<td>{p.get('shortfall_buildings', 0)}{_unclosed(p, lang)}</td><td>{p.get('shortfall_kwp', 0):,.0f}</td>"
+            f"<td>{_money(p.get('shortfall_capex_cny'))}</td><td>{p.get('removed_by_zones', 0)}</td></tr>")
     cats = summary.get("categories") or {}
     if cats:
         source = cats.get("column") or ", ".join(cats.get("tag_columns") or []) or ""
@@ -78,6 +106,11 @@ def render_report(roofs: pd.DataFrame, summary: dict, *, lang: str = "both") -> 
     else:
         use_line = ""
     excluded = "".join(f"<li>{_e(k)}: {v:,}</li>" for k, v in summary.get("excluded_by_reason", {}).items())
+    zones = "".join(
+        f"<li>{_e(z['name'])} ({_e(label('v_' + z['action'], lang))}, {_e(Path(z['path']).name)}): "
+        f"{z['buildings_inside']:,} buildings inside, {z['excluded']:,} excluded, {z['flagged']:,} flagged</li>"
+        for z in summary.get("exclusions", []))
+    economics = _economics_html(summary.get("economics"), lang)
     return f"""<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>{_e(summary.get('title', 'solarmap'))}</title>
 <style>
@@ -112,8 +145,11 @@ table {{ border-collapse: collapse; font-size: 12px; }} td, th {{ border: 1px so
 <h2>{_e(label('rules', lang))}</h2>
 {use_line}
 <table><tr><th>rule</th><th>subdistrict</th><th>text</th><th>eligible</th><th>with PV</th><th>by count</th>
-<th>by gross area</th><th>by installable area</th><th>status</th><th>shortfall buildings</th><th>shortfall kWp</th></tr>
+<th>by gross area</th><th>by installable area</th><th>status</th><th>shortfall buildings</th><th>shortfall kWp</th>
+<th>capex to close, M CNY</th><th>removed by zones</th></tr>
 {''.join(rules)}</table>
+{economics}
 <h2>{_e(label('excluded', lang))}</h2><ul>{excluded}</ul>
+{f"<h2>{_e(label('layer_zones', lang))}</h2><ul>{zones}</ul>" if zones else ""}
 </body></html>
 """
