@@ -26,6 +26,10 @@ log = logging.getLogger(__name__)
 #: every registry column is a column of the roofs table (input pass-through columns are not)
 ROOF_TABLE_COLUMNS = list(COLUMNS)
 
+#: per-subdistrict economics of equipping every suitable roof (report.aggregate.subdistrict_table) [CNY, t/yr]
+SUBDISTRICT_ECONOMICS = ("suitable_capex_cny", "suitable_annual_savings_cny", "suitable_npv_cny",
+                         "suitable_co2_t_per_year")
+
 
 def _sql_type(col: str) -> str:
     return COLUMNS[col].sql_type if col in COLUMNS else "VARCHAR"
@@ -156,6 +160,8 @@ def _ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
             run_id VARCHAR, subdistrict VARCHAR, buildings INTEGER, assessed INTEGER, excluded INTEGER,
             suitable INTEGER, roof_area_m2 DOUBLE, usable_area_m2 DOUBLE, capacity_kwp DOUBLE,
             annual_kwh DOUBLE, annual_kwh_unshaded DOUBLE, existing_pv_kwp DOUBLE)""")
+    for c in SUBDISTRICT_ECONOMICS:  # added with the economics; older databases gain them
+        con.execute(f'ALTER TABLE subdistrict_summary ADD COLUMN IF NOT EXISTS "{c}" DOUBLE')
     con.execute("""
         CREATE TABLE IF NOT EXISTS policy_results (
             run_id VARCHAR, rule_set VARCHAR, rule_id VARCHAR, subdistrict VARCHAR, result JSON)""")
@@ -202,12 +208,6 @@ def write_run(db_path: str | Path, *, run: dict, roofs: pd.DataFrame, geometry_w
         con.unregister("roofs_df")
         sub = subdistricts.copy()
         sub.insert(0, "run_id", run["run_id"])
-        have = {r[0] for r in con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = 'subdistrict_summary'").fetchall()}
-        for c in sub.columns:  # summaries gain columns (e.g. the economics'): older databases gain them too
-            if c not in have:
-                kind = "INTEGER" if pd.api.types.is_integer_dtype(sub[c]) else "DOUBLE" if pd.api.types.is_numeric_dtype(sub[c]) else "VARCHAR"
-                con.execute(f'ALTER TABLE subdistrict_summary ADD COLUMN "{c}" {kind}')
         con.register("sub_df", sub)
         con.execute("INSERT INTO subdistrict_summary BY NAME SELECT * FROM sub_df")
         con.unregister("sub_df")
