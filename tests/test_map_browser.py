@@ -188,3 +188,28 @@ def test_candidate_layer_draws_the_roofs_picked_by_the_rules(browser, dapuqiao_r
     page.page.wait_for_timeout(200)
     assert page.roof_paths() == picked
     page.page.close()
+
+
+def test_exclusion_zone_layer_draws_the_zone_roofs_and_popups_show_the_economics(browser, tmp_path):
+    from test_exclusions import _grid, _zone_file
+
+    _grid().to_file(tmp_path / "grid.geojson")
+    zone = _zone_file(tmp_path)
+    out = tmp_path / "out"
+    assert main(["run", "dapuqiao", "--buildings", str(tmp_path / "grid.geojson"), "--boundary", "none",
+                 "--exclude", f"{zone}:heritage", "--out", str(out), "-q"]) == 0
+    page = Page(browser, out / "dapuqiao" / "map.html")
+    assert page.errors == []
+    control = page.page.locator(".leaflet-control-layers")
+    control.get_by_text("Specific yield", exact=False).click()  # hide the all-roofs layer
+    control.get_by_text("Exclusion zones and flagged roofs", exact=False).click()
+    page.page.wait_for_timeout(200)
+    assert page.roof_paths() == 5  # the five roofs in the zone (its outline is drawn but not clickable)
+    assert page.page.locator(".leaflet-overlay-pane path").count() == 6
+    control.get_by_text("Exclusion zones and flagged roofs", exact=False).click()
+    control.get_by_text("Specific yield", exact=False).click()
+    popup = page.click_roof("G10")
+    assert "Payback" in popup and "NPV" in popup and "CNY" in popup
+    popup = page.click_roof("G00")
+    assert "heritage" in popup
+    page.page.close()

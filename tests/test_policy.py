@@ -255,3 +255,134 @@ def test_a_file_without_a_category_column_warns_and_every_rule_is_not_applicable
                      "json_extract(result, '$.compliant') AS compliant FROM policy_results ORDER BY 1")
     assert db["rule_id"].tolist() == ids and (db["status"] == "not_applicable").all()
     assert db["compliant"].astype(str).tolist() == ["null"] * 4
+
+
+# --------------------------------------------------------------------------------------------- candidate ranking
+
+AREAS = [150, 220, 300, 363, 420, 512, 600, 768, 867, 950]  # m², B00 … B09
+WITH_PV = {"B00": 10.0, "B02": 20.0, "B09": 40.0}
+
+
+@pytest.fixture(scope="module")
+def ten_institutions():
+    """Ten existing public institutions of different sizes, all 15 m high (so none shades another), three with PV,
+    assessed by solarmap; then the floating-point noise of a real run added to their (equal) specific yields."""
+    import geopandas as gpd
+    import shapely
+
+    import solarmap
+
+    geoms = [shapely.box(353000 + 60 * k, 3455000, 353000 + 60 * k + a**0.5, 3455000 + a**0.5)
+             for k, a in enumerate(AREAS)]
+    ids = [f"B{k:02d}" for k in range(10)]
+    g = gpd.GeoDataFrame({"building_id": ids, "height_m": 15.0, "category": "public_institution",
+                          "existing_pv_kwp": [WITH_PV.get(i, 0.0) for i in ids]}, geometry=geoms, crs="EPSG:32651")
+    roofs = solarmap.assess(g)
+    assert (roofs["shading_loss_pct"] == 0).all()
+    # the issue's symptom: specific yields equal to 0.1 kWh/kWp that differ in the twelfth digit, the smaller
+    # roofs a hair ahead (here added by hand, so the test does not hang on where a run's rounding falls)
+    noise = 1.0 + 1e-13 * (10 - np.arange(10))
+    roofs["specific_yield_kwh_per_kwp"] *= noise
+    roofs["annual_kwh"] *= noise
+    return pd.DataFrame(roofs.drop(columns="geometry"))
+
+
+def _apply(roofs, rank_by="annual_kwh"):
+    from solarmap.config import Config, PolicyConfig
+    from solarmap.policy import apply_rules
+
+    cfg = Config(policy=PolicyConfig(rank_by=rank_by)).validate()
+    out, results, _ = apply_rules(roofs, load_rule_set("huangpu-2023"), cfg)
+    return out, next(r for r in results if r["rule_id"] == "HP-2")
+
+
+def test_ten_institutions_the_count_rule_takes_the_two_largest_roofs_by_annual_kwh(ten_institutions):
+    roofs = ten_institutions
+    assert roofs["specific_yield_kwh_per_kwp"].round(1).nunique() == 1  # equal at the reported precision
+    out, res = _apply(roofs)
+    assert res["eligible_buildings"] == 10 and res["buildings_with_pv"] == 3
+    assert res["shortfall_buildings"] == 2  # 50 % of 10 = 5, three have PV
+    without_pv = roofs[~roofs["building_id"].isin(WITH_PV)]
+    two_largest = without_pv.sort_values("annual_kwh", ascending=False)["building_id"].head(2).tolist()
+    assert two_largest == ["B08", "B07"]  # 867 and 768 m² (B09, 950 m², has PV)
+    assert res["candidate_ids"] == two_largest
+    # candidate_rank follows annual kWh down the whole pool
+    ranked = out.dropna(subset=["candidate_rank"]).sort_values("candidate_rank")
+    assert ranked["building_id"].tolist() == without_pv.sort_values("annual_kwh", ascending=False)["building_id"].tolist()
+
+
+def test_specific_yield_ranking_breaks_equal_yields_by_the_next_key_deterministically(ten_institutions):
+    roofs = ten_institutions
+    out1, res1 = _apply(roofs, "specific_yield")
+    out2, res2 = _apply(roofs, "specific_yield")
+    shuffled = roofs.sample(frac=1.0, random_state=7).reset_index(drop=True)
+    assert shuffled["building_id"].tolist() != roofs["building_id"].tolist()
+    out3, res3 = _apply(shuffled, "specific_yield")
+    # equal at 0.1 kWh/kWp: the next key, usable area, decides (the noise in the twelfth digit does not)
+    assert res1["candidate_ids"] == ["B08", "B07"]
+    assert res1["candidate_ids"] == res2["candidate_ids"] == res3["candidate_ids"]
+
+    def ranks(o):
+        return dict(zip(o["building_id"], o["candidate_rank"], strict=True))
+
+    assert ranks(out1) == ranks(out2) == ranks(out3)
+    by_area = roofs[~roofs["building_id"].isin(WITH_PV)].sort_values("usable_area_m2", ascending=False)["building_id"]
+    assert [b for b, _ in sorted(((b, r) for b, r in ranks(out1).items() if pd.notna(r)), key=lambda x: x[1])] == by_area.tolist()
+
+
+def test_identical_roofs_are_ranked_by_id():
+    df = portfolio(3, building_id=["C", "A", "B"], roof_area_m2=[100.0] * 3, specific_yield_kwh_per_kwp=[1000.0] * 3)
+    for rank_by in ("annual_kwh", "specific_yield", "usable_area"):
+        rs = RuleSet(name="t", title="", path="", baseline_year=2021, rules=[rule(threshold=1.0)])
+        cols, (res,) = evaluate(df, rs, module_power_w_per_m2=W_PER_M2, gcr=GCR, rank_by=rank_by)
+        assert res["candidate_ids"] == ["A", "B", "C"], rank_by
+        assert cols["candidate_rank"].tolist() == [3, 1, 2]
+
+
+def test_an_area_shortfall_is_closed_with_the_fewest_buildings():
+    # three small roofs with the best yields and one large roof: 40 % of the 420 m² installable area is 168 m²;
+    # the large roof adds 240 m² alone, the small ones 60 m² each (three needed)
+    df = portfolio(4, roof_area_m2=[100.0, 100.0, 100.0, 400.0], specific_yield_kwh_per_kwp=[1200.0, 1190.0, 1180.0, 1000.0])
+    for rank_by in ("annual_kwh", "specific_yield"):
+        rs = RuleSet(name="t", title="", path="", baseline_year=2021,
+                     rules=[rule(measure="share_of_installable_area", threshold=0.4)])
+        _, (res,) = evaluate(df, rs, module_power_w_per_m2=W_PER_M2, gcr=GCR, rank_by=rank_by)
+        assert res["shortfall_area_m2"] == pytest.approx(168.0)
+        assert res["candidate_ids"] == ["P3"] and res["shortfall_buildings"] == 1, rank_by
+
+
+def test_flagged_buildings_count_only_for_rules_that_include_them():
+    # ten institutions, two flagged by a zone and one excluded by another: 7 count, or 9 with include_flagged
+    df = portfolio(10, roof_area_m2=[100.0] * 10, specific_yield_kwh_per_kwp=[1000.0] * 10,
+                   exclusion_zone=["", "", "lanes", "lanes", "bund"] + [""] * 5,
+                   exclusion_action=["", "", "flag", "flag", "exclude"] + [""] * 5,
+                   assessment=["assessed"] * 4 + ["excluded"] + ["assessed"] * 5, reason=[""] * 4 + ["bund"] + [""] * 5)
+    rs = RuleSet(name="t", title="", path="", baseline_year=2021,
+                 rules=[rule(id="A"), rule(id="B", include_flagged=True)])
+    cols, (a, b) = evaluate(df, rs, module_power_w_per_m2=W_PER_M2, gcr=GCR)
+    assert a["eligible_buildings"] == 7 and a["removed_by_zones"] == 3 and a["removed_by_zone"] == {"bund": 1, "lanes": 2}
+    assert b["eligible_buildings"] == 9 and b["removed_by_zones"] == 1 and b["removed_by_zone"] == {"bund": 1}
+    assert not set(a["candidate_ids"]) & {"P2", "P3"}
+    assert "A: not counted: flag zone 'lanes'" in cols.loc[2, "policy_status"]
+    assert cols.loc[2, "policy_rules"] == "B" and cols.loc[4, "policy_rules"] == ""
+
+
+def test_include_flagged_must_be_a_boolean(tmp_path):
+    path = tmp_path / "r.toml"
+    path.write_text("name = 'r'\n[[rules]]\nid = 'X'\ncategories = ['public_institution']\n"
+                    "measure = 'share_of_buildings'\nthreshold = 0.5\ninclude_flagged = 'yes'\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"rule 'X': key 'include_flagged' must be true or false"):
+        load_rule_set(str(path))
+
+
+def test_npv_and_payback_rankings_follow_the_economics_columns():
+    df = portfolio(3, roof_area_m2=[100.0, 200.0, 300.0], specific_yield_kwh_per_kwp=[1000.0] * 3,
+                   npv_cny=[5000.0, 9000.0, 7000.0], payback_years=[6.04, 5.96, 5.2])
+    rs = RuleSet(name="t", title="", path="", baseline_year=2021, rules=[rule(threshold=1.0)])
+    _, (res,) = evaluate(df, rs, module_power_w_per_m2=W_PER_M2, gcr=GCR, rank_by="npv")
+    assert res["candidate_ids"] == ["P1", "P2", "P0"]
+    # payback at its 0.1-year precision: 6.04 and 5.96 are both 6.0, so NPV decides between P0 and P1
+    _, (res,) = evaluate(df, rs, module_power_w_per_m2=W_PER_M2, gcr=GCR, rank_by="payback")
+    assert res["candidate_ids"] == ["P2", "P1", "P0"]
+    with pytest.raises(ConfigError, match=r"rank_by = 'npv' needs the column 'npv_cny'"):
+        evaluate(df.drop(columns="npv_cny"), rs, rank_by="npv")
