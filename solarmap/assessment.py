@@ -457,7 +457,8 @@ def run_assessment(buildings=None, config: Config | None = None, *, weather: Wea
 def assess(buildings, config: Config | None = None, *, weather: Weather | str | None = None,
            boundary=None) -> gpd.GeoDataFrame:
     """Assess every building's roof: usable area, capacity, neighbour shade, hourly pvlib yield summed to the year,
-    and the installation rules. Writes nothing.
+    the economics (capex, payback, NPV, CO₂; ``config.economics``) and the installation rules, after the exclusion
+    zones of ``config.exclusions``. Writes nothing.
 
     Parameters
     ----------
