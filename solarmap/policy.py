@@ -95,12 +95,39 @@ def candidate_order(roofs: pd.DataFrame, rank_by: str = "annual_kwh") -> np.ndar
     return np.lexsort((ids, *reversed(keys)))
 
 
-def _why_not(row_reason: str, assessed: bool, suitable: bool) -> str:
-    if not assessed:
-        return f"excluded ({row_reason})"
-    if not suitable:
-        return f"not suitable ({row_reason or 'shaded'})"
-    return ""
+_S = np.dtypes.StringDType()
+
+
+def _text(values) -> np.ndarray:
+    """Values as a numpy string array (None and NaN as empty), for vectorised string building."""
+    v = pd.Series(values, dtype=object)
+    return v.where(v.notna(), "").astype(str).to_numpy().astype(_S)
+
+
+def _append(acc: np.ndarray, mask: np.ndarray, text, sep: str) -> np.ndarray:
+    """``acc`` with ``text`` appended where ``mask`` (joined by ``sep``, none before the first item)."""
+    idx = np.flatnonzero(mask)
+    if not len(idx):
+        return acc
+    text = np.asarray(text, dtype=_S)
+    text = text[idx] if text.ndim else text
+    cur = acc[idx]
+    acc = acc.copy()
+    acc[idx] = np.where(cur == "", text, np.strings.add(np.strings.add(cur, sep), text))
+    return acc
+
+
+def _why_not(reasons: np.ndarray, assessed: np.ndarray, suitable: np.ndarray) -> np.ndarray:
+    """Why each roof cannot host PV: 'excluded (reason)', 'not suitable (reason)', or '' (vectorised)."""
+    r = _text(reasons)
+    excluded = np.strings.add(np.strings.add("excluded (", r), ")")
+    unsuitable = np.strings.add(np.strings.add("not suitable (", np.where(r == "", "shaded", r)), ")")
+    return np.where(~assessed, excluded, np.where(~suitable, unsuitable, np.asarray("", dtype=_S)))
+
+
+def _records(ids: np.ndarray, why: np.ndarray, mask: np.ndarray) -> list[dict]:
+    """``[{"building_id", "why"}]`` for the roofs in ``mask``."""
+    return pd.DataFrame({"building_id": ids[mask], "why": why[mask].astype(object)}).to_dict("records")
 
 
 def evaluate(roofs: pd.DataFrame, rule_set: RuleSet, *, module_power_w_per_m2: float = 215.0,
@@ -149,9 +176,15 @@ def evaluate(roofs: pd.DataFrame, rule_set: RuleSet, *, module_power_w_per_m2: f
         else np.full(n, "", dtype=object)
     zone_excluded, flagged = action == "exclude", action == "flag"
 
-    eligible_for = [[] for _ in range(n)]
-    picked_for = [[] for _ in range(n)]
-    status = [[] for _ in range(n)]
+    # per-building texts, built rule by rule with array operations (no loop over buildings)
+    eligible_for = np.full(n, "", dtype=_S)
+    picked_for = np.full(n, "", dtype=_S)
+    status = np.full(n, "", dtype=_S)
+    why_not = _why_not(reasons, assessed, suitable)
+    zone_text = np.strings.add(np.strings.add(np.strings.add(_text(action), " zone '"), _text(zone)), "'")
+    rank_text = np.where(np.isfinite(rank), np.strings.add("candidate #", _text(np.where(np.isfinite(rank), rank, 0)
+                                                                                   .astype(np.int64))),
+                         np.asarray("candidate", dtype=_S))
     results = []
     for rule in rule_set.rules:
         base = inside & np.isin(cat, rule.categories)
@@ -168,10 +201,8 @@ def evaluate(roofs: pd.DataFrame, rule_set: RuleSet, *, module_power_w_per_m2: f
             base &= (assessed & suitable) | zone_excluded
         removed = base & drop
         base &= ~removed
-        for i in np.flatnonzero(base):
-            eligible_for[i].append(rule.id)
-        for i in np.flatnonzero(removed):
-            status[i].append(f"{rule.id}: not counted: {action[i]} zone '{zone[i]}'")
+        eligible_for = _append(eligible_for, base, rule.id, ",")
+        status = _append(status, removed, np.strings.add(f"{rule.id}: not counted: ", zone_text), "; ")
         groups = sorted(set(sub[base | removed])) if rule.scope == "subdistrict" else ["(all)"]
         if not (base | removed).any():  # no eligible building anywhere: the rule does not apply (it is not met either)
             subs = sorted(set(sub[inside]) - {""})
@@ -187,21 +218,22 @@ def evaluate(roofs: pd.DataFrame, rule_set: RuleSet, *, module_power_w_per_m2: f
                 res["reason"] = f"no eligible building: the {int(gone.sum())} it covers here lie in exclusion zones"
                 results.append(res | {"removed_by_zones": int(gone.sum()), "removed_by_zone": by_zone})
                 continue
-            res, picks, notes = _evaluate_group(rule, el, has_pv, pv_area, gross, usable, cap, kwh, sy, sy_median,
-                                               assessed, suitable, reasons, ids, order, gcr, module_power_w_per_m2,
-                                               area_order=area_order, roof_capex=roof_capex, capex=capex)
+            res, picks, noted, notes = _evaluate_group(rule, el, has_pv, pv_area, gross, usable, cap, kwh, sy,
+                                                       sy_median, assessed, suitable, why_not, ids, order, gcr,
+                                                       module_power_w_per_m2, area_order=area_order,
+                                                       roof_capex=roof_capex, capex=capex)
             res["subdistrict"] = g
             res["removed_by_zones"], res["removed_by_zone"] = int(gone.sum()), by_zone
             results.append(res)
-            for i in picks:
-                picked_for[i].append(rule.id)
-                status[i].append(f"{rule.id}: candidate" + (f" #{int(rank[i])}" if np.isfinite(rank[i]) else ""))
-            for i, note in notes.items():
-                status[i].append(f"{rule.id}: {note}")
+            picked = np.zeros(n, dtype=bool)
+            picked[picks] = True
+            picked_for = _append(picked_for, picked, rule.id, ",")
+            status = _append(status, picked, np.strings.add(f"{rule.id}: ", rank_text), "; ")
+            status = _append(status, noted, np.strings.add(f"{rule.id}: cannot count: ", notes), "; ")
     cols = pd.DataFrame(index=roofs.index)
-    cols["policy_rules"] = [",".join(x) for x in eligible_for]
-    cols["policy_candidate_for"] = [",".join(x) for x in picked_for]
-    cols["policy_status"] = ["; ".join(x) for x in status]
+    cols["policy_rules"] = eligible_for.astype(object)
+    cols["policy_candidate_for"] = picked_for.astype(object)
+    cols["policy_status"] = status.astype(object)
     cols["candidate_rank"] = pd.array(rank).astype("Int64")
     cols["existing_pv_area_m2"] = np.round(pv_area, 2)
     return cols, results
@@ -256,7 +288,9 @@ def _ratio(num: float, den: float):
 
 
 def _evaluate_group(rule, el, has_pv, pv_area, gross, usable, cap, kwh, sy, sy_median, assessed, suitable,
-                    reasons, ids, order, gcr, module_power, *, area_order=None, roof_capex=None, capex=None):
+                    why_not, ids, order, gcr, module_power, *, area_order=None, roof_capex=None, capex=None):
+    """One rule in one group: the result, the picked positions (ranking order), and the roofs that cannot count
+    (a mask) with why (a string array)."""
     n_el = int(el.sum())
     with_pv = el & has_pv
     pv_total = float(pv_area[el].sum())
@@ -273,7 +307,8 @@ def _evaluate_group(rule, el, has_pv, pv_area, gross, usable, cap, kwh, sy, sy_m
         "eligible_gross_area_m2": round(gross_total, 1), "eligible_installable_area_m2": round(usable_total, 1),
         "pv_covered_area_m2": round(pv_total, 1),
     }
-    notes: dict[int, str] = {}
+    noted = np.zeros(len(el), dtype=bool)
+    notes = why_not
     picks: list[int] = []
     kw_per_m2 = gcr * module_power / 1000.0  # kWp per m² of roof covered by rows
     if rule.level == "portfolio":
@@ -289,8 +324,7 @@ def _evaluate_group(rule, el, has_pv, pv_area, gross, usable, cap, kwh, sy, sy_m
             gain = usable
         res["compliant"] = bool(n_el == 0 or need <= 1e-9)
         feasible = el & ~has_pv & assessed & suitable
-        for i in np.flatnonzero(el & ~has_pv & ~(assessed & suitable)):
-            notes[i] = "cannot count: " + _why_not(reasons[i], assessed[i], suitable[i])
+        noted = el & ~has_pv & ~(assessed & suitable)
         if need > 1e-9:
             # a count is closed by any `need` roofs: down the ranking; an area with the fewest: largest first
             walk = order if rule.measure == "share_of_buildings" or area_order is None else area_order
@@ -322,16 +356,13 @@ def _evaluate_group(rule, el, has_pv, pv_area, gross, usable, cap, kwh, sy, sy_m
         res["buildings_compliant"] = int((el & ~bad).sum())
         res["compliant"] = bool(not bad.any())
         fits = assessed & (usable >= rule.threshold * gross - 1e-9)
-        for i in np.flatnonzero(bad):
-            if fits[i]:
-                picks.append(int(i))
-            elif not assessed[i]:
-                notes[i] = "cannot count: " + _why_not(reasons[i], False, False)
-            else:
-                notes[i] = f"cannot count: usable area is {usable[i] / gross[i]:.0%} of the roof, below {rule.threshold:.0%}"
-        chosen = np.zeros(len(el), dtype=bool)
-        chosen[picks] = True
-        picks = order[chosen[order]].tolist()  # in ranking order
+        noted = bad & ~fits
+        with np.errstate(invalid="ignore", divide="ignore"):
+            pct = np.nan_to_num(np.round(100.0 * usable / np.where(gross > 0, gross, np.nan)))
+        too_little = np.strings.add(np.strings.add("usable area is ", _text(pct.astype(np.int64))),
+                                    f"% of the roof, below {rule.threshold:.0%}")
+        notes = np.where(assessed, too_little, why_not)
+        picks = order[(bad & fits)[order]].tolist()  # in ranking order
         kwp_needed = missing_area * kw_per_m2
         res["shortfall_buildings"] = int(bad.sum())
         res["shortfall_area_m2"] = round(float(missing_area.sum()), 1)
@@ -343,13 +374,13 @@ def _evaluate_group(rule, el, has_pv, pv_area, gross, usable, cap, kwh, sy, sy_m
             if capex is not None else None
         res["closable"] = bool(len(picks) == int(bad.sum()))
         res["unclosed"] = round(float(missing_area[bad & ~np.isin(np.arange(len(el)), picks)].sum()), 1)
-    res["candidate_ids"] = [str(ids[i]) for i in picks]
-    res["cannot_count"] = [{"building_id": str(ids[i]), "why": v.removeprefix("cannot count: ")} for i, v in notes.items()]
+    res["candidate_ids"] = ids[picks].tolist()
+    res["cannot_count"] = _records(ids, notes, noted)
     if n_el == 0:  # callers skip empty groups; kept so that an empty group can never read "compliant"
         res.update(status="not_applicable", compliant=None, reason=_not_applicable_reason(rule))
     else:
         res["status"] = "compliant" if res["compliant"] else "not_compliant"
-    return res, picks, notes
+    return res, picks, noted, notes
 
 
 def floor_area_m2(roofs: pd.DataFrame, storey_height_m: float) -> np.ndarray:

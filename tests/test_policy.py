@@ -386,3 +386,24 @@ def test_npv_and_payback_rankings_follow_the_economics_columns():
     assert res["candidate_ids"] == ["P2", "P1", "P0"]
     with pytest.raises(ConfigError, match=r"rank_by = 'npv' needs the column 'npv_cny'"):
         evaluate(df.drop(columns="npv_cny"), rs, rank_by="npv")
+
+
+def test_statuses_and_cannot_count_reasons_are_written_for_every_kind_of_roof():
+    """The per-building texts (built with array operations): candidates with their rank, excluded and unsuitable
+    roofs, and a building-level roof whose usable area cannot reach the threshold."""
+    df = portfolio(4, roof_area_m2=[400.0, 300.0, 200.0, 500.0], usable_area_m2=[240.0, 180.0, 120.0, 100.0],
+                   specific_yield_kwh_per_kwp=[1000.0, 990.0, 980.0, 970.0],
+                   assessment=["assessed", "excluded", "assessed", "assessed"], reason=["", "too_small", "shaded", ""],
+                   suitable=[True, False, False, True])
+    cols, results = run_rules(df, rule(id="A", threshold=1.0),
+                              rule(id="B", measure="building_area_ratio", threshold=0.3))
+    a, b = results
+    assert cols.loc[0, "policy_status"] == "A: candidate #1; B: candidate #1"
+    assert cols.loc[1, "policy_status"] == "A: cannot count: excluded (too_small); B: cannot count: excluded (too_small)"
+    assert cols.loc[2, "policy_status"] == "A: cannot count: not suitable (shaded); B: candidate"  # fits 30 %, no rank
+    # 100 of 500 m² usable: 20 %, below the 30 % the rule asks of each roof
+    assert cols.loc[3, "policy_status"] == "A: candidate #2; B: cannot count: usable area is 20% of the roof, below 30%"
+    assert cols.loc[0, "policy_rules"] == "A,B" and cols.loc[0, "policy_candidate_for"] == "A,B"
+    assert b["cannot_count"] == [{"building_id": "P1", "why": "excluded (too_small)"},
+                                 {"building_id": "P3", "why": "usable area is 20% of the roof, below 30%"}]
+    assert a["candidate_ids"] == ["P0", "P3"]
