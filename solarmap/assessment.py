@@ -32,7 +32,7 @@ import shapely
 from pyproj import CRS
 
 from solarmap import overlaps, tiles
-from solarmap.columns import ROOF_COLUMNS
+from solarmap.columns import COLUMNS
 from solarmap.config import Config, applicable_mappings, with_buildings
 from solarmap.economics import apply_economics
 from solarmap.errors import (
@@ -168,6 +168,13 @@ def _named_parts(b: gpd.GeoDataFrame, cfg: Config, path: str) -> Boundary:
     """A boundary file's polygons with their names: from ``cfg.boundary_name_column`` or the first of
     :data:`BOUNDARY_NAME_COLUMNS`; one unnamed polygon takes the run's name."""
     if b.crs is None:
+        minx, miny, maxx, maxy = b.total_bounds
+        if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+            msg = (f"boundary file {path} has no CRS and its coordinates (x {minx:.0f}..{maxx:.0f}, y {miny:.0f}.."
+                   f"{maxy:.0f}) are not longitude/latitude: give it a .prj, or save it with its CRS (e.g. as GeoPackage)")
+            raise InputDataError(msg)
+        warn(f"boundary file {path} has no CRS; its coordinates fit longitude/latitude, read as EPSG:4326",
+             InputDataWarning)
         b = b.set_crs("EPSG:4326")
     b = b.to_crs("EPSG:4326")
     geoms = b.geometry.to_numpy()
@@ -222,6 +229,21 @@ def resolve_boundary(cfg: Config, boundary=None) -> Boundary | None:
     return Boundary(sub.outline, sub.slug, [sub.slug], [sub.outline])
 
 
+def _clash_names(columns) -> dict[str, str]:
+    """Input columns named like an output column, renamed ``input_<name>`` (``input_input_<name>`` … when that
+    is taken too, as when solarmap's own roofs.gpkg is read back in)."""
+    taken = set(columns)
+    out = {}
+    for c in columns:
+        if c in COLUMNS and COLUMNS[c].group != "source" and c not in ("building_id", "name", "assessment", "reason"):
+            new = f"input_{c}"
+            while new in taken:
+                new = f"input_{new}"
+            taken.add(new)
+            out[c] = new
+    return out
+
+
 def prepare(fp: gpd.GeoDataFrame, cfg: Config, *, baseline_year: int, boundary: Boundary | None = None,
             source: str = "") -> gpd.GeoDataFrame:
     """From validated footprints to buildings ready for assessment: heights (with neighbour imputation), policy
@@ -236,7 +258,7 @@ def prepare(fp: gpd.GeoDataFrame, cfg: Config, *, baseline_year: int, boundary: 
                                     baseline_year=baseline_year)
     pv = categories.existing_pv(fp, column=b.existing_pv_column)
     # input columns named like an output column are kept beside it as input_<name>
-    clash = {c: f"input_{c}" for c in fp.columns if c in ROOF_COLUMNS and c not in ("building_id", "name", "assessment", "reason")}
+    clash = _clash_names(fp.columns)
     roofs = gpd.GeoDataFrame(pd.concat([fp.rename(columns=clash), h, cat, stage, pv], axis=1), geometry="geometry", crs=metric_crs)
     had_height_column = any(c in fp.columns for c in ((b.height_column,) if b.height_column else heights.HEIGHT_CANDIDATES))
     imputed = (roofs["height_source"] == "floors").to_numpy() & had_height_column
@@ -276,10 +298,17 @@ def prepare(fp: gpd.GeoDataFrame, cfg: Config, *, baseline_year: int, boundary: 
         roofs.loc[out_b, ["assessment", "reason"]] = ["excluded", "outside_boundary"]
         roofs["in_boundary"] = inside  # a building excluded for another reason keeps it, and still lies outside
         # inside the run's boundary its own names win (outlines overlap): each roof takes its part's name
+        named = np.zeros(len(roofs), dtype=bool)
+        twice = 0
         for name, part in zip(boundary.names, boundary.parts, strict=True):
             sel = inside & valid
             sel[sel] = shapely.contains_xy(part, lon[sel], lat[sel])
-            sub_of[sel] = name
+            twice += int((sel & named).sum())
+            sub_of[sel & ~named] = name  # where parts overlap, the first part's name
+            named |= sel
+        if twice:
+            warn(f"boundary {boundary.label}: its polygons overlap; {twice} buildings lie in more than one and take "
+                 "the first one's name", InputDataWarning)
     if boundary is None:
         roofs["in_boundary"] = True
     roofs["subdistrict"] = sub_of

@@ -118,6 +118,14 @@ _ALL: list[Column] = [
     _c("policy_status", "str", "", None, "Per rule: 'candidate #rank', or 'cannot count: why' for eligible roofs that cannot host PV.", "政策状态", "Rule status", "policy"),
     _c("candidate_rank", "int", "", None, "Rank among suitable roofs without PV by policy.rank_by (default annual kWh, high first), ties by the next key and the id, each compared at its CSV precision.", "候选排名", "Candidate rank", "policy"),
     _c("existing_pv_area_m2", "float", "m²", 2, "Roof area covered by existing PV [m²]: the input's, or kWp ÷ module power ÷ GCR.", "已装光伏面积", "Existing PV area", "policy"),
+    # written by the open-data readers (sources/osm.py, sources/overture.py); empty for other inputs
+    _c("osm_kind", "str", "", None, "OSM: 'building' (an outline) or 'building:part' (a part with its own height).", "OSM要素类型", "OSM kind", "source"),
+    _c("osm_part_of", "str", "", None, "OSM: the outline a building:part belongs to (its building_id).", "所属OSM建筑", "OSM part of", "source"),
+    _c("min_height_m", "float", "m", 2, "OSM/Overture: height of the part's bottom above ground (min_height, building:min_level) [m].", "底部高度", "Minimum height", "source"),
+    _c("height_rule", "str", "", None, "OSM/Overture: which tags gave the height (height, levels × storey height, + roof height).", "高度规则", "Height rule", "source"),
+    _c("category_tag", "str", "", None, "OSM: the tag the category was read from (e.g. amenity=school).", "类别标签", "Category tag", "source"),
+    _c("existing_pv_source", "str", "", None, "OSM: where existing PV came from (generator node, panel area, unsized: counted as 1 kWp).", "已装光伏来源", "Existing PV source", "source"),
+    _c("osm_trimmed", "bool", "", None, "OSM: the part lost the area of a higher part standing on it (seen from above).", "OSM已裁剪", "OSM trimmed", "source"),
     # repairs and imputations (flags)
     _c("geometry_repaired", "bool", "", None, "True when a self-intersecting footprint was repaired (make_valid).", "几何已修复", "Geometry repaired", "flag"),
     _c("id_deduplicated", "bool", "", None, "True when the input id repeated or was blank and was made unique (A#2, row5).", "编号已去重", "Id deduplicated", "flag"),

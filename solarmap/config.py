@@ -307,6 +307,9 @@ _CHOICES = {
     "buildings.category_scheme": {"auto", "column", "euluc", "osm"},
     "buildings.input_datum": {"wgs84", "gcj02"},
     "pv.transposition_model": {"perez", "haydavies", "isotropic"},
+    # pvlib.temperature.TEMPERATURE_MODEL_PARAMETERS["sapm"]
+    "pv.temperature_model": {"open_rack_glass_glass", "close_mount_glass_glass", "open_rack_glass_polymer",
+                             "insulated_back_glass_polymer"},
     "pv.aoi_model": {"physical", "ashrae", "martin_ruiz", "no_loss"},
     "output.tiles": {"none", "osm", "carto", "tianditu", "amap"},
     "output.lang": {"zh", "en", "both"},
@@ -333,6 +336,12 @@ _RANGES = {
     "shading.min_sun_elevation_deg": (0.5, 45),
     "shading.max_loss_pct": (0, 100),
     "shading.max_points_per_roof": (1, 400),
+    "shading.max_search_radius_m": (1, 20000),
+    "shading.point_spacing_m": (0, 1000),
+    "output.co2_kg_per_kwh": (0, 5),
+    "pv.gamma_pdc": (-0.02, 0.0),
+    **{f"pv.losses.{k}": (0, 100) for k in ("soiling", "shading", "snow", "mismatch", "wiring", "connections", "lid",
+                                            "nameplate_rating", "age", "availability")},
     "weather.year": (1901, 2099),
     "weather.max_distance_km": (1, 20040),  # 20,040 km: beyond half the Earth's circumference, nothing is farther
     "engine.tile_size_m": (200, 100000),

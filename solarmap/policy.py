@@ -95,6 +95,9 @@ def candidate_order(roofs: pd.DataFrame, rank_by: str = "annual_kwh") -> np.ndar
     return np.lexsort((ids, *reversed(keys)))
 
 
+#: reasons that mark a row which is not a building of its own (so no rule counts it)
+NOT_BUILDINGS = ("replaced_by_parts", "under_higher_part", "covered", "underground")
+
 _S = np.dtypes.StringDType()
 
 
@@ -186,8 +189,11 @@ def evaluate(roofs: pd.DataFrame, rule_set: RuleSet, *, module_power_w_per_m2: f
                                                                                    .astype(np.int64))),
                          np.asarray("candidate", dtype=_S))
     results = []
+    # rows that are no building of their own never count: an OSM outline replaced by its parts, a part or a
+    # footprint wholly under a taller one (a podium drawn under its tower, a duplicate), a building underground
+    countable = inside & ~np.isin(reasons, NOT_BUILDINGS)
     for rule in rule_set.rules:
-        base = inside & np.isin(cat, rule.categories)
+        base = countable & np.isin(cat, rule.categories)
         if rule.uses:
             base &= np.isin(use, rule.uses)
         if rule.stage != "any":

@@ -106,7 +106,7 @@ def test_a_configured_column_with_auto_takes_its_scheme_from_its_values_and_a_mi
     df = pd.DataFrame({"lu": ["502", "101"], "category": ["住宅", "住宅"]})
     d = detect(df, scheme="auto", column="lu")
     assert (d.column, d.scheme) == ("lu", "euluc")
-    with pytest.raises(InputDataError, match=r"no column 'nope' for the building category \(columns: lu, category\)"):
+    with pytest.raises(InputDataError, match=r"no column 'nope' for the building category \(buildings.category_column or --category-column\); the buildings' columns: lu, category\."):
         detect(df, column="nope")
 
 

@@ -228,3 +228,65 @@ def test_a_killed_runs_hidden_folder_is_removed_by_the_next_run_whatever_its_nam
         live.kill()
         live.wait()
     assert left == [f".city.tmp-{live.pid}"]  # another name's dead run removed; a running one kept
+
+
+def test_a_building_drawn_twice_counts_once_for_the_rules(tmp_path):
+    """A duplicate footprint is 'covered' by its twin and is no building of its own: rules count the building once."""
+    from solarmap import Config, assess
+
+    c = gpd.GeoSeries.from_xy([121.4700], [31.2095], crs=4326).to_crs(32651).iloc[0]
+    box = shapely.box(c.x, c.y, c.x + 30, c.y + 20)
+    other = shapely.box(c.x + 60, c.y, c.x + 90, c.y + 20)
+    gdf = gpd.GeoDataFrame({"building_id": ["S1", "S1-copy", "S2"], "height_m": [20.0, 20.0, 20.0],
+                            "category": ["public_institution"] * 3, "year_built": [1990] * 3},
+                           geometry=[box, box, other], crs=32651)
+    out = assess(gdf, Config())
+    assert out.loc[1, "reason"] == "covered"
+    hp2 = [r for r in out.attrs["policy"] if r["rule_id"] == "HP-2"]
+    assert sum(r["eligible_buildings"] for r in hp2) == 2
+
+
+@pytest.mark.parametrize(("section", "key", "value"), [
+    ("shading", "max_search_radius_m", -5.0), ("shading", "point_spacing_m", -1.0),
+    ("pv.losses", "soiling", 150.0), ("pv", "temperature_model", "open_rack"), ("output", "co2_kg_per_kwh", -1.0),
+])
+def test_config_values_that_would_give_silent_nonsense_are_refused(section, key, value):
+    from solarmap import Config
+    from solarmap.errors import ConfigError
+
+    cfg = Config()
+    obj = cfg
+    for part in section.split("."):
+        obj = getattr(obj, part)
+    setattr(obj, key, value)
+    with pytest.raises(ConfigError, match=rf"'{section}\.{key}'"):
+        cfg.validate()
+
+
+def test_an_unknown_crs_is_an_error_naming_the_setting(tmp_path, capsys):
+    src = gpd.read_file(sample_buildings("dapuqiao")).head(50)
+    path = tmp_path / "b.gpkg"
+    src.to_file(path, driver="GPKG")
+    assert _run(["dapuqiao", "--buildings", str(path), "--crs", "EPSG:99999"], tmp_path / "out") == 2
+    err = capsys.readouterr().err
+    assert "EPSG:99999" in err and "--crs" in err and "Traceback" not in err
+
+
+def test_solarmaps_own_roofs_gpkg_can_be_read_back_in(dapuqiao_run, tmp_path):
+    back = gpd.read_file(dapuqiao_run / "dapuqiao" / "roofs.gpkg").head(300)
+    path = tmp_path / "refeed.gpkg"
+    back.to_file(path, driver="GPKG")
+    assert _run(["dapuqiao", "--buildings", str(path), "--boundary", "none", "--no-shading"], tmp_path / "out") == 0
+    roofs = pd.read_csv(tmp_path / "out" / "refeed" / "roofs.csv" if (tmp_path / "out" / "refeed").exists()
+                        else tmp_path / "out" / "dapuqiao" / "roofs.csv", encoding="utf-8-sig")
+    assert len(roofs) == 300 and {"input_floors", "input_input_floors"} <= set(roofs.columns)
+
+
+def test_a_projected_boundary_without_crs_is_refused_naming_the_boundary(tmp_path, capsys):
+    outline = gpd.GeoSeries([find_subdistrict("dapuqiao").outline], crs=4326).to_crs(32651)
+    path = tmp_path / "b.shp"
+    gpd.GeoDataFrame(geometry=outline.values).to_file(path)  # no .prj
+    path.with_suffix(".prj").unlink(missing_ok=True)
+    assert _run(["dapuqiao", "--boundary", str(path)], tmp_path / "out") == 2
+    err = capsys.readouterr().err
+    assert f"boundary file {path} has no CRS" in err and "buildings" not in err.split("boundary file")[1][:80]

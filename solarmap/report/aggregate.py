@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from solarmap import economics, overlaps
+from solarmap.columns import FLAG_COLUMNS
 from solarmap.policy import overall_status
 from solarmap.solar import pv_model_description
 from solarmap.sources.subdistricts import find_subdistrict
@@ -59,9 +60,7 @@ def summarise(cfg, roofs, weather, boundary_label, policy_results, rule_set, war
             title = f"solarmap · {find_subdistrict(cfg.subdistrict).label}"
         except Exception:  # noqa: BLE001 - a title is never worth failing a run
             pass
-    flags = {c: int(roofs[c].sum()) for c in ("geometry_repaired", "id_deduplicated", "geometry_from_point", "height_imputed",
-                                           "roof_overlap")
-             if c in roofs.columns}
+    flags = {c: int(roofs[c].sum()) for c in (*FLAG_COLUMNS, "height_imputed", "roof_overlap") if c in roofs.columns}
     return {
         "run_id": run_id,
         "name": cfg.name,

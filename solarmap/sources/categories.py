@@ -108,6 +108,13 @@ SCHEMES = ("column", "euluc", "osm")
 _SCHEME_TEXT = {"column": "solarmap categories / use classes", "euluc": "EULUC-China classes", "osm": "OSM tags"}
 
 
+def _own(df: pd.DataFrame) -> list[str]:
+    """The input's own columns (not those the footprint reader adds), for messages."""
+    internal = {"building_id", "name", "assessment", "reason", "geometry_repaired", "id_deduplicated",
+                "geometry_from_point", "geometry"}
+    return [str(c) for c in df.columns if c not in internal]
+
+
 def _norm(values: pd.Series) -> pd.Series:
     return values.astype("string").fillna("").str.strip().str.lower()
 
@@ -326,7 +333,8 @@ def _categorise_column(df: pd.DataFrame, scheme: str, column: str) -> pd.DataFra
     if not col:
         return pd.DataFrame({"category": "other", "use_class": "unknown", "category_source": "default"}, index=df.index)
     if col not in df.columns:
-        msg = f"no column '{col}' for the building category (columns: {', '.join(map(str, df.columns))})"
+        msg = (f"no column '{col}' for the building category (buildings.category_column or --category-column); the "
+               f"buildings' columns: {', '.join(_own(df))}. Name one of them, or leave it empty to detect it")
         raise InputDataError(msg)
     raw = df[col].astype("string").fillna("").str.strip()
     key = raw.str.lower().str.replace(r"\.0$", "", regex=True)  # EULUC codes may arrive as numbers ("502.0")
@@ -437,7 +445,9 @@ def assign_stage(df: pd.DataFrame, *, stage_column: str = "", year_column: str =
     ycol = year_column or next((c for c in ("year_built", "start_date", "建成年份") if c in df.columns), "")
     for col, what in ((stage_column, "stage"), (year_column, "year built")):
         if col and col not in df.columns:
-            msg = f"no column '{col}' for the {what} (columns: {', '.join(map(str, df.columns))})"
+            key = "year_built_column" if what == "year built" else "stage_column"
+            msg = (f"no column '{col}' for the {what} (buildings.{key}); the buildings' columns: {', '.join(_own(df))}. "
+                   "Name one of them, or leave it empty to detect it")
             raise InputDataError(msg)
     year = (pd.to_numeric(df[ycol].astype("string").str[:4], errors="coerce") if ycol else pd.Series(np.nan, index=df.index))
     year = year.where((year >= 1800) & (year <= 2100))
@@ -454,7 +464,8 @@ def existing_pv(df: pd.DataFrame, *, column: str = "") -> pd.Series:
     if not col:
         return pd.Series(0.0, index=df.index, name="existing_pv_kwp")
     if col not in df.columns:
-        msg = f"no column '{col}' for existing PV (columns: {', '.join(map(str, df.columns))})"
+        msg = (f"no column '{col}' for existing PV (buildings.existing_pv_column); the buildings' columns: "
+               f"{', '.join(_own(df))}. Name one of them, or leave it empty to detect it")
         raise InputDataError(msg)
     v = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float)
     v = np.where(np.isfinite(v) & (v > 0), v, 0.0)

@@ -20,7 +20,8 @@ import pyogrio
 import shapely
 from pyproj import CRS
 
-from solarmap.errors import InputDataError, InputDataWarning, InputFileError, warn
+from solarmap.columns import FLAG_COLUMNS
+from solarmap.errors import ConfigError, InputDataError, InputDataWarning, InputFileError, warn
 from solarmap.sources.coords import gcj02_to_wgs84, utm_crs_for
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,6 @@ log = logging.getLogger(__name__)
 VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".parquet", ".geoparquet", ".fgb", ".csv", ".zip", ".osm", ".pbf"}
 ID_CANDIDATES = ("building_id", "building_i", "id", "osm_id", "fid", "objectid", "OBJECTID")  # building_i: .dbf names are cut to 10 characters
 NAME_CANDIDATES = ("name", "name:zh", "名称", "address", "addr")
-FLAG_COLUMNS = ("geometry_repaired", "id_deduplicated", "geometry_from_point")
 
 
 def _detect_dbf_encoding(path: Path) -> str | None:
@@ -127,7 +127,7 @@ def _read_parquet(path: Path) -> gpd.GeoDataFrame:
         df = pd.read_parquet(path)
         if "geometry" not in df.columns or not df["geometry"].map(lambda v: isinstance(v, bytes | type(None))).all():
             raise
-        log.warning("%s is Parquet without GeoParquet metadata; its 'geometry' column is read as WKB", path.name)
+        warn(f"{path.name} is Parquet without GeoParquet metadata; its 'geometry' column is read as WKB", InputDataWarning)
         return gpd.GeoDataFrame(df.drop(columns="geometry"), geometry=shapely.from_wkb(df["geometry"].to_numpy()), crs=None)
 
 
@@ -168,7 +168,12 @@ def _pick(df: pd.DataFrame, configured: str, candidates: tuple[str, ...], what: 
 
 def _assume_crs(gdf: gpd.GeoDataFrame, crs: str, path) -> gpd.GeoDataFrame:
     if crs:
-        return gdf.set_crs(crs, allow_override=True)
+        try:
+            return gdf.set_crs(crs, allow_override=True)
+        except Exception as exc:  # pyproj.CRSError and friends
+            msg = (f"{path}: the CRS {crs!r} given for it (buildings.crs or --crs) is not one pyproj knows ({exc}); "
+                   "give an EPSG code such as EPSG:4326, EPSG:32651 or EPSG:4547")
+            raise ConfigError(msg) from None
     if gdf.crs is not None:
         return gdf
     minx, miny, maxx, maxy = gdf.total_bounds

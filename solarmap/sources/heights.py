@@ -20,6 +20,8 @@ from solarmap.errors import InputDataError, InputFileError
 
 log = logging.getLogger(__name__)
 
+#: columns the footprint reader adds (not the input's own), left out of messages
+_INTERNAL = {"building_id", "name", "assessment", "reason", "geometry_repaired", "id_deduplicated", "geometry_from_point"}
 MAX_HEIGHT_M = 650.0  # above the tallest building in China (Shanghai Tower, 632 m)
 HEIGHT_CANDIDATES = ("height_m", "height", "Height", "HEIGHT", "bldg_height", "高度")
 FLOORS_CANDIDATES = ("floors", "building:levels", "levels", "storeys", "Floor", "FLOOR", "层数")
@@ -152,7 +154,9 @@ def assign_heights(
     fcol = floors_column or next((c for c in FLOORS_CANDIDATES if c in df.columns), "")
     for col, what in ((height_column, "height"), (floors_column, "floors")):
         if col and col not in df.columns:
-            msg = f"no column '{col}' for the {what} (columns: {', '.join(map(str, df.columns))})"
+            own = [str(c) for c in df.columns if c not in _INTERNAL and c != df.geometry.name]
+            msg = (f"no column '{col}' for the {what} (buildings.{what}_column or --{what}-column); the buildings' "
+                   f"columns: {', '.join(own)}. Name one of them, or leave it empty to detect it")
             raise InputDataError(msg)
     n = len(df)
     height = np.full(n, np.nan)

@@ -41,7 +41,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from solarmap.errors import InputDataError, InputFileError
+from solarmap.errors import InputDataError, InputDataWarning, InputFileError, warn
 from solarmap.sources import categories
 from solarmap.sources.coords import utm_crs_for
 
@@ -412,8 +412,8 @@ def buildings_from_features(feats: gpd.GeoDataFrame, *, storey_height_m: float =
             else:
                 above = shapely.union(above, g[i])
     if uncovered_n:
-        log.warning("%s: %d buildings have parts that leave %.0f m² of their outline uncovered; that area is left out "
-                    "(with parts the outline is replaced by them, as 3D renderers do)", source, uncovered_n, uncovered_m2)
+        warn(f"{source}: {uncovered_n} buildings have parts that leave {uncovered_m2:.0f} m² of their outline uncovered; "
+             "that area is left out (with parts the outline is replaced by them, as 3D renderers do)", InputDataWarning)
 
     # existing PV: on the building, or a solar generator inside it
     area_now = np.where(np.isin(shapely.get_type_id(g), [3, 6]), shapely.area(g), 0.0)
@@ -464,8 +464,8 @@ def buildings_from_features(feats: gpd.GeoDataFrame, *, storey_height_m: float =
             log.info("%s: %d solar generators lie on no building (ground-mounted?) and are left out", source, outside)
     unsized = sum("unsized" in s for s in pv_src)
     if unsized:
-        log.warning("%s: %d buildings have PV tagged without a size (generator:output:electricity); each counts as "
-                    "%.0f kWp (existing_pv_source = unsized)", source, unsized, UNSIZED_PV_KWP)
+        warn(f"{source}: {unsized} buildings have PV tagged without a size (generator:output:electricity); each counts "
+             f"as {UNSIZED_PV_KWP:.0f} kWp (existing_pv_source = unsized)", InputDataWarning)
 
     reason[replaced] = "replaced_by_parts"
     g[replaced] = shapely.Polygon()
