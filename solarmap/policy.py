@@ -193,9 +193,10 @@ def evaluate(roofs: pd.DataFrame, rule_set: RuleSet, *, module_power_w_per_m2: f
             res["subdistrict"] = g
             res["removed_by_zones"], res["removed_by_zone"] = int(gone.sum()), by_zone
             results.append(res)
-            for i in picks:
+            for k, i in enumerate(picks, start=1):  # picks are in ranking order: k is the rank within the rule
                 picked_for[i].append(rule.id)
-                status[i].append(f"{rule.id}: candidate" + (f" #{int(rank[i])}" if np.isfinite(rank[i]) else ""))
+                overall = f" (#{int(rank[i])})" if np.isfinite(rank[i]) else ""
+                status[i].append(f"{rule.id}: candidate {k}/{len(picks)}{overall}")
             for i, note in notes.items():
                 status[i].append(f"{rule.id}: {note}")
     cols = pd.DataFrame(index=roofs.index)
