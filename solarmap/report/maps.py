@@ -453,7 +453,8 @@ window.addEventListener('DOMContentLoaded', function() {
   var bounds = roofs.getBounds();
   if (bounds.isValid()) map.fitBounds(bounds);
   window.solarmap = {map: map, roofs: roofs, themes: CFG.themes, setTheme: setTheme, theme: function() { return theme; },
-                     search: search, show: show, byId: byId, roofCount: features.length, breaks: CFG.breaks};
+                     search: search, show: show, byId: byId, roofCount: features.length, breaks: CFG.breaks,
+                     ruleColours: CFG.rule_colours};
 });
 """
 
