@@ -374,4 +374,96 @@ def test_exclusion_zone_layer_draws_the_zone_roofs_and_popups_show_the_economics
     assert "Payback" in popup and "NPV" in popup and "CNY" in popup
     popup = page.click_roof("G00")
     assert "heritage" in popup
+
+
+def _map_ids(html: Path) -> list[str]:
+    """The building ids a map file holds, read from its embedded data (independently of the page's code)."""
+    import json
+    import re
+
+    text = html.read_text(encoding="utf-8")
+    data = re.search(r"var D = (\{.*?\});\n", text).group(1).replace("<\\/", "</")
+    return json.loads(data)["P"]["i"]
+
+
+def test_every_roof_of_a_large_run_is_on_some_map(browser, tmp_path):
+    """A city beyond engine.max_map_roofs (lowered to 400 here): subdistrict maps plus tile maps hold every roof."""
+    import json
+
+    assert main(["synth", "--buildings", "3000", "--out", str(tmp_path / "city.parquet")]) == 0
+    toml = tmp_path / "city.toml"
+    toml.write_text('name = "city"\n[buildings]\npath = "city.parquet"\n[engine]\nmax_map_roofs = 400\n', encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["run", str(toml), "--boundary", "none", "--no-shading", "--out", str(out), "-q"]) == 0
+    roofs = pd.read_csv(out / "city" / "roofs.csv", encoding="utf-8-sig")
+    files = sorted((out / "city").glob("map_*.html"))
+    kinds = {f.name.split("_")[1] for f in files}
+    assert "tile" in kinds and len(kinds) > 1  # subdistrict maps for the roofs inside known outlines, tiles for the rest
+    ids = [i for f in files for i in _map_ids(f)]
+    assert len(ids) == len(set(ids))  # each roof on one map
+    drawable = roofs.loc[roofs["assessment"] == "assessed", "building_id"]
+    assert set(drawable) <= set(ids)  # every assessed roof is on some map
+    assert len(ids) == len(roofs)  # and so is every excluded one (the synthetic city has no empty geometry)
+    for f in files:
+        assert len(_map_ids(f)) <= 400 and f.stat().st_size < 12 * 1024 * 1024
+    index = (out / "city" / "map.html").read_text(encoding="utf-8")
+    for f in files:
+        assert f'href="{f.name}"' in index
+    summary = json.loads((out / "city" / "summary.json").read_text(encoding="utf-8"))
+    assert sum(m["roofs"] for m in summary["maps"]) == len(roofs)
+    page = Page(browser, files[-1])
+    assert page.errors == [] and page.page.evaluate("window.solarmap.roofCount") == len(_map_ids(files[-1]))
+    page.page.close()
+
+
+def test_report_units_labels_and_chinese_tables(zh_run, dapuqiao_run):
+    import re
+
+    both = (dapuqiao_run / "dapuqiao" / "report.html").read_text(encoding="utf-8")
+    zh = (zh_run / "report.html").read_text(encoding="utf-8")
+    for page in (both, zh):
+        assert "CO₂ CO₂" not in page and "MWh/yr" not in page.split("<h2>")[0]  # the GWh figure is not labelled MWh/yr
+        assert re.search(r"[\d.]+ GWh/(yr|年)</b>", page)
+    rules = zh[zh.index('<table class="rules">'):]
+    head = rules[:rules.index("</tr>")]
+    assert "规则" in head and "状态" in head and "eligible" not in head and "status" not in head
+    assert "边界外" in zh and "outside_boundary" not in zh and "Dapuqiao (打浦桥街道)" in zh
+    # chart labels: every value label below the title band and no wider than its bar
+    for svg in re.findall(r"<svg class=\"chart\".*?</svg>", both):
+        title_y = float(re.search(r'<text x="[\d.]+" y="([\d.]+)" font-size="12"', svg).group(1))
+        bar_w = float(re.search(r'<rect [^>]*width="([\d.]+)"', svg).group(1)) + 6
+        for y, fs, text in re.findall(r'<text x="[\d.]+" y="([-\d.]+)" font-size="([\d.]+)" text-anchor="middle">([\d,]+)</text>', svg):
+            assert float(y) - float(fs) >= title_y + 4, (y, fs)
+            assert 0.6 * float(fs) * len(text) <= bar_w  # 0.6 em per digit, the usual advance of a sans digit
+
+
+def test_report_prints_on_a4(browser, dapuqiao_run):
+    """Chromium's print to PDF: A4 pages, at most three; the pages go to outputs/screenshots/ as PNG to look at."""
+    import re
+    import shutil
+    import subprocess
+
+    page = browser.new_page()
+    page.route("**/*", lambda r: r.continue_() if r.request.url.startswith("file:") else r.abort())
+    page.goto((dapuqiao_run / "dapuqiao" / "report.html").as_uri())
+    pdf = page.pdf(format="A4", print_background=True)
+    page.close()
+    boxes = re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf)
+    assert boxes and all(abs(float(w) - 595.9) < 2 and abs(float(h) - 842.9) < 2 for w, h in boxes)  # A4 in points
+    assert 1 <= len(boxes) <= 3
+    shots = REPO / "outputs" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    (shots / "report.pdf").write_bytes(pdf)
+    if shutil.which("pdftoppm"):
+        subprocess.run(["pdftoppm", "-png", "-r", "90", str(shots / "report.pdf"), str(shots / "report-page")], check=True)
+
+
+def test_screenshots_of_every_layer_at_1366x768(browser, dapuqiao_run):
+    page = Page(browser, dapuqiao_run / "dapuqiao" / "map.html", viewport=(1366, 768))
+    shots = REPO / "outputs" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    for t in page.page.evaluate("window.solarmap.themes"):
+        _radio(page, t)
+        page.page.screenshot(path=str(shots / f"map-1366-{t}.png"))
+    assert page.errors == []
     page.page.close()
