@@ -26,7 +26,7 @@ import shapely
 from solarmap import store
 from solarmap.assessment import Stages, run_assessment
 from solarmap.config import Config
-from solarmap.errors import OutputError, OutputWarning, warn
+from solarmap.errors import ConfigError, OutputError, OutputWarning, warn
 from solarmap.report import aggregate, export, maps
 from solarmap.report import summary as report_page
 from solarmap.resources import EMBEDDED_WEATHER
@@ -104,6 +104,11 @@ def run(cfg: Config) -> RunResult:
     the file, rows and fix on any input problem; in that case nothing under the output folder changes.
     """
     cfg.validate()
+    if not cfg.buildings.path:
+        msg = (f"pipeline {cfg.source or cfg.name} names no buildings file (buildings.path is empty): give one with "
+               f"--buildings FILE, or set buildings.path in the pipeline (solarmap init {cfg.name} --buildings FILE "
+               "writes one)")
+        raise ConfigError(msg)
     started = dt.datetime.now(dt.UTC)
     name = cfg.name
     out_root = Path(cfg.output.dir)
@@ -289,7 +294,7 @@ def _write_maps(roofs: gpd.GeoDataFrame, boundary, summary: dict, cfg: Config, f
             part = wgs.iloc[rest[cell]]
             fname = f"map_tile_{k:02d}.html"
             w, s_, e, n = part.total_bounds
-            label = f"tile {k} ({w:.3f}–{e:.3f} °E, {s_:.3f}–{n:.3f} °N)"
+            label = f"{k} ({w:.3f}–{e:.3f} °E, {s_:.3f}–{n:.3f} °N)"
             (folder / fname).write_text(maps.render_map(part, outline=None, **opts), encoding="utf-8")
             entries.append({"file": fname, "kind": "tile", "label": label, "roofs": len(part)})
     (folder / "map.html").write_text(maps.render_index(entries, title=summary.get("title", cfg.name), lang=cfg.output.lang),
