@@ -42,15 +42,18 @@ def test_init_detects_chinese_columns_and_writes_a_pipeline_that_runs(tmp_path, 
     # every key of the configuration is in the file, with its default
     from solarmap.config import Config
 
-    def keys(d, prefix=""):
-        for k, v in d.items():
-            if k in ("source", "inherited_mappings"):
+    import dataclasses
+
+    def keys(cls):
+        for f in dataclasses.fields(cls):
+            if f.name in ("source", "inherited_mappings"):
                 continue
-            if isinstance(v, dict):
-                yield from keys(v, f"{prefix}{k}.")
+            default = f.default_factory() if f.default is dataclasses.MISSING else f.default
+            if dataclasses.is_dataclass(default):
+                yield from keys(type(default))
             else:
-                yield k, v
-    for k, v in keys(Config().to_dict()):
+                yield f.name
+    for k in keys(Config):
         assert f"{k} = " in text, k
     assert main(["init", "myarea", "--buildings", str(tmp_path / "楼.gpkg"), "--out", str(conf)]) == 2  # no overwrite
     out = tmp_path / "out"
