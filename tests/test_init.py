@@ -40,9 +40,9 @@ def test_init_detects_chinese_columns_and_writes_a_pipeline_that_runs(tmp_path, 
     for col in ("编号", "高度", "用地性质", "建成年份"):
         assert col in printed  # it says what it found
     # every key of the configuration is in the file, with its default
-    from solarmap.config import Config
-
     import dataclasses
+
+    from solarmap.config import Config
 
     def keys(cls):
         for f in dataclasses.fields(cls):

@@ -167,7 +167,7 @@ def render_report(roofs: pd.DataFrame, summary: dict, *, lang: str = "both") -> 
     th = "".join(f"<th>{head(k)}</th>" for k in ("th_rule", "th_subdistrict", "th_text", "th_eligible", "th_with_pv",
                                                 "th_by_count", "th_by_gross", "th_by_installable", "th_status",
                                                 "th_short_n", "th_short_kwp", "th_short_capex", "th_zones"))
-    cols = "".join(f'<col style="width:{w}%">' for w in (6, 9, 22, 6, 6, 6, 6, 7, 8, 8, 6, 6, 4))
+    cols = "".join(f'<col style="width:{w}%">' for w in (5, 8, 18, 6, 6, 6, 6, 7, 9, 9, 6, 7, 7))
     zones = "".join(
         f"<li>{_e(z['name'])} ({_e(label('v_' + z['action'], lang))}, {_e(Path(z['path']).name)}): "
         f"{z['buildings_inside']:,} buildings inside, {z['excluded']:,} excluded, {z['flagged']:,} flagged</li>"
@@ -187,7 +187,7 @@ h1 {{ font-size: 20px; margin: 0 0 6px 0; }} h2 {{ font-size: 15px; margin: 16px
 .kpi {{ min-width: 120px; }} .kpi b {{ font-size: 18px; display: block; white-space: nowrap; }}
 table {{ border-collapse: collapse; font-size: 11.5px; }} td, th {{ border: 1px solid #bbb; padding: 3px 5px; text-align: left;
   vertical-align: top; }}
-th {{ background: #f2f2f2; font-weight: 600; }} table.rules {{ width: 100%; table-layout: fixed; }} table.rules td, table.rules th {{ overflow-wrap: anywhere; }} td.n {{ text-align: right; white-space: nowrap; }} tr td:first-child {{ white-space: nowrap; }}
+th {{ background: #f2f2f2; font-weight: 600; }} table.rules {{ width: 100%; table-layout: fixed; }} table.rules td, table.rules th {{ overflow-wrap: break-word; hyphens: auto; font-size: 10.5px; }} td.n {{ text-align: right; white-space: nowrap; }} tr td:first-child {{ white-space: nowrap; }}
 tr, .chart, .sm-warnings, .kpis {{ break-inside: avoid; }}
 .chart {{ margin: 4px 12px 4px 0; }}
 .all {{ color: #444; margin: 2px 0 6px 0; }} .unclosed {{ color: #b00020; font-weight: 600; white-space: normal; text-align: left; font-size: 10.5px; }}
