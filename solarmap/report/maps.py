@@ -477,6 +477,7 @@ _CSS = """
 .sm-panel { background: rgba(255,255,255,0.94); padding: 6px 10px; border-radius: 4px; font: 12px/1.4 sans-serif;
   box-shadow: 0 1px 4px rgba(0,0,0,0.3); max-width: 330px; }
 .sm-panel h4 { margin: 2px 0 4px 0; font-size: 13px; }
+.sm-body .sm-summary { box-shadow: none; background: none; padding: 0; max-width: none; }
 .sm-toggle { all: unset; cursor: pointer; font-weight: 600; font-size: 13px; display: block; width: 100%; }
 .sm-toggle:focus-visible { outline: 2px solid #2166ac; }
 .sm-body { margin-top: 4px; overflow-y: auto; }
@@ -591,11 +592,12 @@ def _summary_html(summary: dict, lang: str, *, notes: list[str] = (), roofs_on_m
                                         [{"message": w, "title_zh": "注意"} for w in summary.get("warnings", [])])
         extra["warning_details"] += [{"message": n, "title_zh": "底图"} for n in notes]
     lines.append(warnings_html(extra, lang, escape=_esc))
-    # the class list keeps "sm-panel sm-summary" first: pages and tests find the panel by it
-    return (f'<div id="sm-summary" class="sm-panel sm-summary" style="display:none">'
+    # the content keeps its <div class="sm-panel sm-summary">: pages and tests find the panel by it
+    return (f'<div id="sm-summary" class="sm-panel" style="display:none">'
             f'<button type="button" class="sm-toggle" aria-expanded="true" aria-controls="sm-summary-body">'
             f'<span class="sm-arrow">▾</span> {_esc(label("summary_panel", lang))}</button>'
-            f'<div id="sm-summary-body" class="sm-body">' + "".join(lines) + "</div></div>")
+            f'<div id="sm-summary-body" class="sm-body"><div class="sm-panel sm-summary">' + "".join(lines)
+            + "</div></div></div>")
 
 
 def warnings_html(summary: dict, lang: str, *, escape) -> str:
