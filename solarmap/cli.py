@@ -53,6 +53,7 @@ def _run(args) -> int:
         "buildings.category_column": args.category_column,
         "buildings.category_scheme": args.category_scheme,
         "buildings.name_column": args.name_column,
+        "buildings.year_built_column": args.year_built_column,
         "buildings.encoding": args.encoding,
         "weather.source": args.weather,
         "weather.anywhere": args.weather_anywhere or None,
@@ -132,6 +133,19 @@ def _subdistricts(args) -> int:
     return 0
 
 
+def _init(args) -> int:
+    from solarmap.scaffold import write_pipeline
+
+    path, found = write_pipeline(args.name, args.buildings, out=args.out or "", boundary=args.boundary or "",
+                                 layer=args.layer or "", encoding=args.encoding or "", force=args.force)
+    print(f"{found.rows:,} buildings in {args.buildings} (CRS {found.crs or 'none'}); found:")
+    for f in found.findings:
+        print(f"  {f.key:18} {f.column or '-':16} {f.note}")
+    print(f"wrote {path}: every key with its default and meaning; check the columns above, then run: "
+          f"solarmap run {path}")
+    return 0
+
+
 def _rules(args) -> int:
     from solarmap.rules import list_rule_sets
 
@@ -204,6 +218,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--category-scheme", choices=["auto", "column", "euluc", "osm"],
                    help="auto (default): from the column's values; euluc: EULUC-China classes; column; osm")
     r.add_argument("--name-column")
+    r.add_argument("--year-built-column", help="year each building was built (≥ 2021: stage 'new'; default: year_built, "
+                                               "start_date, 建成年份 when present)")
     r.add_argument("--encoding", help="attribute encoding of a shapefile without .cpg (e.g. GBK)")
     r.add_argument("--weather", help="EPW, TMY3 CSV, PVGIS TMY JSON/CSV, 'embedded', 'clearsky', or 'pvgis' (PVGIS's "
                                      "ERA5 typical year for the run's centre, downloaded once and cached)")
@@ -270,6 +286,17 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("-q", "--quiet", action="store_true")
     f.add_argument("-v", "--verbose", action="store_true")
     f.set_defaults(func=_fetch)
+
+    ini = sub.add_parser("init", help="inspect a buildings file and write NAME.toml, a commented pipeline for it")
+    ini.add_argument("name", help="the run's name (NAME.toml, the output folder); an embedded subdistrict's name "
+                                  "(laoximen, yuyuan …) also sets its outline as the boundary")
+    ini.add_argument("--buildings", required=True, help="footprints file (GeoJSON, GeoPackage, Shapefile, GeoParquet …)")
+    ini.add_argument("--boundary", help="boundary file (overrides the subdistrict outline; 'none': every building)")
+    ini.add_argument("--layer", help="layer of a GeoPackage")
+    ini.add_argument("--encoding", help="attribute encoding of a shapefile without .cpg (e.g. GBK)")
+    ini.add_argument("--out", help="folder (or .toml file) to write; default: NAME.toml in the current folder")
+    ini.add_argument("--force", action="store_true", help="overwrite an existing file")
+    ini.set_defaults(func=_init, quiet=True, verbose=False)
 
     ru = sub.add_parser("rules", help="list the shipped rule sets")
     ru.set_defaults(func=_rules, quiet=True, verbose=False)

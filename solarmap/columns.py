@@ -115,7 +115,7 @@ _ALL: list[Column] = [
     # added by the policy stage
     _c("policy_rules", "str", "", None, "Rule ids (comma-separated) whose categories and stage cover the building.", "适用规则", "Rules", "policy"),
     _c("policy_candidate_for", "str", "", None, "Rule ids whose shortfall this roof is picked to close.", "候选规则", "Candidate for", "policy"),
-    _c("policy_status", "str", "", None, "Per rule: 'candidate #rank', or 'cannot count: why' for eligible roofs that cannot host PV.", "政策状态", "Rule status", "policy"),
+    _c("policy_status", "str", "", None, "Per rule: 'candidate k/N (#rank)' (k-th of the N roofs picked for that rule; #rank among all candidates), or 'cannot count: why' for eligible roofs that cannot host PV.", "政策状态", "Rule status", "policy"),
     _c("candidate_rank", "int", "", None, "Rank among suitable roofs without PV by policy.rank_by (default annual kWh, high first), ties by the next key and the id, each compared at its CSV precision.", "候选排名", "Candidate rank", "policy"),
     _c("existing_pv_area_m2", "float", "m²", 2, "Roof area covered by existing PV [m²]: the input's, or kWp ÷ module power ÷ GCR.", "已装光伏面积", "Existing PV area", "policy"),
     # written by the open-data readers (sources/osm.py, sources/overture.py); empty for other inputs
@@ -180,6 +180,29 @@ REASONS: dict[str, str] = {
     "under_higher_part": "An OSM building part wholly under a higher part: no roof of its own.",
     "underground": "An Overture building entirely below ground (height ≤ min_height, or a negative level).",
 }
+
+
+#: Chinese labels of the reasons (map popups, legends and the report with ``--lang zh``); a code missing here shows as is
+REASONS_ZH: dict[str, str] = {
+    "outside_boundary": "边界外",
+    "invalid_geometry": "几何无效",
+    "no_height": "无高度",
+    "covered": "被更高建筑覆盖",
+    "too_small": "可用面积过小",
+    "shaded": "遮挡过重",
+    "replaced_by_parts": "由建筑部件代替",
+    "under_higher_part": "位于更高部件之下",
+    "underground": "地下建筑",
+}
+
+
+def reason_label(code: str, lang: str = "en") -> str:
+    """A reason code as shown to a reader: Chinese with ``zh``, the code with ``en``, both with ``both``."""
+    code = str(code or "")
+    zh = REASONS_ZH.get(code)
+    if not code or zh is None or lang == "en":
+        return code
+    return zh if lang == "zh" else f"{zh} {code}"
 
 
 def describe(name: str) -> str:

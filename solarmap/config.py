@@ -245,6 +245,10 @@ class OutputConfig:
     lang: str = "both"  # zh | en | both
     co2_kg_per_kwh: float = 0.42  # Shanghai local grid factor (FACTS §5)
     chinese_headers: bool = False  # CSV headers as "中文 english" instead of english alone
+    # fixed colour breaks of the map's layers, the same for every run so that two maps compare (ascending, 2-6 each)
+    breaks_specific_yield: list = field(default_factory=lambda: [600.0, 800.0, 900.0, 1000.0, 1100.0, 1200.0])  # kWh/kWp
+    breaks_annual_mwh: list = field(default_factory=lambda: [5.0, 10.0, 20.0, 50.0, 100.0, 200.0])  # MWh per roof and year
+    breaks_shading_pct: list = field(default_factory=lambda: [2.0, 5.0, 10.0, 20.0, 40.0])  # % of the unshaded yield
 
 
 @dataclass
@@ -257,7 +261,7 @@ class EngineConfig:
     workers: int = 2  # dask: LocalCluster workers (ignored with a scheduler address)
     scheduler: str = ""  # dask: address of an existing scheduler, e.g. tcp://10.0.0.5:8786
     npartitions: int = 0  # dask: spatial partitions (0 = about one per 20,000 buildings, at least 2 per worker)
-    max_map_roofs: int = 50000  # larger runs draw one map per subdistrict that fits, or none
+    max_map_roofs: int = 50000  # larger runs: one map per subdistrict that fits, the other roofs in maps by tile
 
 
 @dataclass
@@ -363,6 +367,7 @@ _RANGES = {
     "economics.subsidy_full_load_hours": (0, 1e6),
     "exclusions.min_share": (0, 1),
 }
+_BREAKS = {"output.breaks_specific_yield", "output.breaks_annual_mwh", "output.breaks_shading_pct"}
 _PATH_KEYS = {"buildings.path", "buildings.dsm", "buildings.dtm", "boundary", "output.dir", "output.database"}
 
 
@@ -419,6 +424,12 @@ def _check_value(key: str, value: Any, hint: Any, where: str) -> Any:
     if generic in _CHOICES and value not in _CHOICES[generic]:
         msg = f"{where}: '{key}' = {value!r} is not one of {sorted(_CHOICES[generic])}"
         raise ConfigError(msg)
+    if key in _BREAKS:
+        if (not 2 <= len(value) <= 6 or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+                or any(b <= a for a, b in zip(value, value[1:], strict=False))):
+            msg = f"{where}: '{key}' = {value!r} must be 2 to 6 numbers in ascending order (the colour breaks)"
+            raise ConfigError(msg)
+        value = [float(v) for v in value]
     if generic in _RANGES:
         lo, hi = _RANGES[generic]
         if not lo <= value <= hi:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pvlib
 import shapely
@@ -25,7 +26,7 @@ import shapely
 from solarmap import store
 from solarmap.assessment import Stages, run_assessment
 from solarmap.config import Config
-from solarmap.errors import OutputError, OutputWarning, warn
+from solarmap.errors import ConfigError, OutputError, OutputWarning, warn
 from solarmap.report import aggregate, export, maps
 from solarmap.report import summary as report_page
 from solarmap.resources import EMBEDDED_WEATHER
@@ -103,6 +104,11 @@ def run(cfg: Config) -> RunResult:
     the file, rows and fix on any input problem; in that case nothing under the output folder changes.
     """
     cfg.validate()
+    if not cfg.buildings.path:
+        msg = (f"pipeline {cfg.source or cfg.name} names no buildings file (buildings.path is empty): give one with "
+               f"--buildings FILE, or set buildings.path in the pipeline (solarmap init {cfg.name} --buildings FILE "
+               "writes one)")
+        raise ConfigError(msg)
     started = dt.datetime.now(dt.UTC)
     name = cfg.name
     out_root = Path(cfg.output.dir)
@@ -151,8 +157,9 @@ def _write(cfg: Config, result, stages: Stages, *, started, out_root: Path, db_p
             zh = cfg.output.chinese_headers
             export.write_roofs_csv(roofs, tmp / "roofs.csv", chinese_headers=zh)
             export.write_csv(export.candidates_table(roofs), tmp / "candidates.csv", chinese_headers=zh)
+            _tiles_key_warning(cfg, summary)
+            summary["maps"] = _write_maps(roofs, boundary, summary, cfg, tmp, rule_set, zones=result.exclusions.zones)
             (tmp / "report.html").write_text(report_page.render_report(roofs, summary, lang=cfg.output.lang), encoding="utf-8")
-            _write_maps(roofs, boundary, summary, cfg, tmp, zones=result.exclusions.zones)
             export.write_geodata(wgs, tmp)
         except OSError as exc:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -206,30 +213,96 @@ def _write(cfg: Config, result, stages: Stages, *, started, out_root: Path, db_p
                      timings_s=dict(stages.timings))
 
 
-def _write_maps(roofs: gpd.GeoDataFrame, boundary, summary: dict, cfg: Config, folder: Path, *,
-                zones=()) -> None:
-    """map.html for the run; above engine.max_map_roofs, one map_<subdistrict>.html per subdistrict that fits."""
+def _map_options(cfg: Config, summary: dict, rule_set) -> dict:
     key = cfg.output.tianditu_key or os.environ.get("TIANDITU_KEY", "")
-    simplified = gpd.GeoSeries(shapely.simplify(roofs.geometry.to_numpy(), 0.3), crs=roofs.crs).to_crs("EPSG:4326").values
-    wgs = gpd.GeoDataFrame(pd.DataFrame(roofs.drop(columns="geometry")), geometry=simplified, crs="EPSG:4326")
-    if len(wgs) <= cfg.engine.max_map_roofs:
-        html = maps.render_map(wgs, outline=boundary, summary=summary, tiles=cfg.output.tiles, lang=cfg.output.lang,
-                               tianditu_key=key, zones=zones)
-        (folder / "map.html").write_text(html, encoding="utf-8")
+    o = cfg.output
+    return {"summary": summary, "tiles": o.tiles, "lang": o.lang, "tianditu_key": key,
+            "breaks": {"specific": o.breaks_specific_yield, "annual": o.breaks_annual_mwh, "shading": o.breaks_shading_pct},
+            "rule_ids": [r.id for r in rule_set.rules] if rule_set is not None else None}
+
+
+def _tiles_key_warning(cfg: Config, summary: dict) -> None:
+    """A basemap that needs a key the run does not have: said in the log, summary.json, the report and the map."""
+    key = cfg.output.tianditu_key or os.environ.get("TIANDITU_KEY", "")
+    if not maps.tiles_key_missing(cfg.output.tiles, key):
         return
-    drawn = 0
-    for sub, part in wgs.groupby("subdistrict"):
-        if sub and len(part) <= cfg.engine.max_map_roofs:
-            outline = None
-            try:
-                outline = find_subdistrict(sub).outline
-            except Exception:  # noqa: BLE001 - a custom boundary label has no embedded outline
-                pass
-            html = maps.render_map(part, outline=outline, summary=summary, tiles=cfg.output.tiles, lang=cfg.output.lang,
-                                   tianditu_key=key, zones=zones)
-            (folder / f"map_{sub}.html").write_text(html, encoding="utf-8")
-            drawn += 1
-    warn(f"{len(wgs)} roofs are more than one map holds (engine.max_map_roofs = {cfg.engine.max_map_roofs}): wrote "
-         f"{drawn} per-subdistrict maps")
+    text = ("output.tiles = 'tianditu' needs a Tianditu key: set output.tianditu_key in the pipeline or the "
+            "TIANDITU_KEY environment variable; the map is drawn without a basemap")
+    warn(text, OutputWarning)
+    summary.setdefault("warnings", []).append(text)
+    summary.setdefault("warning_details", []).append({"kind": "OutputWarning", "title_zh": "天地图底图缺少密钥",
+                                                      "message": text})
 
 
+def _split_cells(x: np.ndarray, y: np.ndarray, idx: np.ndarray, limit: int, box: tuple) -> list[np.ndarray]:
+    """Quadtree over roof centres: cells of at most ``limit`` roofs (recursion over cells, not over roofs)."""
+    if len(idx) <= limit:
+        return [idx] if len(idx) else []
+    x0, y0, x1, y1 = box
+    if x1 - x0 < 1e-7 and y1 - y0 < 1e-7:  # all at one point: split by count
+        return [idx[k:k + limit] for k in range(0, len(idx), limit)]
+    xm, ym = (x0 + x1) / 2, (y0 + y1) / 2
+    east, north = x[idx] >= xm, y[idx] >= ym
+    out = []
+    for sel, b in (((~east) & (~north), (x0, y0, xm, ym)), (east & ~north, (xm, y0, x1, ym)),
+                   (~east & north, (x0, ym, xm, y1)), (east & north, (xm, ym, x1, y1))):
+        out += _split_cells(x, y, idx[sel], limit, b)
+    return out
+
+
+def _write_maps(roofs: gpd.GeoDataFrame, boundary, summary: dict, cfg: Config, folder: Path, rule_set=None, *,
+                zones=()) -> list[dict]:
+    """map.html for the run. Above engine.max_map_roofs every roof still goes on a map: map_<subdistrict>.html for
+    the subdistricts that fit, map_tile_<n>.html (quadtree cells of at most max_map_roofs roofs) for the rest, and
+    map.html becomes the index page linking them. Returns one entry per map file (file, kind, label, roofs)."""
+    opts = _map_options(cfg, summary, rule_set) | {"zones": zones}
+    limit = max(int(cfg.engine.max_map_roofs), 1)
+    big = len(roofs) > limit
+    # big maps: coarser simplification (0.5 m rather than 0.3 m) keeps a 50,000-roof map under 10 MB
+    simplified = gpd.GeoSeries(shapely.simplify(roofs.geometry.to_numpy(), 0.5 if big else 0.3),
+                               crs=roofs.crs).to_crs("EPSG:4326").values
+    wgs = gpd.GeoDataFrame(pd.DataFrame(roofs.drop(columns="geometry")), geometry=simplified, crs="EPSG:4326")
+    if not big:
+        (folder / "map.html").write_text(maps.render_map(wgs, outline=boundary, **opts), encoding="utf-8")
+        log.info(f"map.html: {len(wgs):,} roofs")
+        return [{"file": "map.html", "kind": "run", "label": summary.get("title", cfg.name), "roofs": len(wgs)}]
+    entries = []
+    sub = wgs["subdistrict"].fillna("").astype(str) if "subdistrict" in wgs.columns else pd.Series("", index=wgs.index)
+    counts = sub.value_counts()
+    fits = [s for s, n in counts.items() if s and n <= limit]
+    for name in sorted(fits):
+        part = wgs[sub.to_numpy() == name]
+        outline = None
+        label = name
+        try:
+            found = find_subdistrict(name)
+            outline, label = found.outline, found.label
+        except Exception:  # noqa: BLE001 - a custom boundary label has no embedded outline
+            pass
+        fname = f"map_{name}.html"
+        (folder / fname).write_text(maps.render_map(part, outline=outline, **opts), encoding="utf-8")
+        entries.append({"file": fname, "kind": "subdistrict", "label": label, "roofs": len(part)})
+    rest = np.flatnonzero(~sub.isin(fits).to_numpy())
+    if len(rest):
+        c = shapely.centroid(wgs.geometry.to_numpy()[rest])
+        x, y = shapely.get_x(c), shapely.get_y(c)
+        ok = np.isfinite(x) & np.isfinite(y)
+        x, y = np.where(ok, x, 0.0), np.where(ok, y, 0.0)
+        box = (float(x.min()), float(y.min()), float(x.max()), float(y.max()))
+        cells = _split_cells(x, y, np.arange(len(rest)), limit, box)
+        for k, cell in enumerate(cells, start=1):
+            part = wgs.iloc[rest[cell]]
+            fname = f"map_tile_{k:02d}.html"
+            w, s_, e, n = part.total_bounds
+            label = f"{k} ({w:.3f}–{e:.3f} °E, {s_:.3f}–{n:.3f} °N)"
+            (folder / fname).write_text(maps.render_map(part, outline=None, **opts), encoding="utf-8")
+            entries.append({"file": fname, "kind": "tile", "label": label, "roofs": len(part)})
+    (folder / "map.html").write_text(maps.render_index(entries, title=summary.get("title", cfg.name), lang=cfg.output.lang),
+                                     encoding="utf-8")
+    for e in entries:
+        log.info(f"{e['file']}: {e['roofs']:,} roofs ({e['kind']} {e['label']})")
+    n_sub = sum(e["kind"] == "subdistrict" for e in entries)
+    log.info(f"{len(wgs):,} roofs are more than one map holds (engine.max_map_roofs = {limit:,}): "
+             f"{n_sub} subdistrict map(s) and {len(entries) - n_sub} tile map(s) hold "
+             f"{sum(e['roofs'] for e in entries):,} roofs; map.html links them")
+    return entries

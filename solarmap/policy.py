@@ -185,9 +185,9 @@ def evaluate(roofs: pd.DataFrame, rule_set: RuleSet, *, module_power_w_per_m2: f
     status = np.full(n, "", dtype=_S)
     why_not = _why_not(reasons, assessed, suitable)
     zone_text = np.strings.add(np.strings.add(np.strings.add(_text(action), " zone '"), _text(zone)), "'")
-    rank_text = np.where(np.isfinite(rank), np.strings.add("candidate #", _text(np.where(np.isfinite(rank), rank, 0)
-                                                                                   .astype(np.int64))),
-                         np.asarray("candidate", dtype=_S))
+    overall_text = np.where(np.isfinite(rank),
+                            np.strings.add(np.strings.add(" (#", _text(np.where(np.isfinite(rank), rank, 0).astype(np.int64))), ")"),
+                            np.asarray("", dtype=_S))
     results = []
     # rows that are no building of their own never count: an OSM outline replaced by its parts, a part or a
     # footprint wholly under a taller one (a podium drawn under its tower, a duplicate), a building underground
@@ -234,7 +234,11 @@ def evaluate(roofs: pd.DataFrame, rule_set: RuleSet, *, module_power_w_per_m2: f
             picked = np.zeros(n, dtype=bool)
             picked[picks] = True
             picked_for = _append(picked_for, picked, rule.id, ",")
-            status = _append(status, picked, np.strings.add(f"{rule.id}: ", rank_text), "; ")
+            # picks are in ranking order: k/N is the rank within the rule, (#r) the overall candidate rank
+            within = np.full(n, "", dtype=_S)
+            within[picks] = np.strings.add(np.strings.add(f"{rule.id}: candidate ",
+                                                          _text(np.arange(1, len(picks) + 1))), f"/{len(picks)}")
+            status = _append(status, picked, np.strings.add(within, overall_text), "; ")
             status = _append(status, noted, np.strings.add(f"{rule.id}: cannot count: ", notes), "; ")
     cols = pd.DataFrame(index=roofs.index)
     cols["policy_rules"] = eligible_for.astype(object)

@@ -398,11 +398,11 @@ def test_statuses_and_cannot_count_reasons_are_written_for_every_kind_of_roof():
     cols, results = run_rules(df, rule(id="A", threshold=1.0),
                               rule(id="B", measure="building_area_ratio", threshold=0.3))
     a, b = results
-    assert cols.loc[0, "policy_status"] == "A: candidate #1; B: candidate #1"
+    assert cols.loc[0, "policy_status"] == "A: candidate 1/2 (#1); B: candidate 1/2 (#1)"
     assert cols.loc[1, "policy_status"] == "A: cannot count: excluded (too_small); B: cannot count: excluded (too_small)"
-    assert cols.loc[2, "policy_status"] == "A: cannot count: not suitable (shaded); B: candidate"  # fits 30 %, no rank
+    assert cols.loc[2, "policy_status"] == "A: cannot count: not suitable (shaded); B: candidate 2/2"  # fits 30 %, no rank
     # 100 of 500 m² usable: 20 %, below the 30 % the rule asks of each roof
-    assert cols.loc[3, "policy_status"] == "A: candidate #2; B: cannot count: usable area is 20% of the roof, below 30%"
+    assert cols.loc[3, "policy_status"] == "A: candidate 2/2 (#2); B: cannot count: usable area is 20% of the roof, below 30%"
     assert cols.loc[0, "policy_rules"] == "A,B" and cols.loc[0, "policy_candidate_for"] == "A,B"
     assert b["cannot_count"] == [{"building_id": "P1", "why": "excluded (too_small)"},
                                  {"building_id": "P3", "why": "usable area is 20% of the roof, below 30%"}]

@@ -55,7 +55,7 @@ def summarise(cfg, roofs, weather, boundary_label, policy_results, rule_set, war
     e0 = float(roofs.loc[a, "annual_kwh_unshaded"].sum())
     co2 = e * cfg.output.co2_kg_per_kwh / 1000.0
     title = f"solarmap · {cfg.name}"
-    if cfg.subdistrict:
+    if cfg.subdistrict and not cfg.boundary:  # the subdistrict's outline is the boundary (not a file, not 'none')
         try:
             title = f"solarmap · {find_subdistrict(cfg.subdistrict).label}"
         except Exception:  # noqa: BLE001 - a title is never worth failing a run

@@ -1,6 +1,8 @@
-"""The one-page HTML report: key figures, the rules, and a monthly generation chart per subdistrict.
+"""The HTML report: key figures (suitable roofs beside all assessed ones), the run's warnings, a monthly generation
+chart per subdistrict, the rules and the roofs left out, every label in the chosen language.
 
-Plain HTML with inline SVG charts: no script, no network, prints on one page.
+Plain HTML with inline SVG charts: no script, no network; laid out for A4 (``@page``), rows and charts never split
+across pages.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from solarmap.report.maps import label, status_label, warnings_html
+from solarmap.columns import reason_label
+from solarmap.report.maps import LABELS, label, status_label, warnings_html
 
 _MONTHS_ZH = ["1月", "2月", "3月", "4月", "5月", "6月", "7月", "8月", "9月", "10月", "11月", "12月"]
 _MONTHS_EN = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
@@ -31,21 +34,36 @@ def monthly_by_subdistrict(roofs: pd.DataFrame) -> pd.DataFrame:
 
 
 def _bar_chart(values: np.ndarray, months: list[str], title: str) -> str:
-    w, h, pad = 520, 180, 34
+    """Twelve bars with their value above each; the title has its own band, so no label reaches it, and value labels
+    shrink when the bars are narrow."""
+    w, h, left, right, top, bottom = 520, 190, 10, 8, 34, 22
     vmax = float(values.max()) if len(values) and values.max() > 0 else 1.0
-    bw = (w - pad - 8) / 12
+    bw = (w - left - right) / 12
+    # a value label is about 0.6 em per character: fit the widest one into a bar
+    widest = max((len(f"{v:,.0f}") for v in values), default=1)
+    fs = min(10.0, max(6.0, (bw - 2) / (0.6 * widest)))
     bars = []
     for k, v in enumerate(values):
-        bh = (h - 2 * pad + 10) * v / vmax
-        x = pad + k * bw
-        y = h - pad - bh
+        bh = (h - top - bottom) * v / vmax
+        x = left + k * bw
+        y = h - bottom - bh
         bars.append(f'<rect x="{x + 3:.1f}" y="{y:.1f}" width="{bw - 6:.1f}" height="{bh:.1f}" fill="#1a9850">'
                     f"<title>{_e(months[k])}: {v:,.0f} MWh</title></rect>"
-                    f'<text x="{x + bw / 2:.1f}" y="{h - pad + 14}" font-size="10" text-anchor="middle">{_e(months[k])}</text>'
-                    f'<text x="{x + bw / 2:.1f}" y="{y - 3:.1f}" font-size="9" text-anchor="middle">{v:,.0f}</text>')
+                    f'<text x="{x + bw / 2:.1f}" y="{h - bottom + 14}" font-size="10" text-anchor="middle">{_e(months[k])}</text>'
+                    f'<text x="{x + bw / 2:.1f}" y="{y - 3:.1f}" font-size="{fs:.1f}" text-anchor="middle">{v:,.0f}</text>')
     return (f'<svg class="chart" width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img" aria-label="{_e(title)}">'
-            f'<text x="{pad}" y="14" font-size="12" font-weight="600">{_e(title)}</text>'
-            f'<line x1="{pad}" y1="{h - pad}" x2="{w - 8}" y2="{h - pad}" stroke="#333"/>' + "".join(bars) + "</svg>")
+            f'<text x="{left}" y="14" font-size="12" font-weight="600">{_e(title)}</text>'
+            f'<line x1="{left}" y1="{h - bottom}" x2="{w - right}" y2="{h - bottom}" stroke="#333"/>' + "".join(bars) + "</svg>")
+
+
+def _sub_label(slug: str) -> str:
+    """An embedded subdistrict's name (Dapuqiao (打浦桥街道)); other names as they are."""
+    from solarmap.sources.subdistricts import find_subdistrict
+
+    try:
+        return find_subdistrict(slug).label
+    except Exception:  # noqa: BLE001 - a boundary file's own names are not embedded subdistricts
+        return slug
 
 
 def _unclosed(p: dict, lang: str) -> str:
@@ -81,75 +99,126 @@ def _economics_html(econ: dict | None, lang: str) -> str:
             f"years, export {a['export_cny_per_kwh']} CNY/kWh; {_e(a['tariffs'])}.</div>")
 
 
+def _money(cny) -> str:
+    return "–" if cny is None else f"{cny / 1e6:,.2f}"
+
+
+def _economics_html(econ: dict | None, lang: str) -> str:
+    """Totals over suitable roofs and payback quantiles per category, with the price assumptions in one line."""
+    if not econ:
+        return ""
+    L = lambda key: _e(label(key, lang))  # noqa: E731
+    t = econ["total"]
+    p10, p50, p90 = t["payback_years_p10_p50_p90"]
+    rows = "".join(
+        f"<tr><td>{_e(label('v_' + c, lang) if ('v_' + c) in LABELS else c)}</td><td class=\"n\">{v['suitable_roofs']:,}</td>"
+        f"<td class=\"n\">{v['payback_years_p10']}</td><td class=\"n\">{v['payback_years_p50']}</td>"
+        f"<td class=\"n\">{v['payback_years_p90']}</td><td class=\"n\">{v['lcoe_cny_per_kwh_p50']}</td></tr>"
+        for c, v in econ["by_category"].items())
+    a = econ["assumptions"]
+    heads = "".join(f"<th>{L(k)}</th>" for k in ("th_category", "suitable_roofs", "th_pb10", "th_pb50", "th_pb90", "th_lcoe"))
+    return (f"<h2>{L('capex')} · {L('payback')}</h2>"
+            f"<div>{t['suitable_roofs']:,} {L('suitable_roofs')}, {t['capacity_kwp'] / 1000:,.1f} MWp: capex "
+            f"{_money(t['capex_cny'])} M CNY, year-one savings {_money(t['annual_savings_cny'])} M CNY, NPV "
+            f"{_money(t['npv_cny'])} M CNY, CO₂ {t['co2_t_per_year']:,.0f} t/yr; payback p10/p50/p90 "
+            f"{p10} / {p50} / {p90} years</div>"
+            f"<table><tr>{heads}</tr>{rows}</table>"
+            f"<div style=\"font-size:11px\">Assumptions: discount rate {a['discount_rate']:.0%}, {a['lifetime_years']} "
+            f"years, export {a['export_cny_per_kwh']} CNY/kWh; {_e(a['tariffs'])}.</div>")
+
+
 def render_report(roofs: pd.DataFrame, summary: dict, *, lang: str = "both") -> str:
     t = summary.get("totals", {})
-    months = _MONTHS_EN if lang == "en" else _MONTHS_ZH if lang == "zh" else [f"{z}" for z in _MONTHS_ZH]
+    L = lambda key: _e(label(key, lang))  # noqa: E731
+    months = _MONTHS_EN if lang == "en" else _MONTHS_ZH
     monthly = monthly_by_subdistrict(roofs)
-    charts = "".join(_bar_chart(row.to_numpy(dtype=float), months, f"{sub} · MWh") for sub, row in monthly.iterrows())
+    charts = "".join(_bar_chart(row.to_numpy(dtype=float), months, f"{_sub_label(sub)} · MWh")
+                     for sub, row in monthly.iterrows())
     rules = []
     for p in summary.get("policy", []):
         ok = _e(status_label(p, lang)) + (f"<br><small>{_e(p['reason'])}</small>" if p.get("reason") else "")
         share = lambda v: "–" if v is None else f"{100 * v:.1f} %"  # noqa: E731
         rules.append(
-            f"<tr><td>{_e(p['rule_id'])}</td><td>{_e(p.get('subdistrict', ''))}</td><td>{_e(p.get('text', ''))}</td>"
-            f"<td>{p.get('eligible_buildings', 0)}</td><td>{p.get('buildings_with_pv', 0)}</td>"
-            f"<td>{share(p.get('share_by_count'))}</td><td>{share(p.get('share_by_gross_area'))}</td>"
-            f"<td>{share(p.get('share_by_installable_area'))}</td><td>{ok}</td>"
-            f"<td>{p.get('shortfall_buildings', 0)}{_unclosed(p, lang)}</td><td>{p.get('shortfall_kwp', 0):,.0f}</td>"
-            f"<td>{_money(p.get('shortfall_capex_cny'))}</td><td>{p.get('removed_by_zones', 0)}</td></tr>")
+            f"<tr><td>{_e(p['rule_id'])}</td><td>{_e(_sub_label(p.get('subdistrict', '')))}</td>"
+            f"<td>{_e(p.get('text', ''))}</td>"
+            f"<td class=\"n\">{p.get('eligible_buildings', 0)}</td><td class=\"n\">{p.get('buildings_with_pv', 0)}</td>"
+            f"<td class=\"n\">{share(p.get('share_by_count'))}</td><td class=\"n\">{share(p.get('share_by_gross_area'))}</td>"
+            f"<td class=\"n\">{share(p.get('share_by_installable_area'))}</td><td>{ok}</td>"
+            f"<td class=\"n\">{p.get('shortfall_buildings', 0)}{_unclosed(p, lang)}</td>"
+            f"<td class=\"n\">{p.get('shortfall_kwp', 0):,.0f}</td>"
+            f"<td class=\"n\">{_money(p.get('shortfall_capex_cny'))}</td><td class=\"n\">{p.get('removed_by_zones', 0)}</td></tr>")
     cats = summary.get("categories") or {}
     if cats:
         source = cats.get("column") or ", ".join(cats.get("tag_columns") or []) or ""
-        use_line = (f"<div>{_e(label('category_column', lang))}: "
-                    + (f"{_e(source)} ({_e(cats.get('scheme', ''))})" if source else _e(label("category_none", lang)))
+        use_line = (f"<div>{L('category_column')}: "
+                    + (f"{_e(source)} ({_e(cats.get('scheme', ''))})" if source else L("category_none"))
                     + "</div>")
     else:
         use_line = ""
-    excluded = "".join(f"<li>{_e(k)}: {v:,}</li>" for k, v in summary.get("excluded_by_reason", {}).items())
+    # the roofs left out: excluded ones by reason, and assessed ones too shaded to be suitable
+    why = roofs["reason"].fillna("").astype(str) if "reason" in roofs.columns else pd.Series([], dtype=str)
+    ok = roofs["suitable"].fillna(False).astype(bool) if "suitable" in roofs.columns else pd.Series(True, index=roofs.index)
+    left_out = ((roofs["assessment"] != "assessed") | ~ok) if "assessment" in roofs.columns else why != ""
+    counts = why[left_out & (why != "")].value_counts().sort_index()
+    excluded = "".join(f"<tr><td>{_e(reason_label(k, lang))}</td><td class=\"n\">{v:,}</td></tr>" for k, v in counts.items())
+    def head(key):  # both languages: one above the other, so that narrow number columns stay narrow
+        return L(key) if lang != "both" else f"{_e(label(key, 'zh'))}<br>{_e(label(key, 'en'))}"
+
+    th = "".join(f"<th>{head(k)}</th>" for k in ("th_rule", "th_subdistrict", "th_text", "th_eligible", "th_with_pv",
+                                                "th_by_count", "th_by_gross", "th_by_installable", "th_status",
+                                                "th_short_n", "th_short_kwp", "th_short_capex", "th_zones"))
+    cols = "".join(f'<col style="width:{w}%">' for w in (5, 8, 18, 6, 6, 6, 6, 7, 9, 9, 6, 7, 7))
     zones = "".join(
         f"<li>{_e(z['name'])} ({_e(label('v_' + z['action'], lang))}, {_e(Path(z['path']).name)}): "
         f"{z['buildings_inside']:,} buildings inside, {z['excluded']:,} excluded, {z['flagged']:,} flagged</li>"
         for z in summary.get("exclusions", []))
     economics = _economics_html(summary.get("economics"), lang)
+    gwh = "GWh/年" if lang == "zh" else "GWh/yr"
+    tyr = "t/年" if lang == "zh" else "t/yr"
+    title = summary.get("title", "solarmap")
     return f"""<!DOCTYPE html>
-<html lang="zh-CN"><head><meta charset="utf-8"><title>{_e(summary.get('title', 'solarmap'))}</title>
+<html lang="{'en' if lang == 'en' else 'zh-CN'}"><head><meta charset="utf-8"><title>{_e(title)}</title>
 <style>
-body {{ font: 13px/1.45 "Noto Sans CJK SC", "Microsoft YaHei", "PingFang SC", sans-serif; margin: 24px; max-width: 1100px; }}
-h1 {{ font-size: 20px; margin: 0 0 6px 0; }} h2 {{ font-size: 15px; margin: 18px 0 6px 0; }}
-.kpi {{ display: inline-block; margin: 4px 18px 4px 0; }} .kpi b {{ font-size: 18px; display: block; }}
-table {{ border-collapse: collapse; font-size: 12px; }} td, th {{ border: 1px solid #bbb; padding: 3px 6px; text-align: left; }}
+@page {{ size: A4; margin: 12mm 11mm; }}
+body {{ font: 13px/1.45 "Noto Sans CJK SC", "WenQuanYi Zen Hei", "Microsoft YaHei", "PingFang SC", sans-serif;
+  margin: 24px; max-width: 1100px; }}
+h1 {{ font-size: 20px; margin: 0 0 6px 0; }} h2 {{ font-size: 15px; margin: 16px 0 6px 0; break-after: avoid; }}
+.kpis {{ display: flex; flex-wrap: wrap; gap: 4px 18px; margin: 6px 0; }}
+.kpi {{ min-width: 120px; }} .kpi b {{ font-size: 18px; display: block; white-space: nowrap; }}
+table {{ border-collapse: collapse; font-size: 11.5px; }} td, th {{ border: 1px solid #bbb; padding: 3px 5px; text-align: left;
+  vertical-align: top; }}
+th {{ background: #f2f2f2; font-weight: 600; }} table.rules {{ width: 100%; table-layout: fixed; }} table.rules td, table.rules th {{ overflow-wrap: break-word; hyphens: auto; font-size: 10.5px; }} td.n {{ text-align: right; white-space: nowrap; }} tr td:first-child {{ white-space: nowrap; }}
+tr, .chart, .sm-warnings, .kpis {{ break-inside: avoid; }}
 .chart {{ margin: 4px 12px 4px 0; }}
-.all {{ color: #444; margin: 2px 0 6px 0; }} .unclosed {{ color: #b00020; font-weight: 600; }}
+.all {{ color: #444; margin: 2px 0 6px 0; }} .unclosed {{ color: #b00020; font-weight: 600; white-space: normal; text-align: left; font-size: 10.5px; }}
 .sm-warnings {{ margin: 10px 0; padding: 6px 10px; background: #fff4ce; border: 1px solid #d9a400; }}
 .sm-warnings ul {{ margin: 4px 0 0 0; padding-left: 18px; }}
-@media print {{ body {{ margin: 8mm; }} }}
+@media print {{ body {{ margin: 0; max-width: none; font-size: 11.5px; }}
+  h1 {{ font-size: 17px; }} .kpi b {{ font-size: 15px; }} }}
 </style></head><body>
-<h1>{_e(summary.get('title', 'solarmap'))}</h1>
-<div>{_e(label('title', lang))} · run {_e(summary.get('run_id', ''))} · {_e(summary.get('weather', {}).get('source', ''))}</div>
-<div>
-<span class="kpi"><b>{t.get('buildings', 0):,}</b>{_e(label('roofs', lang))}</span>
-<span class="kpi"><b>{t.get('assessed', 0):,}</b>{_e(label('assessed', lang))}</span>
-<span class="kpi"><b>{t.get('suitable', 0):,}</b>{_e(label('suitable_roofs', lang))}</span>
-<span class="kpi"><b>{t.get('suitable_capacity_mw', 0):,.1f} MWp</b>{_e(label('potential', lang))} · {_e(label('suitable_roofs', lang))}</span>
-<span class="kpi"><b>{t.get('suitable_annual_gwh', 0):,.2f} GWh/yr</b>{_e(label('annual', lang))} · {_e(label('suitable_roofs', lang))}</span>
-<span class="kpi"><b>{t.get('suitable_co2_t_per_year', 0):,.0f} t/yr</b>{_e(label('co2', lang))}</span>
+<h1>{_e(title)}</h1>
+<div>{L('title')} · {L('run')} {_e(summary.get('run_id', ''))} · {L('weather_src')}: {_e(summary.get('weather', {}).get('source', ''))}</div>
+<div class="kpis">
+<span class="kpi"><b>{t.get('buildings', 0):,}</b>{L('roofs')}</span>
+<span class="kpi"><b>{t.get('assessed', 0):,}</b>{L('assessed')}</span>
+<span class="kpi"><b>{t.get('suitable', 0):,}</b>{L('suitable_roofs')}</span>
+<span class="kpi"><b>{t.get('suitable_capacity_mw', 0):,.1f} MWp</b>{L('potential')} · {L('suitable_roofs')}</span>
+<span class="kpi"><b>{t.get('suitable_annual_gwh', 0):,.2f} {gwh}</b>{L('annual_gen')} · {L('suitable_roofs')}</span>
+<span class="kpi"><b>{t.get('suitable_co2_t_per_year', 0):,.0f} {tyr}</b>{L('co2')} · {L('suitable_roofs')}</span>
+<span class="kpi"><b>{t.get('median_shading_loss_pct') or 0:.1f} %</b>{L('median_shading')}</span>
 </div>
-<div class="all">{_e(label('all_assessed', lang))}: {t.get('capacity_mw', 0):,.1f} MWp, {t.get('annual_gwh', 0):,.2f} GWh/yr
-({t.get('assessed', 0) - t.get('suitable', 0):,} {_e(label('excluded_shaded', lang))})</div>
-<div>
-<span class="kpi"><b>{t.get('median_shading_loss_pct') or 0:.1f} %</b>{_e(label('shading', lang))} (median)</span>
-</div>
+<div class="all">{L('all_assessed')}: {t.get('capacity_mw', 0):,.1f} MWp, {t.get('annual_gwh', 0):,.2f} {gwh},
+{t.get('co2_t_per_year', 0):,.0f} {tyr} CO₂ ({t.get('assessed', 0) - t.get('suitable', 0):,} {L('excluded_shaded')})</div>
 {warnings_html(summary, lang, escape=_e)}
-<h2>{_e(label('monthly', lang))}</h2>
+<h2>{L('monthly')}</h2>
 {charts}
-<h2>{_e(label('rules', lang))}</h2>
+<h2>{L('rules')}</h2>
 {use_line}
-<table><tr><th>rule</th><th>subdistrict</th><th>text</th><th>eligible</th><th>with PV</th><th>by count</th>
-<th>by gross area</th><th>by installable area</th><th>status</th><th>shortfall buildings</th><th>shortfall kWp</th>
-<th>capex to close, M CNY</th><th>removed by zones</th></tr>
+<table class="rules"><colgroup>{cols}</colgroup><tr>{th}</tr>
 {''.join(rules)}</table>
 {economics}
-<h2>{_e(label('excluded', lang))}</h2><ul>{excluded}</ul>
+<h2>{L('by_reason')}</h2>
+<table><tr><th>{head('th_reason')}</th><th>{head('th_count')}</th></tr>{excluded}</table>
 {f"<h2>{_e(label('layer_zones', lang))}</h2><ul>{zones}</ul>" if zones else ""}
 </body></html>
 """
