@@ -235,7 +235,8 @@ def _clash_names(columns) -> dict[str, str]:
     taken = set(columns)
     out = {}
     for c in columns:
-        if c in COLUMNS and COLUMNS[c].group != "source" and c not in ("building_id", "name", "assessment", "reason"):
+        # roof columns only: flags are the reader's own, and policy inputs (existing_pv_area_m2) are read as given
+        if c in COLUMNS and COLUMNS[c].group == "roof" and c not in ("building_id", "name", "assessment", "reason"):
             new = f"input_{c}"
             while new in taken:
                 new = f"input_{new}"

@@ -226,6 +226,9 @@ def _geometry_arrays(geoms: np.ndarray, digits: int) -> dict:
     """Polygons as one flat list of integer coordinate deltas (units of 10^-digits °) with ring, part and feature
     offsets: a third of the size of GeoJSON text, decoded in the page."""
     geoms = shapely.force_2d(geoms)
+    # points, lines and nulls (rows kept as invalid_geometry) are drawn as nothing
+    polygonal = np.isin(shapely.get_type_id(geoms), [3, 6])
+    geoms = np.where(polygonal, geoms, shapely.Polygon())
     typ, coords, offsets = shapely.to_ragged_array(geoms)
     if typ == shapely.GeometryType.POLYGON:  # every feature a single polygon: one part each
         ring_off, feat_rings = offsets
