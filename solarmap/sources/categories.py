@@ -234,7 +234,8 @@ def detect(df: pd.DataFrame, *, scheme: str = "auto", column: str = "") -> Categ
     tags = [t for t in OSM_TAG_COLUMNS if t in df.columns]
     if column and scheme != "osm":  # the osm scheme reads its tag columns, whatever the column says (as always)
         if column not in df.columns:
-            msg = f"no column '{column}' for the building category (columns: {', '.join(map(str, df.columns))})"
+            msg = (f"no column '{column}' for the building category (buildings.category_column or --category-column); "
+                   f"the buildings' columns: {', '.join(_own(df))}. Name one of them, or leave it empty to detect it")
             raise InputDataError(msg)
         if scheme != "auto":
             return CategoryDetection(**base, scheme=scheme, column=column, looked_at=(column,),
