@@ -31,7 +31,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from solarmap import overlaps, tiles
+from solarmap import overlaps, planes, tiles
 from solarmap.columns import COLUMNS
 from solarmap.config import Config, applicable_mappings, with_buildings
 from solarmap.economics import apply_economics
@@ -138,6 +138,8 @@ class Assessment:
     warning_details: list[dict] = field(default_factory=list)
     category_detection: dict = field(default_factory=dict)
     timings_s: dict[str, float] = field(default_factory=dict)
+    #: one row per roof plane of the pitched roofs (``roof_planes.csv``), in the run's metric CRS
+    planes: gpd.GeoDataFrame | None = None
 
     def buildings(self) -> gpd.GeoDataFrame:
         """The assessed buildings in the input's CRS with the input's index (the return value of :func:`assess`)."""
@@ -313,7 +315,9 @@ def prepare(fp: gpd.GeoDataFrame, cfg: Config, *, baseline_year: int, boundary: 
     if boundary is None:
         roofs["in_boundary"] = True
     roofs["subdistrict"] = sub_of
-    return overlaps.mark_covered(roofs)  # roof = footprint less the taller footprints on it; none left: 'covered'
+    roofs = overlaps.mark_covered(roofs)  # roof = footprint less the taller footprints on it; none left: 'covered'
+    shapes = planes.roof_shapes(fp, roofs, cfg.roofs, dsm=b.dsm, dtm=b.dtm)  # flat, gabled, hipped … and from where
+    return gpd.GeoDataFrame(pd.concat([roofs, shapes], axis=1), geometry="geometry", crs=metric_crs)
 
 
 def site_of(roofs: pd.DataFrame) -> tuple[float, float]:
@@ -325,12 +329,14 @@ def site_of(roofs: pd.DataFrame) -> tuple[float, float]:
 
 
 def assess_roofs(roofs: gpd.GeoDataFrame, cfg: Config, *, weather: Weather, sun: Sun, stages: Stages | None = None,
-                 targets: np.ndarray | None = None, latitude_deg: float | None = None) -> gpd.GeoDataFrame:
+                 targets: np.ndarray | None = None, latitude_deg: float | None = None,
+                 planes_out: list | None = None) -> gpd.GeoDataFrame:
     """Roof layout, neighbour shade and yield for prepared buildings. Pure: no I/O.
 
     ``targets`` (optional, boolean) limits assessment to some rows; the others are kept as they are and still
     cast shade (the halo of a tile). ``latitude_deg`` sets the row spacing (default: the weather site's, so that
-    a tile gives the same answer as the whole run). Returns a new GeoDataFrame with every roof column.
+    a tile gives the same answer as the whole run). Returns a new GeoDataFrame with every roof column; pitched
+    roofs are assessed plane by plane (:mod:`solarmap.planes`), their planes appended to ``planes_out``.
     """
     stages = stages or Stages()
     crs = roofs.crs
@@ -342,34 +348,81 @@ def assess_roofs(roofs: gpd.GeoDataFrame, cfg: Config, *, weather: Weather, sun:
         layout = layout_roofs(roofs, cfg.roofs, latitude_deg=weather.latitude if latitude_deg is None else latitude_deg)
         too_small = layout.pop("too_small").to_numpy()
         roofs = pd.concat([roofs, layout], axis=1)
+        if "roof_shape" not in roofs.columns:  # buildings prepared elsewhere: flat, as before
+            roofs["roof_shape"], roofs["roof_shape_source"], roofs["roof_pitch_deg"] = "flat", "none", np.nan
+        plane_rows, pitched, no_plane, no_plane_why = planes.plan_roofs(roofs, cfg.roofs)
+        too_small = too_small & ~(pitched | no_plane)  # a pitched roof is judged on its planes
         roofs.loc[too_small, ["assessment", "reason"]] = ["excluded", "too_small"]
+        roofs.loc[no_plane, "assessment"] = "excluded"
+        roofs.loc[no_plane, "reason"] = no_plane_why[no_plane]
         excluded = (roofs["assessment"] != "assessed").to_numpy()
-        roofs.loc[excluded, ["capacity_kwp", "module_area_m2"]] = np.nan
-    shade = None
+        roofs.loc[excluded | pitched, ["capacity_kwp", "module_area_m2"]] = np.nan  # pitched: summed from planes
+    shade = plane_shade = None
     with stages.stage("shading"):
         if cfg.shading.enabled:
             from solarmap import shading
 
-            shade = shading.shade_model(roofs, cfg.shading, setback_m=cfg.roofs.edge_setback_m)
+            view = roofs  # pitched buildings cast shade by their walls and roof (planes.obstacle_heights)
+            if pitched.any():
+                view = roofs.assign(height_m=planes.obstacle_heights(roofs, seen_from_planes=False))
+            shade = shading.shade_model(view, cfg.shading, setback_m=cfg.roofs.edge_setback_m,
+                                        targets=~pitched if pitched.any() else None)
             roofs["sky_view_factor"] = shade.sky_view_all()
             roofs["sample_points"] = shade.sample_points_all()
+            if pitched.any():
+                h = planes.obstacle_heights(roofs, seen_from_planes=True)
+                g = roofs.geometry.to_numpy()
+                is_ob = np.isfinite(h) & (h > 0) & ~shapely.is_empty(g) & ~shapely.is_missing(g)
+                ob_pos = np.full(len(roofs), -1)
+                ob_pos[is_ob] = np.arange(int(is_ob.sum()))
+                row = plane_rows["row"].to_numpy(dtype=np.int64)
+                lat = roofs["lat"].to_numpy(dtype=float)[row] if "lat" in roofs.columns else None
+                plane_shade = planes.shade_planes(plane_rows, g[is_ob], h[is_ob], ob_pos[row], cfg.shading,
+                                                  latitude_deg=lat)
         else:
             roofs["sky_view_factor"] = np.where(roofs["assessment"] == "assessed", 1.0, np.nan)
             roofs["sample_points"] = 0
     with stages.stage("yield"):
         y = roof_yields(roofs, weather, sun, cfg.pv, shade=shade)
         roofs = pd.concat([roofs, y], axis=1)
+        if pitched.any():
+            plane_rows = planes.plane_yields(plane_rows, weather, sun, cfg, shade=plane_shade)
+            summ = planes.summarise_buildings(plane_rows, len(roofs))
+            pos = np.flatnonzero(pitched)
+            for c in ("usable_area_m2", "module_area_m2", "capacity_kwp", "annual_kwh", "annual_kwh_unshaded",
+                      *[f"kwh_m{m:02d}" for m in range(1, 13)], "sky_view_factor", "annual_poa_kwh_m2",
+                      "sample_points", "surface_tilt_deg", "surface_azimuth_deg"):
+                roofs.iloc[pos, roofs.columns.get_loc(c)] = summ[c].to_numpy()[pos]
+            cap = summ["capacity_kwp"].to_numpy()[pos]
+            roofs.iloc[pos, roofs.columns.get_loc("specific_yield_kwh_per_kwp")] = np.where(
+                cap > 0, summ["annual_kwh"].to_numpy()[pos] / np.where(cap > 0, cap, 1.0), np.nan)
+            roofs.iloc[pos, roofs.columns.get_loc("ground_coverage_ratio")] = cfg.roofs.flush_coverage
+            roofs["roof_slope_area_m2"] = np.where(pitched, summ["roof_slope_area_m2"], roofs["roof_area_m2"])
+            roofs["roof_planes"] = np.where(pitched, summ["roof_planes"], 0)
+            roofs["roof_planes_used"] = np.where(pitched, summ["roof_planes_used"], 0)
+        else:
+            roofs["roof_slope_area_m2"] = roofs["roof_area_m2"]
+            roofs["roof_planes"] = 0
+            roofs["roof_planes_used"] = 0
         with np.errstate(invalid="ignore", divide="ignore"):
             roofs["shading_loss_pct"] = 100.0 * (1.0 - roofs["annual_kwh"] / roofs["annual_kwh_unshaded"])
         assessed = roofs["assessment"] == "assessed"
         shaded = assessed & (roofs["shading_loss_pct"] > cfg.shading.max_loss_pct)
         roofs["suitable"] = assessed & ~shaded
         roofs.loc[shaded, "reason"] = "shaded"
+        if pitched.any():  # no plane worth modules: unsuitable, with the planes' reason (shaded, low_yield)
+            none_used = pitched & ~summ["any_used"].to_numpy()
+            roofs.loc[none_used, "suitable"] = False
+            roofs.loc[none_used, "reason"] = summ["plane_reason"].to_numpy()[none_used]
+        if planes_out is not None:
+            planes_out.append(planes.planes_table(plane_rows, roofs) if pitched.any()
+                              else planes.planes_table(plane_rows.iloc[:0], roofs))
     if targets is not None:
         halo = (roofs["assessment"] == "halo").to_numpy()
         roofs.loc[halo, "assessment"] = keep[halo]
     # the roof part (footprint less what stands on it) served layout and shading; the output keeps the footprint
-    return gpd.GeoDataFrame(roofs.drop(columns=overlaps.ROOF_GEOMETRY, errors="ignore"), geometry="geometry", crs=crs)
+    roofs = roofs.drop(columns=[overlaps.ROOF_GEOMETRY, *planes.INTERNAL], errors="ignore")
+    return gpd.GeoDataFrame(roofs, geometry="geometry", crs=crs)
 
 
 def assess_tile(tile_roofs: gpd.GeoDataFrame, core_mask: np.ndarray, cfg: Config, weather: Weather, sun: Sun, *,
@@ -377,20 +430,23 @@ def assess_tile(tile_roofs: gpd.GeoDataFrame, core_mask: np.ndarray, cfg: Config
     """Assess a tile's core against core + halo; return the core's rows and the stage timings [s]. The function
     both engines of :mod:`solarmap.tiles` call per tile (``latitude_deg``: the whole run's, for the row spacing)."""
     stages = Stages()
+    planes_out: list = []
     out = assess_roofs(tile_roofs, cfg, weather=weather, sun=sun, targets=core_mask, stages=stages,
-                       latitude_deg=latitude_deg)
-    return out[core_mask], stages.timings
+                       latitude_deg=latitude_deg, planes_out=planes_out)
+    return out[core_mask], stages.timings, planes_out[0]
 
 
 def assess_in_tiles(roofs: gpd.GeoDataFrame, cfg: Config, *, weather: Weather, sun: Sun, engine: str = "local",
                     tile_size_m: float = 3000.0, workers: int = 2, scheduler: str = "", npartitions: int = 0,
-                    halo: bool = True, with_timings: bool = False, latitude_deg: float | None = None):
+                    halo: bool = True, with_timings: bool = False, latitude_deg: float | None = None,
+                    planes_out: list | None = None):
     """:func:`assess_roofs` tile by tile on the ``local`` or ``dask`` engine; rows come back in the input's order
-    and equal the single pass (see :mod:`solarmap.tiles`)."""
+    and equal the single pass (see :mod:`solarmap.tiles`); the roof planes of every tile, in building order, are
+    appended to ``planes_out``."""
     per_tile = functools.partial(assess_tile, latitude_deg=latitude_deg)  # picklable: Dask sends it to workers
     return tiles.assess_in_tiles(roofs, cfg, per_tile, weather=weather, sun=sun, engine=engine,
                                  tile_size_m=tile_size_m, workers=workers, scheduler=scheduler,
-                                 npartitions=npartitions, halo=halo, with_timings=with_timings)
+                                 npartitions=npartitions, halo=halo, with_timings=with_timings, extras_out=planes_out)
 
 
 def _read(buildings, cfg: Config) -> tuple[gpd.GeoDataFrame, Config, str]:
@@ -460,17 +516,20 @@ def run_assessment(buildings=None, config: Config | None = None, *, weather: Wea
                                  max_distance_km=wc.max_distance_km, anywhere=wc.anywhere)
             sun = sun_positions(w)
         e = cfg.engine
+        planes_out: list = []
         if e.kind == "dask" or len(roofs) > e.tile_above_roofs:
             t0 = time.perf_counter()
             roofs, tile_timings = assess_in_tiles(roofs, cfg, weather=w, sun=sun, engine=e.kind,
                                                   tile_size_m=e.tile_size_m, workers=e.workers, scheduler=e.scheduler,
                                                   npartitions=e.npartitions, with_timings=True,
-                                                  latitude_deg=site_lat)
+                                                  latitude_deg=site_lat, planes_out=planes_out)
             stages.add(tile_timings)  # summed over tiles (and over workers: CPU-like on Dask)
             stages.timings["assess_wall"] = round(time.perf_counter() - t0, 3)
         else:
             # rows are spaced for the buildings' latitude, not the weather site's (which may be elsewhere)
-            roofs = assess_roofs(roofs, cfg, weather=w, sun=sun, stages=stages, latitude_deg=site_lat)
+            roofs = assess_roofs(roofs, cfg, weather=w, sun=sun, stages=stages, latitude_deg=site_lat,
+                                 planes_out=planes_out)
+        roof_planes = planes_out[0].drop(columns="_row") if planes_out else None
         with stages.stage("economics"):
             roofs = apply_economics(roofs, cfg)
         with stages.stage("policy"):
@@ -481,7 +540,7 @@ def run_assessment(buildings=None, config: Config | None = None, *, weather: Wea
                       boundary=bnd.geometry if bnd is not None else None, boundary_label=bnd.label if bnd else "",
                       source=source, exclusions=excl, warnings=collector.messages,
                       warning_details=collector.details(), category_detection=detection,
-                      timings_s=dict(stages.timings))
+                      timings_s=dict(stages.timings), planes=roof_planes)
 
 
 def assess(buildings, config: Config | None = None, *, weather: Weather | str | None = None,

@@ -83,7 +83,13 @@ _ALL: list[Column] = [
     _c("roof_area_m2", "float", "m²", 2, "Gross roof area: the footprint area in the metric CRS, less the part under taller overlapping footprints [m²].", "屋顶面积", "Roof area"),
     _c("roof_overlap", "bool", "", None, "True when more than 1 m² of the footprint lies under a taller footprint (not counted as roof).", "屋顶重叠", "Roof overlap"),
     _c("covered_area_m2", "float", "m²", 2, "Footprint area under taller overlapping footprints, taken off the roof [m²].", "被覆盖面积", "Covered area"),
-    _c("usable_area_m2", "float", "m²", 2, "Roof area left for PV after the edge setback and the obstruction share [m²].", "可用面积", "Usable area"),
+    _c("roof_shape", "str", "", None, "Roof shape modelled: flat (rows of modules), gabled, hipped, pyramidal or skillion (planes, see roof_planes.csv).", "屋顶形式", "Roof shape"),
+    _c("roof_shape_source", "str", "", None, "Where the roof shape came from: column (roof_shape / roof:shape), dsm (planes fitted to the DSM), rule:<id> (a shape rule of the pipeline: an assumption), none (flat by default).", "屋顶形式来源", "Roof shape source"),
+    _c("roof_pitch_deg", "float", "°", 1, "Roof pitch of a pitched roof: given, from the roof's rise, fitted to the DSM, or roofs.default_pitch_deg (an assumption); empty for flat roofs [°].", "屋面坡度", "Roof pitch"),
+    _c("roof_slope_area_m2", "float", "m²", 2, "Roof area along the slope: the planes' plan areas ÷ cos tilt summed (the roof area for flat roofs) [m²].", "屋面斜面积", "Roof slope area"),
+    _c("roof_planes", "int", "", None, "Number of roof planes of a pitched roof (0 for a flat roof).", "屋面数", "Roof planes"),
+    _c("roof_planes_used", "int", "", None, "Roof planes that take modules (not north-facing, large enough, not too shaded, yielding enough).", "可用屋面数", "Planes used"),
+    _c("usable_area_m2", "float", "m²", 2, "Roof area left for PV after the edge setback and the obstruction share; for pitched roofs the used planes' slope area so set back [m²].", "可用面积", "Usable area"),
     _c("module_area_m2", "float", "m²", 2, "Module area that fits on the usable area at the layout's ground-coverage ratio [m²].", "组件面积", "Module area"),
     _c("ground_coverage_ratio", "float", "-", 4, "Module area ÷ usable area of the row layout [-].", "组件覆盖率", "Ground coverage ratio"),
     _c("surface_tilt_deg", "float", "°", 2, "Module tilt from horizontal [°].", "组件倾角", "Tilt"),
@@ -112,6 +118,10 @@ _ALL: list[Column] = [
     # exclusion zones and lists ([[exclusions]], --exclude)
     _c("exclusion_zone", "str", "", None, "The exclusion zone or id list the building falls in (the first that excludes, else the first that flags); empty when none.", "排除区", "Exclusion zone"),
     _c("exclusion_action", "str", "", None, "'exclude' (not assessed; reason = the zone's reason or name), 'flag' (assessed, not counted by rules unless a rule includes flagged), or empty.", "排除方式", "Exclusion action"),
+    # roof planes (roof_planes.csv): a plane has building_id, the roof's tilt/azimuth/area/yield columns above
+    _c("plane_id", "int", "", None, "Plane number within its building (1, 2, …): with building_id, one roof plane.", "屋面编号", "Plane", "plane"),
+    _c("plane_area_m2", "float", "m²", 2, "Area of the roof plane along its slope: plan area ÷ cos tilt [m²].", "屋面面积", "Plane area", "plane"),
+    _c("plane_plan_area_m2", "float", "m²", 2, "Area of the roof plane seen from above [m²].", "屋面投影面积", "Plane plan area", "plane"),
     # added by the policy stage
     _c("policy_rules", "str", "", None, "Rule ids (comma-separated) whose categories and stage cover the building.", "适用规则", "Rules", "policy"),
     _c("policy_candidate_for", "str", "", None, "Rule ids whose shortfall this roof is picked to close.", "候选规则", "Candidate for", "policy"),
@@ -179,7 +189,16 @@ REASONS: dict[str, str] = {
     "replaced_by_parts": "An OSM building outline whose building:part ways are assessed instead (no geometry: no double count).",
     "under_higher_part": "An OSM building part wholly under a higher part: no roof of its own.",
     "underground": "An Overture building entirely below ground (height ≤ min_height, or a negative level).",
+    "north_facing": "A pitched roof (or plane) facing within roofs.north_limit_deg of north: no modules.",
+    "low_yield": "A pitched roof (or plane) whose planes yield less than roofs.min_specific_yield_kwh_per_kwp.",
 }
+
+#: Columns of roof_planes.csv, in order.
+PLANE_COLUMNS: tuple[str, ...] = (
+    "building_id", "plane_id", "roof_shape", "surface_tilt_deg", "surface_azimuth_deg", "plane_plan_area_m2",
+    "plane_area_m2", "usable_area_m2", "module_area_m2", "capacity_kwp", "sky_view_factor", "sample_points",
+    "annual_kwh", "annual_kwh_unshaded", "specific_yield_kwh_per_kwp", "shading_loss_pct", "suitable", "reason",
+)
 
 
 #: Chinese labels of the reasons (map popups, legends and the report with ``--lang zh``); a code missing here shows as is

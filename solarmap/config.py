@@ -78,6 +78,19 @@ class RoofsConfig:
     surface_azimuth_deg: float = 180.0  # facing south [°]
     ground_coverage_ratio: float = 0.0  # 0 = from the tilt, no inter-row shade 09-15 h at the solstice (FACTS §5)
     module_power_w_per_m2: float = 215.0  # modern modules 210-220 W m⁻² (FACTS §5)
+    # pitched roofs (solarmap/planes.py): where each building's roof shape comes from
+    shape_source: str = "auto"  # auto (column, then DSM, then shape_rules, else flat) | column | dsm | rules | flat
+    default_pitch_deg: float = 26.0  # a pitched shape given without pitch or rise; 25-30° is an assumption for tiled lane-house roofs [°]
+    flat_tilt_deg: float = 5.0  # a DSM plane flatter than this is flat [°]
+    flush_coverage: float = 0.95  # module area ÷ set-back plane area of flush-mounted modules (0.9-0.98) [-]
+    plane_setback_m: float = 0.5  # module-free margin along a plane's edges, in plan [m]
+    plane_obstruction_share: float = 0.1  # share of a plane taken by chimneys, dormers, skylights (assumption) [-]
+    north_limit_deg: float = 45.0  # planes facing within this of north take no modules [°]
+    min_plane_area_m2: float = 5.0  # smallest plane worth modules (about 1 kWp) [m²]
+    min_specific_yield_kwh_per_kwp: float = 800.0  # planes yielding less (shaded) take no modules [kWh kWp⁻¹ yr⁻¹]
+    # [[roofs.shape_rules]]: shape, pitch_deg, orientation, and conditions (categories, use_classes, built_before,
+    # built_from, max_floors, min_floors, max_height_m, max_area_m2); the first match wins; an assumption
+    shape_rules: list = field(default_factory=list)
 
 
 @dataclass
@@ -321,6 +334,7 @@ _CHOICES = {
     "policy.rank_by": {"annual_kwh", "specific_yield", "npv", "payback", "usable_area"},
     "exclusions.action": set(EXCLUSION_ACTIONS),
     "exclusions.kind": {"auto", "zones", "ids"},
+    "roofs.shape_source": {"auto", "column", "dsm", "rules", "flat"},
 }
 _RANGES = {
     "roofs.edge_setback_m": (0, 50),
@@ -330,6 +344,14 @@ _RANGES = {
     "roofs.surface_azimuth_deg": (0, 360),
     "roofs.ground_coverage_ratio": (0, 1),
     "roofs.module_power_w_per_m2": (50, 400),
+    "roofs.default_pitch_deg": (1, 75),
+    "roofs.flat_tilt_deg": (0, 20),
+    "roofs.flush_coverage": (0.5, 1),
+    "roofs.plane_setback_m": (0, 10),
+    "roofs.plane_obstruction_share": (0, 0.99),
+    "roofs.north_limit_deg": (0, 180),
+    "roofs.min_plane_area_m2": (0, 1e6),
+    "roofs.min_specific_yield_kwh_per_kwp": (0, 5000),
     "buildings.storey_height_m": (1.5, 10),
     "buildings.max_other_share": (0, 1),
     "pv.albedo": (0, 1),
@@ -369,6 +391,44 @@ _RANGES = {
 }
 _BREAKS = {"output.breaks_specific_yield", "output.breaks_annual_mwh", "output.breaks_shading_pct"}
 _PATH_KEYS = {"buildings.path", "buildings.dsm", "buildings.dtm", "boundary", "output.dir", "output.database"}
+
+
+#: the shapes modelled as planes, and flat
+SHAPES = ("flat", "gabled", "hipped", "pyramidal", "skillion")
+#: OSM roof:shape values (and common Chinese ones) → the shape modelled; values not listed are modelled flat
+#: with a warning. Approximations: half-hipped, mansard → hipped; gambrel, saltbox → gabled.
+SHAPE_ALIASES = {
+    "flat": "flat", "gabled": "gabled", "hipped": "hipped", "pyramidal": "pyramidal", "skillion": "skillion",
+    "gable": "gabled", "hip": "hipped", "half-hipped": "hipped", "half_hipped": "hipped", "mansard": "hipped",
+    "side_hipped": "hipped", "gambrel": "gabled", "saltbox": "gabled", "lean_to": "skillion", "shed": "skillion",
+    "mono-pitched": "skillion", "pyramid": "pyramidal",
+    "平屋顶": "flat", "平顶": "flat", "坡屋顶": "gabled", "双坡": "gabled", "人字": "gabled", "四坡": "hipped",
+    "单坡": "skillion", "攒尖": "pyramidal",
+}
+
+def shape_rule_problem(rule, k: int) -> str:
+    """What is wrong with one ``[[roofs.shape_rules]]`` entry ('' when nothing)."""
+    if not isinstance(rule, dict):
+        return f"roofs.shape_rules[{k}] must be a table, got {type(rule).__name__}"
+    allowed = {"id", "shape", "pitch_deg", "orientation", "categories", "use_classes", "built_before", "built_from",
+               "max_floors", "min_floors", "max_height_m", "max_area_m2", "note"}
+    if unknown := sorted(set(rule) - allowed):
+        return f"roofs.shape_rules[{k}]: unknown key '{unknown[0]}' (allowed: {', '.join(sorted(allowed))})"
+    if rule.get("shape") not in SHAPE_ALIASES:
+        return (f"roofs.shape_rules[{k}]: 'shape' = {rule.get('shape')!r} is not a roof shape "
+                f"({', '.join(SHAPES)}, or an OSM roof:shape synonym)")
+    pitch = rule.get("pitch_deg", 26.0)
+    if not isinstance(pitch, int | float) or isinstance(pitch, bool) or not 0 < pitch < 80:
+        return f"roofs.shape_rules[{k}]: 'pitch_deg' = {pitch!r} must be a number in (0, 80) [°]"
+    if rule.get("orientation", "along") not in ("along", "across"):
+        return f"roofs.shape_rules[{k}]: 'orientation' must be 'along' or 'across'"
+    for key in ("categories", "use_classes"):
+        if key in rule and not (isinstance(rule[key], list) and all(isinstance(x, str) for x in rule[key])):
+            return f"roofs.shape_rules[{k}]: '{key}' must be a list of strings"
+    for key in ("built_before", "built_from", "max_floors", "min_floors", "max_height_m", "max_area_m2"):
+        if key in rule and (not isinstance(rule[key], int | float) or isinstance(rule[key], bool)):
+            return f"roofs.shape_rules[{k}]: '{key}' must be a number"
+    return ""
 
 
 def is_weather_name(value: str) -> bool:
@@ -468,6 +528,10 @@ def _resolve_paths(cfg: Config, base: Path, data: dict[str, Any]) -> None:
 def config_from_dict(data: dict[str, Any], *, where: str = "config", base: Path | None = None) -> Config:
     """Build a :class:`Config` from a nested dict, validating every key. Paths resolve against ``base``."""
     cfg = _build(Config, data, where, "")
+    for k, rule in enumerate(cfg.roofs.shape_rules):
+        if problem := shape_rule_problem(rule, k):
+            msg = f"{where}: {problem}"
+            raise ConfigError(msg)
     if base is not None:
         _resolve_paths(cfg, base, data)
     cfg.source = where

@@ -151,7 +151,7 @@ def _write(cfg: Config, result, stages: Stages, *, started, out_root: Path, db_p
                                           result.warnings, run_id, hashes, metric_crs,
                                           warning_details=result.warning_details,
                                           category_detection=result.category_detection,
-                                          exclusions=result.exclusions.entries)
+                                          exclusions=result.exclusions.entries, planes=result.planes)
             summary["timings_s"] = stages.timings
             wgs = roofs.to_crs("EPSG:4326")
             zh = cfg.output.chinese_headers
@@ -161,6 +161,7 @@ def _write(cfg: Config, result, stages: Stages, *, started, out_root: Path, db_p
             summary["maps"] = _write_maps(roofs, boundary, summary, cfg, tmp, rule_set, zones=result.exclusions.zones)
             (tmp / "report.html").write_text(report_page.render_report(roofs, summary, lang=cfg.output.lang), encoding="utf-8")
             export.write_geodata(wgs, tmp)
+            export.write_planes(result.planes, tmp, chinese_headers=zh)
         except OSError as exc:
             shutil.rmtree(tmp, ignore_errors=True)
             msg = f"cannot write the outputs in {out_root}: {exc.strerror or exc}. Choose another folder with --out DIR"
@@ -182,7 +183,9 @@ def _write(cfg: Config, result, stages: Stages, *, started, out_root: Path, db_p
                      "assessed": int((roofs["assessment"] == "assessed").sum()),
                      "excluded": int((roofs["assessment"] == "excluded").sum())},
                 roofs=roofs, geometry_wkb=wkb, subdistricts=aggregate.subdistrict_table(roofs),
-                policy=policy_results, rule_set=rule_set.name,
+                policy=policy_results, rule_set=rule_set.name, planes=result.planes,
+                planes_wkb=(shapely.to_wkb(result.planes.to_crs("EPSG:4326").geometry.to_numpy())
+                            if result.planes is not None and len(result.planes) else None),
             )
             try:
                 store.write_run(db_path, **record)

@@ -519,13 +519,17 @@ class _PipelineShade:
         return out
 
 
-def shade_model(roofs: gpd.GeoDataFrame, cfg: ShadingConfig, *, setback_m: float = 0.0) -> _PipelineShade:
+def shade_model(roofs: gpd.GeoDataFrame, cfg: ShadingConfig, *, setback_m: float = 0.0,
+                targets: np.ndarray | None = None) -> _PipelineShade:
     """Shade every assessed roof of the pipeline's table against every building with a footprint and height
-    (including those outside the boundary, which are excluded from assessment but still cast shade)."""
+    (including those outside the boundary, which are excluded from assessment but still cast shade).
+    ``targets`` (optional, boolean) limits the shaded roofs further (pitched roofs are shaded per plane)."""
     heights = roofs["height_m"].to_numpy(dtype=float)
     geoms = roofs.geometry.to_numpy()
     is_obstacle = np.isfinite(heights) & (heights > 0) & ~shapely.is_empty(geoms) & ~shapely.is_missing(geoms)
     is_target = (roofs["assessment"] == "assessed").to_numpy() & is_obstacle
+    if targets is not None:
+        is_target &= np.asarray(targets, dtype=bool)
     target_pos = np.flatnonzero(is_target)
     obstacle_pos = np.flatnonzero(is_obstacle)
     pos_in_obstacles = np.full(len(roofs), -1)

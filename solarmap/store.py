@@ -18,13 +18,15 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from solarmap.columns import COLUMNS
+from solarmap.columns import COLUMNS, PLANE_COLUMNS
 from solarmap.errors import ConfigError, OutputError
 
 log = logging.getLogger(__name__)
 
 #: every registry column is a column of the roofs table (input pass-through columns are not)
-ROOF_TABLE_COLUMNS = list(COLUMNS)
+ROOF_TABLE_COLUMNS = [c for c, col in COLUMNS.items() if col.group != "plane"]
+#: the roof_planes table: one row per plane of a pitched roof
+PLANE_TABLE_COLUMNS = list(PLANE_COLUMNS)
 
 #: per-subdistrict economics of equipping every suitable roof (report.aggregate.subdistrict_table) [CNY, t/yr]
 SUBDISTRICT_ECONOMICS = ("suitable_capex_cny", "suitable_annual_savings_cny", "suitable_npv_cny",
@@ -69,11 +71,14 @@ def merge(side_file: str | Path, db_path: str | Path) -> dict[str, int]:
         _ensure_schema(con)
         con.execute(f"ATTACH '{side_file}' AS side (READ_ONLY)")
         runs = [r[0] for r in con.execute("SELECT run_id FROM side.runs").fetchall()]
+        side_tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables "
+                                                 "WHERE table_catalog = 'side'").fetchall()}
     except BaseException:
         con.close()
         raise
     with _transaction(con):
-        for table in ("runs", "roofs", "subdistrict_summary", "policy_results"):
+        for table in [t for t in ("runs", "roofs", "subdistrict_summary", "policy_results", "roof_planes")
+                      if t in side_tables]:
             con.execute(f"DELETE FROM {table} WHERE run_id IN (SELECT run_id FROM side.runs)")
             cols = [r[0] for r in con.execute(f"SELECT column_name FROM information_schema.columns "
                                               f"WHERE table_catalog = 'side' AND table_name = '{table}'").fetchall()]
@@ -162,14 +167,35 @@ def _ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
             annual_kwh DOUBLE, annual_kwh_unshaded DOUBLE, existing_pv_kwp DOUBLE)""")
     for c in SUBDISTRICT_ECONOMICS:  # added with the economics; older databases gain them
         con.execute(f'ALTER TABLE subdistrict_summary ADD COLUMN IF NOT EXISTS "{c}" DOUBLE')
+    plane_cols = ", ".join(f'"{c}" {_sql_type(c)}' for c in PLANE_TABLE_COLUMNS)
+    con.execute(f'CREATE TABLE IF NOT EXISTS roof_planes (run_id VARCHAR, {plane_cols}, geometry GEOMETRY)')
     con.execute("""
         CREATE TABLE IF NOT EXISTS policy_results (
             run_id VARCHAR, rule_set VARCHAR, rule_id VARCHAR, subdistrict VARCHAR, result JSON)""")
 
 
+def _typed(frame: pd.DataFrame, run_id: str, columns: list[str]) -> pd.DataFrame:
+    """``frame``'s registry columns with the database's types, after a ``run_id`` column."""
+    table = pd.DataFrame({"run_id": run_id}, index=frame.index)
+    for c in columns:
+        table[c] = frame[c] if c in frame.columns else None
+    for c in table.columns:
+        t = _sql_type(c) if c != "run_id" else "VARCHAR"
+        if t == "VARCHAR":
+            table[c] = table[c].astype("string").astype(object).where(table[c].notna(), None)
+        elif t == "INTEGER":
+            table[c] = pd.array(pd.to_numeric(table[c], errors="coerce")).astype("Int64")
+        elif t == "BOOLEAN":
+            table[c] = table[c].astype("boolean")
+        else:
+            table[c] = pd.to_numeric(table[c], errors="coerce").astype(float)
+    return table
+
+
 def write_run(db_path: str | Path, *, run: dict, roofs: pd.DataFrame, geometry_wkb: np.ndarray,
-              subdistricts: pd.DataFrame, policy: list[dict] | None = None, rule_set: str = "") -> None:
-    """Write one run (its record, every roof, the summaries) in a single transaction."""
+              subdistricts: pd.DataFrame, policy: list[dict] | None = None, rule_set: str = "",
+              planes: pd.DataFrame | None = None, planes_wkb: np.ndarray | None = None) -> None:
+    """Write one run (its record, every roof, its roof planes, the summaries) in a single transaction."""
     db_path = Path(db_path)
     try:
         db_path.parent.mkdir(parents=True, exist_ok=True)
@@ -194,6 +220,7 @@ def write_run(db_path: str | Path, *, run: dict, roofs: pd.DataFrame, geometry_w
     with _transaction(con):
         _ensure_schema(con)
         con.execute("DELETE FROM runs WHERE run_id = ?", [run["run_id"]])
+        con.execute("DELETE FROM roof_planes WHERE run_id = ?", [run["run_id"]])
         con.execute(
             "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [run["run_id"], run["name"], run["started_at"], run["finished_at"], run["package_version"],
@@ -206,6 +233,14 @@ def write_run(db_path: str | Path, *, run: dict, roofs: pd.DataFrame, geometry_w
         con.execute(f"INSERT INTO roofs ({names}, geometry) SELECT {names}, "
                     "CASE WHEN geometry_wkb IS NULL THEN NULL ELSE ST_GeomFromWKB(geometry_wkb) END FROM roofs_df")
         con.unregister("roofs_df")
+        if planes is not None and len(planes):
+            ptable = _typed(planes, run["run_id"], PLANE_TABLE_COLUMNS)
+            ptable["geometry_wkb"] = list(planes_wkb) if planes_wkb is not None else None
+            con.register("planes_df", ptable)
+            pnames = ", ".join(f'"{c}"' for c in ["run_id", *PLANE_TABLE_COLUMNS])
+            con.execute(f"INSERT INTO roof_planes ({pnames}, geometry) SELECT {pnames}, CASE WHEN geometry_wkb IS "
+                        "NULL THEN NULL ELSE ST_GeomFromWKB(geometry_wkb) END FROM planes_df")
+            con.unregister("planes_df")
         sub = subdistricts.copy()
         sub.insert(0, "run_id", run["run_id"])
         con.register("sub_df", sub)

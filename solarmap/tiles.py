@@ -108,12 +108,14 @@ def add_halos(roofs: gpd.GeoDataFrame, cores: list[np.ndarray], cfg: Config, *, 
 
 def assess_in_tiles(roofs: gpd.GeoDataFrame, cfg: Config, assess_tile: Callable, *, weather, sun,
                     engine: str = "local", tile_size_m: float = 3000.0, workers: int = 2, scheduler: str = "",
-                    npartitions: int = 0, halo: bool = True, with_timings: bool = False):
+                    npartitions: int = 0, halo: bool = True, with_timings: bool = False, extras_out: list | None = None):
     """Assess every building tile by tile (``engine`` local or dask); rows come back in the input's order.
 
     ``assess_tile(tile_roofs, core_mask, cfg, weather, sun) -> (core rows, timings)`` is what runs per tile
     (:func:`solarmap.assessment.assess_tile`; a module-level function, so Dask can send it to its workers).
-    With ``with_timings``, also return the stage timings summed over tiles [s]."""
+    With ``with_timings``, also return the stage timings summed over tiles [s]. A tile function may return a
+    third item, a table of rows belonging to its core's buildings (the roof planes) with their index label in
+    ``_row``: the tiles' tables are joined in building order and appended to ``extras_out``."""
     if engine == "dask":
         n = npartitions or max(workers * 2, int(math.ceil(len(roofs) / 20000)))
         cores = hilbert_partition(roofs, n)
@@ -132,10 +134,15 @@ def assess_in_tiles(roofs: gpd.GeoDataFrame, cfg: Config, assess_tile: Callable,
             parts.append(assess_tile(sub, np.isin(t.members, t.core), cfg, weather, sun))
             log.info("tile %d/%d: %d roofs (+%d halo)", t.index + 1, len(tiles), len(t.core), len(t.members) - len(t.core))
     timings: dict[str, float] = {}
-    for _, tt in parts:
-        for k, v in tt.items():
+    for p in parts:
+        for k, v in p[1].items():
             timings[k] = round(timings.get(k, 0.0) + v, 3)
-    out = pd.concat([p for p, _ in parts])
+    if extras_out is not None and parts and len(parts[0]) > 2:
+        extra = pd.concat([p[2] for p in parts], ignore_index=True)
+        rank = pd.Series(np.arange(len(roofs)), index=roofs.index)
+        order = np.argsort(rank.loc[extra["_row"]].to_numpy(), kind="stable")  # building order; planes in order
+        extras_out.append(extra.iloc[order].reset_index(drop=True))
+    out = pd.concat([p[0] for p in parts])
     out = out.loc[roofs.index]  # the input's order, every row exactly once
     out = gpd.GeoDataFrame(out, geometry="geometry", crs=roofs.crs)
     return (out, timings) if with_timings else out

@@ -39,9 +39,9 @@ def subdistrict_table(roofs: pd.DataFrame) -> pd.DataFrame:
 
 def summarise(cfg, roofs, weather, boundary_label, policy_results, rule_set, warnings, run_id, hashes, crs, *,
               warning_details: list[dict] | None = None, category_detection: dict | None = None,
-              exclusions: list[dict] | None = None) -> dict:
+              exclusions: list[dict] | None = None, planes: pd.DataFrame | None = None) -> dict:
     """What summary.json holds: totals, exclusions, categories, repairs, warnings, weather, the models, rules,
-    the economics and the exclusion zones.
+    the economics, the exclusion zones and the roof shapes.
 
     The headline figures are the suitable roofs' (``suitable_capacity_kwp``, ``suitable_annual_kwh``): roofs that
     are assessed and not too shaded. ``capacity_kwp`` and ``annual_kwh`` count every assessed roof, shaded ones too.
@@ -94,6 +94,7 @@ def summarise(cfg, roofs, weather, boundary_label, policy_results, rule_set, war
             "co2_kg_per_kwh": cfg.output.co2_kg_per_kwh,
             "co2_t_per_year": round(co2, 1),
         },
+        "roof_shapes": roof_shape_summary(roofs, planes),
         "excluded_by_reason": {str(k): int(v) for k, v in roofs.loc[~a, "reason"].value_counts().sort_index().items()},
         "by_category": {
             str(k): {"buildings": int(len(g)), "assessed": int((g["assessment"] == "assessed").sum()),
@@ -120,6 +121,26 @@ def summarise(cfg, roofs, weather, boundary_label, policy_results, rule_set, war
         "economics": economics.summarise(roofs, cfg, policy_results),
         "exclusions": list(exclusions or []),
     }
+
+
+def roof_shape_summary(roofs: pd.DataFrame, planes: pd.DataFrame | None = None) -> dict:
+    """Roofs by shape (all, assessed, suitable, capacity) and where the shapes came from; the planes' count and
+    why planes were left unused."""
+    if "roof_shape" not in roofs.columns:
+        return {}
+    a = roofs["assessment"] == "assessed"
+    suitable = roofs["suitable"].fillna(False).astype(bool)
+    by = {str(k): {"buildings": int(len(g)), "assessed": int(a[g.index].sum()), "suitable": int(suitable[g.index].sum()),
+                   "capacity_kwp": round(float(g.loc[a[g.index], "capacity_kwp"].sum()), 1)}
+          for k, g in roofs.groupby("roof_shape")}
+    src = roofs["roof_shape_source"].astype("string").str.replace(r":.*", "", regex=True) if "roof_shape_source" in roofs.columns else None
+    out = {"by_shape": by, "by_source": {str(k): int(v) for k, v in src.value_counts().sort_index().items()} if src is not None else {}}
+    if planes is not None:
+        out["planes"] = int(len(planes))
+        out["planes_used"] = int(planes["suitable"].sum()) if len(planes) else 0
+        out["planes_unused_by_reason"] = ({str(k): int(v) for k, v in planes.loc[~planes["suitable"].astype(bool), "reason"]
+                                           .value_counts().sort_index().items()} if len(planes) else {})
+    return out
 
 
 def policy_overview(results: list[dict]) -> list[dict]:

@@ -12,7 +12,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from solarmap.columns import CANDIDATE_COLUMNS, COLUMNS, ordered
+from solarmap.columns import CANDIDATE_COLUMNS, COLUMNS, PLANE_COLUMNS, ordered
 
 
 def tidy(df: pd.DataFrame) -> pd.DataFrame:
@@ -62,6 +62,24 @@ def write_geodata(roofs_wgs84: gpd.GeoDataFrame, folder: Path) -> list[Path]:
     parquet = folder / "roofs.parquet"
     gdf.to_parquet(parquet, index=False)
     return [gpkg, parquet]
+
+
+def write_planes(planes: gpd.GeoDataFrame | None, folder: Path, *, chinese_headers: bool = False) -> list[Path]:
+    """roof_planes.csv (one row per roof plane of the pitched roofs, header only when there is none) and a
+    ``roof_planes`` layer in roofs.gpkg (WGS84), with the columns of :data:`solarmap.columns.PLANE_COLUMNS`."""
+    cols = list(PLANE_COLUMNS)
+    table = pd.DataFrame(columns=cols) if planes is None else pd.DataFrame(planes[cols])
+    csv = folder / "roof_planes.csv"
+    write_csv(table, csv, chinese_headers=chinese_headers)
+    if planes is None or not len(planes):
+        return [csv]
+    wgs = planes.to_crs("EPSG:4326")
+    gdf = gpd.GeoDataFrame(tidy(table), geometry=wgs.geometry.values, crs="EPSG:4326")
+    for c in cols:
+        if COLUMNS[c].dtype == "str":
+            gdf[c] = gdf[c].astype("string")
+    gdf.to_file(folder / "roofs.gpkg", driver="GPKG", layer="roof_planes", engine="pyogrio")
+    return [csv, folder / "roofs.gpkg"]
 
 
 def write_json(data: dict, path: Path) -> None:
