@@ -362,8 +362,8 @@ def assess_roofs(roofs: gpd.GeoDataFrame, cfg: Config, *, weather: Weather, sun:
         if cfg.shading.enabled:
             from solarmap import shading
 
-            view = roofs  # pitched buildings cast shade by their walls and roof (planes.obstacle_heights)
-            if pitched.any():
+            view = roofs  # pitched buildings (assessed or not) cast shade by their walls and roof (obstacle_heights)
+            if (roofs["roof_shape"] != "flat").any():
                 view = roofs.assign(height_m=planes.obstacle_heights(roofs, seen_from_planes=False))
             shade = shading.shade_model(view, cfg.shading, setback_m=cfg.roofs.edge_setback_m,
                                         targets=~pitched if pitched.any() else None)

@@ -610,10 +610,10 @@ def planes_table(planes: gpd.GeoDataFrame, roofs: pd.DataFrame) -> gpd.GeoDataFr
     if not len(planes):
         return gpd.GeoDataFrame({c: [] for c in (*PLANE_OUTPUT, "_row")}, geometry=[], crs=roofs.crs)
     row = planes["row"].to_numpy(dtype=np.int64)
-    out = pd.DataFrame({"building_id": roofs["building_id"].to_numpy(dtype=object)[row],
+    out = pd.DataFrame({"building_id": roofs["building_id"].astype(object).to_numpy(dtype=object)[row],
                         "roof_shape": roofs["roof_shape"].to_numpy(dtype=object)[row]}, index=planes.index)
     for c in PLANE_OUTPUT:
         if c not in out.columns:
             out[c] = planes[c].to_numpy()
     out["_row"] = roofs.index.to_numpy()[row]
-    return gpd.GeoDataFrame(out, geometry=planes.geometry.to_numpy(), crs=roofs.crs)
+    return gpd.GeoDataFrame(out[[*PLANE_OUTPUT, "_row"]], geometry=planes.geometry.to_numpy(), crs=roofs.crs)

@@ -37,6 +37,9 @@ TRANSPORT = "交通场站用地"
 PARK = "公园与绿地用地"
 UNKNOWN = ""
 
+#: pitch of the lane houses' tile roofs: an assumption within the 25-30° usual for tiled roofs (FACTS §8) [°]
+LANE_ROOF_PITCH_DEG = 26.0
+
 # Block types and their weights, tuned so the stock matches FACTS §3 (see tests/test_synth.py).
 BLOCK_WEIGHTS = {
     "lane": 0.07,
@@ -332,7 +335,9 @@ def generate_buildings(
 
     Returns a GeoDataFrame in ``crs`` with columns ``building_id``, ``name``, ``euluc_class`` (EULUC-China class
     name, empty when unknown), ``kind`` (the generator's building type), ``floors``, ``height_m`` [m],
-    ``year_built`` and ``existing_pv_kwp`` [kWp]. Buildings whose centre falls outside ``region`` are dropped.
+    ``year_built``, ``existing_pv_kwp`` [kWp], and ``roof_shape`` (gabled for lane houses, else flat),
+    ``roof_pitch_deg`` [°] and ``roof_orientation`` (OSM's ``roof:orientation``: the ridge ``along`` the
+    footprint's longer side or ``across`` it, so that it runs along the terrace). Buildings whose centre falls outside ``region`` are dropped.
     """
     rng = np.random.default_rng(seed)
     angle = float(rng.uniform(-25, 25)) if grid_angle_deg is None else grid_angle_deg
@@ -396,6 +401,15 @@ def generate_buildings(
     floors_out[~missing_height & (rng.random(m) < 0.3)] = pd.NA  # floors often absent when height is known
     names = np.array(blocks.name, dtype=object)[keep]
     ids = [f"{id_prefix}{i + 1:06d}" for i in range(m)]
+    # lane houses have pitched tile roofs whose ridges run along the terrace (the block's x axis); no published
+    # pitch was found, 26° is an assumption within the 25-30° usual for tiled roofs (FACTS §8). Drawn without the
+    # generator's random stream, so the buildings themselves are as before.
+    lane = kind == "lane"
+    first_rect = np.array([p[0] for p in blocks.parts], dtype=float)[keep]
+    along_x = (first_rect[:, 2] - first_rect[:, 0]) >= (first_rect[:, 3] - first_rect[:, 1])
+    roof_shape = np.where(lane, "gabled", "flat").astype(object)
+    roof_pitch = np.where(lane, LANE_ROOF_PITCH_DEG, np.nan)
+    roof_orientation = np.where(lane, np.where(along_x, "along", "across"), "").astype(object)
     return gpd.GeoDataFrame(
         {
             "building_id": ids,
@@ -406,6 +420,9 @@ def generate_buildings(
             "height_m": height,
             "year_built": year,
             "existing_pv_kwp": existing_pv,
+            "roof_shape": roof_shape,
+            "roof_pitch_deg": roof_pitch,
+            "roof_orientation": roof_orientation,
         },
         geometry=geoms,
         crs=crs,

@@ -138,7 +138,8 @@ def assess_in_tiles(roofs: gpd.GeoDataFrame, cfg: Config, assess_tile: Callable,
         for k, v in p[1].items():
             timings[k] = round(timings.get(k, 0.0) + v, 3)
     if extras_out is not None and parts and len(parts[0]) > 2:
-        extra = pd.concat([p[2] for p in parts], ignore_index=True)
+        tables = [p[2] for p in parts if len(p[2])] or [parts[0][2]]  # empty tables would blur the dtypes
+        extra = pd.concat(tables, ignore_index=True)
         rank = pd.Series(np.arange(len(roofs)), index=roofs.index)
         order = np.argsort(rank.loc[extra["_row"]].to_numpy(), kind="stable")  # building order; planes in order
         extras_out.append(extra.iloc[order].reset_index(drop=True))
