@@ -64,6 +64,7 @@ def _run(args) -> int:
         "output.lang": args.lang,
         "policy.rules": args.rules,
         "policy.rank_by": args.rank_by,
+        "roofs.shape_source": args.roof_shapes,
         "name": args.name,
     }
     if args.no_shading:
@@ -239,6 +240,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--lang", choices=["zh", "en", "both"])
     r.add_argument("--name", help="run name (the output folder under --out)")
     r.add_argument("--out", help="output folder: the run goes to OUT/<name>/, the database to OUT/solarmap.duckdb")
+    r.add_argument("--roof-shapes", choices=["auto", "column", "dsm", "rules", "flat"],
+                   help="where roof shapes come from: auto (column, then DSM, then the pipeline's shape rules), one "
+                   "of them only, or flat (every roof flat, with rows)")
     r.add_argument("--no-shading", action="store_true", help="skip neighbour shading")
     r.add_argument("--chinese-headers", action="store_true", help="CSV headers in Chinese and English")
     r.add_argument("--engine", choices=["local", "dask"], help="local (tiles above engine.tile_above_roofs) or dask")
