@@ -158,7 +158,8 @@ def _write(cfg: Config, result, stages: Stages, *, started, out_root: Path, db_p
             export.write_roofs_csv(roofs, tmp / "roofs.csv", chinese_headers=zh)
             export.write_csv(export.candidates_table(roofs), tmp / "candidates.csv", chinese_headers=zh)
             _tiles_key_warning(cfg, summary)
-            summary["maps"] = _write_maps(roofs, boundary, summary, cfg, tmp, rule_set, zones=result.exclusions.zones)
+            summary["maps"] = _write_maps(roofs, boundary, summary, cfg, tmp, rule_set, zones=result.exclusions.zones,
+                                          planes=result.planes)
             (tmp / "report.html").write_text(report_page.render_report(roofs, summary, lang=cfg.output.lang), encoding="utf-8")
             export.write_geodata(wgs, tmp)
             export.write_planes(result.planes, tmp, chinese_headers=zh)
@@ -254,7 +255,7 @@ def _split_cells(x: np.ndarray, y: np.ndarray, idx: np.ndarray, limit: int, box:
 
 
 def _write_maps(roofs: gpd.GeoDataFrame, boundary, summary: dict, cfg: Config, folder: Path, rule_set=None, *,
-                zones=()) -> list[dict]:
+                zones=(), planes=None) -> list[dict]:
     """map.html for the run. Above engine.max_map_roofs every roof still goes on a map: map_<subdistrict>.html for
     the subdistricts that fit, map_tile_<n>.html (quadtree cells of at most max_map_roofs roofs) for the rest, and
     map.html becomes the index page linking them. Returns one entry per map file (file, kind, label, roofs)."""
@@ -266,7 +267,8 @@ def _write_maps(roofs: gpd.GeoDataFrame, boundary, summary: dict, cfg: Config, f
                                crs=roofs.crs).to_crs("EPSG:4326").values
     wgs = gpd.GeoDataFrame(pd.DataFrame(roofs.drop(columns="geometry")), geometry=simplified, crs="EPSG:4326")
     if not big:
-        (folder / "map.html").write_text(maps.render_map(wgs, outline=boundary, **opts), encoding="utf-8")
+        planes_wgs = planes.to_crs("EPSG:4326") if planes is not None and len(planes) else None
+        (folder / "map.html").write_text(maps.render_map(wgs, outline=boundary, planes=planes_wgs, **opts), encoding="utf-8")
         log.info(f"map.html: {len(wgs):,} roofs")
         return [{"file": "map.html", "kind": "run", "label": summary.get("title", cfg.name), "roofs": len(wgs)}]
     entries = []

@@ -468,3 +468,14 @@ def test_screenshots_of_every_layer_at_1366x768(browser, dapuqiao_run):
         page.page.screenshot(path=str(shots / f"map-1366-{t}.png"))
     assert page.errors == []
     page.page.close()
+
+
+def test_roof_planes_overlay_draws_every_plane(browser, dapuqiao_run):
+    planes = pd.read_csv(dapuqiao_run / "dapuqiao" / "roof_planes.csv", encoding="utf-8-sig")
+    assert len(planes) > 100
+    page = Page(browser, dapuqiao_run / "dapuqiao" / "map.html")
+    before = page.roof_paths()
+    page.page.locator(".leaflet-control-layers").get_by_text("Roof planes", exact=False).click()
+    page.page.wait_for_timeout(300)
+    assert page.roof_paths() == before + len(planes) and page.errors == []
+    page.page.close()

@@ -102,6 +102,7 @@ LABELS = {
     "v_flag": ("标记", "flag"),
     "layer_payback": ("静态回收期 (年)", "Simple payback (years)"),
     "layer_zones": ("排除区与标记屋顶", "Exclusion zones and flagged roofs"),
+    "layer_planes": ("坡屋面 (kWh/kWp)", "Roof planes (kWh/kWp)"),
     "zone_excluded": ("区内排除", "excluded by a zone"),
     "zone_flagged": ("区内标记", "flagged by a zone"),
     "zone_outlines": ("排除区边界", "Exclusion zone outlines"),
@@ -408,6 +409,15 @@ window.addEventListener('DOMContentLoaded', function() {
     overlays[esc(L10N.zone_outlines)] = L.geoJSON(zones, {style: function(f) { return {color: CFG.zone_colours[f.properties.action] || '#000000',
       weight: 2, dashArray: '4 3', fillOpacity: 0.08}; }, interactive: false}).addTo(map);
   }
+  var planes = %(planes)s;
+  if (planes) {  // pitched roofs plane by plane: used planes by specific yield, the others grey with their reason
+    overlays[esc(L10N.layer_planes)] = L.geoJSON(planes, {
+      style: function(f) { var q = f.properties; return {fillColor: q.u ? ramp(q.sy, CFG.breaks.specific, CFG.colours.specific) : '#bbbbbb',
+        weight: 0.4, color: '#333333', fillOpacity: 0.85}; },
+      onEachFeature: function(f, lyr) { var q = f.properties; lyr.bindPopup(esc(q.i + ' / ' + q.k) + '<br>' + esc(fmt(q.t))
+        + '° · ' + esc(fmt(q.az)) + '° · ' + esc(fmt(q.kw)) + ' kWp · ' + esc(fmt(q.sy)) + ' kWh/kWp' + (q.r ? ' · ' + esc(q.r) : '')); }
+    });
+  }
   map.on('baselayerchange', function(e) { setTheme(e.layer._smTheme); });
   function panel(id, position) {
     var el = document.getElementById(id);
@@ -631,11 +641,30 @@ def tiles_key_missing(tiles: str, tianditu_key: str) -> bool:
     return tiles == "tianditu" and not tianditu_key
 
 
+def _planes_collection(planes: gpd.GeoDataFrame, digits: int, amap: bool) -> str:
+    """The roof planes as compact GeoJSON: building, plane, tilt, azimuth, capacity, specific yield, used, reason."""
+    geoms = planes.geometry.to_numpy()
+    if amap:
+        geoms = _to_gcj02(geoms)
+    out = []
+    for g, i, k, t, az, kw, sy, u, r in zip(shapely.to_geojson(_round_coords(geoms, digits)), planes["building_id"],
+                                            planes["plane_id"], planes["surface_tilt_deg"], planes["surface_azimuth_deg"],
+                                            planes["capacity_kwp"], planes["specific_yield_kwh_per_kwp"], planes["suitable"],
+                                            planes["reason"], strict=True):
+        if g is None:
+            continue
+        props = {"i": str(i), "k": int(k), "t": round(float(t), 1), "az": round(float(az), 0),
+                 "kw": round(float(kw), 2) if np.isfinite(kw) else None,
+                 "sy": round(float(sy), 0) if np.isfinite(sy) else None, "u": bool(u), "r": str(r or "")}
+        out.append('{"type":"Feature","geometry":' + g + ',"properties":' + json.dumps(props, ensure_ascii=False) + "}")
+    return '{"type":"FeatureCollection","features":[' + ",".join(out) + "]}"
+
+
 def render_map(roofs: gpd.GeoDataFrame, *, outline=None, summary: dict | None = None, tiles: str = "none",
                lang: str = "both", tianditu_key: str = "", digits: int = 6, breaks: dict | None = None,
-               rule_ids: list[str] | None = None, zones=()) -> str:
-    """Return the map as one HTML string. ``roofs``, ``outline`` and ``zones`` (name, action, geometry: the
-    exclusion zones) in WGS84 (EPSG:4326).
+               rule_ids: list[str] | None = None, zones=(), planes: gpd.GeoDataFrame | None = None) -> str:
+    """Return the map as one HTML string. ``roofs``, ``outline``, ``zones`` (name, action, geometry: the
+    exclusion zones) and the roof ``planes`` of pitched roofs (optional, an overlay) in WGS84 (EPSG:4326).
 
     ``breaks``: colour breaks per layer, ``{"specific": [kWh/kWp …], "annual": [MWh …], "shading": [% …]}``
     (default: the config's defaults, the same for every run); ``rule_ids``: the rule set's rules in order (the
@@ -707,6 +736,7 @@ def render_map(roofs: gpd.GeoDataFrame, *, outline=None, summary: dict | None = 
         "cfg": json.dumps(cfg),
         "zones": json.dumps({"type": "FeatureCollection", "features": zone_features}, ensure_ascii=False).replace("</", "<\\/"),
         "outline": shapely.to_geojson(_round_coords(np.array([outline_geom]), digits)[0]) if outline_geom is not None else "null",
+        "planes": _planes_collection(planes, digits, amap).replace("</", "<\\/") if planes is not None and len(planes) else "null",
     }
     m.get_root().script.add_child(branca.element.Element(script), name="solarmap_layers")
     legend = _legends(lang, themes, br, colours, roofs, rule_colours, amap)
