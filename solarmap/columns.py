@@ -212,6 +212,8 @@ REASONS_ZH: dict[str, str] = {
     "replaced_by_parts": "由建筑部件代替",
     "under_higher_part": "位于更高部件之下",
     "underground": "地下建筑",
+    "north_facing": "朝北坡面",
+    "low_yield": "发电量过低",
 }
 
 
