@@ -37,6 +37,7 @@ import pandas as pd
 import shapely
 
 from solarmap.config import Config, FacadesConfig, PVConfig
+from solarmap.planes import obstacle_heights
 from solarmap.shading import RoofShade, horizon_profiles
 
 log = logging.getLogger(__name__)
@@ -198,12 +199,23 @@ def pv_share(use_class: np.ndarray, cfg: FacadesConfig) -> np.ndarray:
     return np.array([cfg.pv_share.get(u, cfg.pv_share_default) for u in use_class], dtype=float)
 
 
-def facade_surfaces(buildings: gpd.GeoDataFrame, scope: np.ndarray, cfg: FacadesConfig) -> pd.DataFrame:
+def wall_heights(buildings: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The height of each building's walls and the height at which it shades a wall [m]: ``height_m`` for a flat
+    roof; for a pitched one (``height_m`` is its top) the walls stop at the eave and it shades as a prism of the
+    same volume, as it shades a flat roof (:func:`solarmap.planes.obstacle_heights`). The gable ends' triangles
+    above the eave are left out of the facades."""
+    return obstacle_heights(buildings, seen_from_planes=True), obstacle_heights(buildings, seen_from_planes=False)
+
+
+def facade_surfaces(buildings: gpd.GeoDataFrame, scope: np.ndarray, cfg: FacadesConfig, *,
+                    wall_heights: np.ndarray | None = None) -> pd.DataFrame:
     """Facades of the buildings in ``scope`` with their areas and capacity (see :func:`facade_segments`), plus
     ``building_id``, ``facade_id``, ``surface_azimuth_deg`` (rounded to ``cfg.azimuth_step_deg``),
     ``surface_tilt_deg`` (90), ``gross_area_m2``, ``usable_from_m`` (above the lowest storey),
-    ``usable_area_m2``, ``capacity_kwp`` (NaN below ``cfg.min_usable_area_m2``) and ``_building`` (the row label)."""
-    f = facade_segments(buildings.geometry.to_numpy(), buildings["height_m"].to_numpy(dtype=float), scope, cfg)
+    ``usable_area_m2``, ``capacity_kwp`` (NaN below ``cfg.min_usable_area_m2``) and ``_row`` (the row label).
+    ``wall_heights`` [m] default to ``height_m``."""
+    h = buildings["height_m"].to_numpy(dtype=float) if wall_heights is None else np.asarray(wall_heights, dtype=float)
+    f = facade_segments(buildings.geometry.to_numpy(), h, scope, cfg)
     b = f["building"].to_numpy()
     ids = buildings["building_id"].astype(str).to_numpy()[b]
     f.insert(0, "building_id", ids)
@@ -218,7 +230,7 @@ def facade_surfaces(buildings: gpd.GeoDataFrame, scope: np.ndarray, cfg: Facades
     f["usable_area_m2"] = f["length_m"] * np.clip(hi - f["usable_from_m"].to_numpy(), 0.0, None) * pv_share(use, cfg)
     cap = f["usable_area_m2"].to_numpy() * cfg.module_power_w_per_m2 / 1000.0
     f["capacity_kwp"] = np.where(f["usable_area_m2"].to_numpy() >= max(cfg.min_usable_area_m2, 1e-9), cap, np.nan)
-    f["_building"] = buildings.index.to_numpy()[b]
+    f["_row"] = buildings.index.to_numpy()[b]
     return f
 
 
@@ -282,11 +294,13 @@ class FacadeShade(RoofShade):
         self._svf = np.where(self.points_per_roof > 0, svf_sum / np.maximum(self.points_per_roof, 1), 1.0)
 
 
-def facade_shade(f: pd.DataFrame, buildings: gpd.GeoDataFrame, cfg: Config) -> FacadeShade:
+def facade_shade(f: pd.DataFrame, buildings: gpd.GeoDataFrame, cfg: Config, *,
+                 obstacle_heights: np.ndarray | None = None) -> FacadeShade:
     """Horizons of every facade's sample points against every building with a footprint and a height (its own
-    building included: only walls in front of the wall's plane count)."""
+    building included: only walls in front of the wall's plane count), standing ``obstacle_heights`` [m] high
+    (default ``height_m``)."""
     xy, z, owner, normals = facade_points(f, cfg.facades)
-    heights = buildings["height_m"].to_numpy(dtype=float)
+    heights = buildings["height_m"].to_numpy(dtype=float) if obstacle_heights is None else np.asarray(obstacle_heights, dtype=float)
     s = cfg.shading
     horizon = horizon_profiles(xy, z, buildings.geometry.to_numpy(), heights, sector_deg=s.sector_deg,
                                min_sun_elevation_deg=s.min_sun_elevation_deg, max_radius_m=s.max_search_radius_m,
@@ -341,7 +355,7 @@ def in_scope(buildings: pd.DataFrame) -> np.ndarray:
 def building_totals(f: pd.DataFrame, buildings: pd.DataFrame, scope: np.ndarray) -> pd.DataFrame:
     """Per building (index aligned): ``facade_capacity_kwp`` and ``facade_annual_kwh`` of its suitable facades, 0
     when it has none and NaN for buildings without facades in scope."""
-    pos = buildings.index.get_indexer(f["_building"])
+    pos = buildings.index.get_indexer(f["_row"])
     ok = f["suitable"].to_numpy(dtype=bool)
     n = len(buildings)
     cap = np.bincount(pos[ok], weights=f["capacity_kwp"].to_numpy()[ok], minlength=n)
@@ -351,11 +365,10 @@ def building_totals(f: pd.DataFrame, buildings: pd.DataFrame, scope: np.ndarray)
 
 
 def as_geodataframe(f: pd.DataFrame, crs) -> gpd.GeoDataFrame:
-    """The facades as lines along the wall's foot (the output columns, then ``_building``)."""
+    """The facades as lines along the wall's foot (the output columns, then ``_row``)."""
     from solarmap.columns import FACADE_COLUMNS
 
     geom = shapely.linestrings(np.stack([f[["ax", "ay"]].to_numpy(), f[["bx", "by"]].to_numpy()], axis=1)) if len(f) \
         else np.array([], dtype=object)
-    cols = [*FACADE_COLUMNS, "_building", "_seq"]
-    out = f.rename(columns={"seq": "_seq"})
-    return gpd.GeoDataFrame(out[[c for c in cols if c in out.columns]], geometry=geom, crs=crs)
+    cols = [*FACADE_COLUMNS, "_row"]
+    return gpd.GeoDataFrame(f[[c for c in cols if c in f.columns]], geometry=geom, crs=crs)
