@@ -1,5 +1,6 @@
 """The HTML report: key figures (suitable roofs beside all assessed ones), the run's warnings, a monthly generation
-chart per subdistrict, the rules and the roofs left out, every label in the chosen language.
+chart per subdistrict, facade PV by orientation, the rules and the roofs left out, every label in the chosen
+language.
 
 Plain HTML with inline SVG charts: no script, no network; laid out for A4 (``@page``), rows and charts never split
 across pages.
@@ -127,6 +128,34 @@ def _economics_html(econ: dict | None, lang: str) -> str:
             f"years, export {a['export_cny_per_kwh']} CNY/kWh; {_e(a['tariffs'])}.</div>")
 
 
+def _facade_section(summary: dict, lang: str) -> str:
+    """Facade PV (when it ran): totals, one row per compass quarter, and the facades not suitable by reason."""
+    fs = summary.get("facades")
+    if not fs:
+        return ""
+    L = lambda key: _e(label(key, lang))  # noqa: E731
+    t = fs["totals"]
+    gwh = "GWh/年" if lang == "zh" else "GWh/yr"
+    rows = "".join(
+        f"<tr><td>{L('o_' + k)}</td><td class=\"n\">{o['facades']:,}</td><td class=\"n\">{o['suitable']:,}</td>"
+        f"<td class=\"n\">{o['capacity_kwp'] / 1000:,.2f}</td><td class=\"n\">{o['annual_kwh'] / 1e6:,.2f}</td>"
+        f"<td class=\"n\">{o['annual_kwh_all'] / 1e6:,.2f}</td>"
+        f"<td class=\"n\">{'–' if o['shading_loss_pct_total'] is None else format(o['shading_loss_pct_total'], '.1f')}</td></tr>"
+        for k, o in fs["by_orientation"].items())
+    heads = "".join(f"<th>{L(k)}</th>" for k in ("by_orientation", "th_facades", "th_suitable", "th_f_mwp", "th_f_gwh",
+                                                   "th_f_gwh_all", "th_f_loss"))
+    reasons = ", ".join(f"{_e(k)} {v:,}" for k, v in fs.get("unsuitable_by_reason", {}).items())
+    return f"""<h2>{L('facades')}</h2>
+<div class="kpis">
+<span class="kpi"><b>{t['suitable']:,} / {t['facades']:,}</b>{L('th_suitable')} / {L('th_facades')}</span>
+<span class="kpi"><b>{t['capacity_mw']:,.1f} MWp</b>{L('potential')} · {L('th_suitable')}</span>
+<span class="kpi"><b>{t['annual_gwh']:,.2f} {gwh}</b>{L('annual_gen')} · {L('th_suitable')}</span>
+<span class="kpi"><b>{t['shading_loss_pct_total'] or 0:.1f} %</b>{L('shading')}</span>
+</div>
+<table><tr>{heads}</tr>{rows}</table>
+<div>{L('f_not_suitable')}: {reasons}</div>"""
+
+
 def render_report(roofs: pd.DataFrame, summary: dict, *, lang: str = "both") -> str:
     t = summary.get("totals", {})
     L = lambda key: _e(label(key, lang))  # noqa: E731
@@ -212,6 +241,7 @@ tr, .chart, .sm-warnings, .kpis {{ break-inside: avoid; }}
 {warnings_html(summary, lang, escape=_e)}
 <h2>{L('monthly')}</h2>
 {charts}
+{_facade_section(summary, lang)}
 <h2>{L('rules')}</h2>
 {use_line}
 <table class="rules"><colgroup>{cols}</colgroup><tr>{th}</tr>
