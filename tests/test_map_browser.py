@@ -479,3 +479,21 @@ def test_roof_planes_overlay_draws_every_plane(browser, dapuqiao_run):
     page.page.wait_for_timeout(300)
     assert page.roof_paths() == before + len(planes) and page.errors == []
     page.page.close()
+
+
+def test_facade_layer_draws_the_walls_as_lines(browser, dapuqiao_run):
+    page = Page(browser, dapuqiao_run / "dapuqiao" / "map.html")
+    assert page.errors == []
+    n_facades = page.page.evaluate("window.solarmap.facadeCount")
+    facades = pd.read_csv(dapuqiao_run / "dapuqiao" / "facades.csv", encoding="utf-8-sig")
+    assert n_facades == int(facades["capacity_kwp"].notna().sum()) > 1000  # every facade with a capacity
+    control = page.page.locator(".leaflet-control-layers")
+    control.get_by_text("Specific yield", exact=False).click()  # hide the roofs
+    control.get_by_text("Facade PV by yield", exact=False).click()
+    page.page.wait_for_timeout(300)
+    assert page.roof_paths() == n_facades  # one polyline per facade
+    colours = page.page.evaluate("""() => { const s = new Set();
+        document.querySelectorAll('path.leaflet-interactive').forEach(p => s.add(p.getAttribute('stroke')));
+        return [...s]; }""")
+    assert len(colours) >= 4  # coloured by specific yield, not one colour
+    page.page.close()
