@@ -287,8 +287,9 @@ class FacadeShade(RoofShade):
 
     normal_azimuth_deg: np.ndarray | None = None  # per surface [°]
 
-    def __post_init__(self):
-        super().__post_init__()
+    def __post_init__(self):  # not RoofShade's: its horizontal sky-view factor would be computed for nothing
+        self.points_per_roof = np.bincount(self.owner, minlength=self.n_roofs)
+        self.first_point = np.cumsum(self.points_per_roof) - self.points_per_roof
         self._svf_points = vertical_sky_view_factor(self.horizon, self.normal_azimuth_deg[self.owner])
         svf_sum = np.bincount(self.owner, weights=self._svf_points, minlength=self.n_roofs)
         self._svf = np.where(self.points_per_roof > 0, svf_sum / np.maximum(self.points_per_roof, 1), 1.0)

@@ -197,15 +197,14 @@ def horizon_profiles(
     n_sec = int(round(360.0 / sector_deg))
     delta = 360.0 / n_sec
     P = len(points_xy)
-    horizon = np.zeros((P, n_sec), dtype=np.float32)
     if P == 0 or len(obstacles) == 0:
-        return horizon
+        return np.zeros((P, n_sec), dtype=np.float32)
     obstacles = np.asarray(obstacles, dtype=object)
     heights = np.asarray(obstacle_heights, dtype=float)
     ok = np.isfinite(heights) & (heights > 0) & ~shapely.is_empty(obstacles) & ~shapely.is_missing(obstacles)
     obs_idx = np.flatnonzero(ok)
     if len(obs_idx) == 0:
-        return horizon
+        return np.zeros((P, n_sec), dtype=np.float32)
     walls = wall_segments(obstacles[obs_idx])
     heights = heights[obs_idx]
     own = np.full(P, -1, dtype=np.int64)
@@ -261,8 +260,8 @@ def horizon_profiles(
                         pnx, pny, float(plane_tolerance_m), walls.a[:, 0].copy(), walls.a[:, 1].copy(), walls.b[:, 0].copy(), walls.b[:, 1].copy(),
                         walls.start.astype(np.int64), walls.count.astype(np.int64), heights, n_sec, delta, sin_c, cos_c,
                         tan_horizon)
-    np.degrees(np.arctan(tan_horizon, out=tan_horizon), out=horizon)
-    return horizon
+    # to degrees in place: one (points × sectors) array at a time
+    return np.degrees(np.arctan(tan_horizon, out=tan_horizon), out=tan_horizon)
 
 
 @numba.njit(parallel=True, cache=True)
