@@ -144,9 +144,10 @@ class ShadingConfig:
 
 
 def _default_pv_share() -> dict[str, float]:
-    # share of the usable wall that takes PV, by use class. Curtain walls (office, commercial): one curtain-wall
-    # study puts PV on about 90 % of the spandrel panels and 40-50 % of the vision glass (FACTS §8); with a third
-    # of the wall in spandrels (an assumption) that is 0.3 × 0.9 + 0.7 × 0.45 ≈ 0.6. Walls with punched windows,
+    # share of the usable wall that takes PV, by use class. Curtain walls (office, commercial): a published
+    # curtain-wall BIPV study (unnamed in the facts the project builds on) puts PV on about 90 % of the spandrel
+    # panels and 40-50 % of the vision glass; with a third of the wall in spandrels (an assumption) that is
+    # 0.3 × 0.9 + 0.7 × 0.45 ≈ 0.6. Walls with punched windows,
     # balconies and air-conditioner units are assumptions: residential 0.3, public buildings 0.4, industrial and
     # transport halls (few windows) 0.5.
     return {"office": 0.6, "commercial": 0.6, "industrial": 0.5, "transport": 0.5, "government": 0.4,
@@ -156,7 +157,7 @@ def _default_pv_share() -> dict[str, float]:
 
 @dataclass
 class FacadesConfig:
-    """Facade PV (光伏幕墙, BIPV) on every exposed wall (FACTS §8). Numbers without a source are assumptions."""
+    """Facade PV (光伏幕墙, BIPV) on every exposed wall. Numbers without a source are assumptions."""
 
     enabled: bool = True
     min_length_m: float = 2.0  # wall pieces shorter than this (after merging collinear ones) are dropped [m]
@@ -165,15 +166,15 @@ class FacadesConfig:
     ground_storey_m: float = 4.0  # the lowest storey (shop fronts, entrances) takes no PV; an assumption [m]
     pv_share: dict = field(default_factory=_default_pv_share)  # by use class (see above) [-]
     pv_share_default: float = 0.3  # use classes not in pv_share (unknown, park) [-]
-    # BIPV glass: roughly 60-150 W m⁻² by transparency (FACTS §8); the middle, for a mix of opaque spandrels and
-    # semi-transparent vision glass
+    # BIPV glass (CdTe, opaque to semi-transparent) gives roughly 60-150 W m⁻² by transparency, itself an
+    # assumption with no cited source; the middle, for a mix of opaque spandrels and semi-transparent vision glass
     module_power_w_per_m2: float = 100.0
     # BIPV sits in the building envelope, not on an open rack: pvlib's SAPM close-mount glass/glass set
     temperature_model: str = "close_mount_glass_glass"
     # unshaded vertical walls on the embedded year: south 795, east/west 675, north-east/north-west 440, north
     # 305 kWh/kWp (close-mount, measured); 450 leaves out every wall facing within about 45° of north
     min_specific_yield_kwh_per_kwp: float = 450.0
-    min_usable_area_m2: float = 10.0  # as for roofs (NREL's smallest plane, FACTS §5) [m²]
+    min_usable_area_m2: float = 10.0  # as for roofs: NREL's smallest suitable plane (Gagnon et al. 2016) [m²]
     azimuth_step_deg: float = 1.0  # walls are modelled at their azimuth rounded to this (one transposition each) [°]
     point_spacing_m: float = 8.0  # sample points on a wall: one per this many metres along and up [m]
     max_points_along: int = 4

@@ -283,3 +283,12 @@ def test_no_facades_leaves_the_roofs_as_they_are(dapuqiao_run, tmp_path):
     on = pd.read_csv(dapuqiao_run / "dapuqiao" / "roofs.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
     assert set(on.columns) - set(off.columns) == {"facade_capacity_kwp", "facade_annual_kwh"}
     assert on.drop(columns=["facade_capacity_kwp", "facade_annual_kwh"]).equals(off)  # the same text, cell by cell
+
+
+def test_facade_columns_are_documented_with_units_and_chinese_labels():
+    for c in FACADE_COLUMNS.values():
+        assert c.description and c.zh and c.label and c.group == "facade"
+        assert c.unit or c.dtype != "float", f"{c.name} is a number without a unit"
+        for suffix, unit in (("_m2", "m²"), ("_kwp", "kWp"), ("_pct", "%"), ("_deg", "°"), ("_kwh", "kWh")):
+            if c.name.endswith(suffix):
+                assert unit in c.unit, c.name
