@@ -4,7 +4,9 @@
 left of every segment) give wall segments with an outward azimuth. A segment that faces a touching neighbour's
 wall (within 10° of antiparallel and ``touch_tolerance_m`` of it) is split at the ends of the overlap: below the
 neighbour's height that part of the wall is inside the pair and is no facade, above it (a tower beside a lower
-building) it is exposed from the neighbour's height up. Consecutive pieces of a ring that turn by less than
+building) it is exposed from the neighbour's height up. Overlapping footprints (a tower drawn on its podium, a
+building part) are the same case: a wall is cut where it enters another footprint, and a piece whose outer side
+lies inside another building is covered up to that building's height (a tower's walls rise from the podium roof). Consecutive pieces of a ring that turn by less than
 ``merge_angle_deg`` and have the same exposed range are merged into one facade (a curved wall is cut every
 2 × ``merge_angle_deg`` of turning), and facades shorter than ``min_length_m`` are dropped; terraced lane houses
 so keep only their end and street walls. It is numpy over segment arrays and one STRtree query of the segments,
@@ -44,6 +46,7 @@ log = logging.getLogger(__name__)
 
 _ANTIPARALLEL_COS = math.cos(math.radians(10.0))  # two walls within 10° of antiparallel face each other
 _MIN_OVERLAP_M = 0.1  # a shared stretch shorter than this is a corner touch, not a shared wall [m]
+_OUTSIDE_M = 0.05  # a wall's outer side is tested this far in front of it [m]
 
 
 @dataclass
@@ -100,12 +103,30 @@ def _shared_stretches(seg: _Segments, targets: np.ndarray, heights: np.ndarray, 
     return s[keep], lo[keep], hi[keep], heights[seg.owner[t[keep]]]
 
 
-def _pieces(seg: _Segments, targets: np.ndarray, shared) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Cut the target segments at the ends of their shared stretches: (segment, u0, u1, cover height), where
-    cover is the tallest neighbour along the piece (0 when none), pieces in ring order."""
+def _crossings(seg: _Segments, targets: np.ndarray, footprints: np.ndarray, owners: np.ndarray):
+    """Pairs (target segment, other footprint's position) of every target segment meeting another footprint, and
+    the points [m along the segment] where the segment crosses that footprint's outline: one STRtree query of the
+    footprints and one vectorised intersection."""
+    lines = shapely.linestrings(np.stack([seg.a[targets], seg.b[targets]], axis=1))
+    q, j = shapely.STRtree(footprints).query(lines, predicate="intersects")
+    keep = seg.owner[targets[q]] != owners[j]
+    q, j = q[keep], j[keep]
+    outline = shapely.boundary(footprints)
+    cut = shapely.intersection(lines[q], outline[j])
+    xy, which = shapely.get_coordinates(cut, return_index=True)
+    s = targets[q[which]]
+    u = np.clip(((xy - seg.a[s]) * seg.d[s]).sum(axis=1), 0.0, seg.length[s])
+    return targets[q], owners[j], s, u
+
+
+def _pieces(seg: _Segments, targets: np.ndarray, shared, cuts) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Cut the target segments at the ends of their shared stretches and where they cross other footprints:
+    (segment, u0, u1, cover height), where cover is the tallest neighbour along the piece (0 when none), pieces
+    in ring order."""
     s, lo, hi, h = shared
-    bs = np.concatenate([targets, targets, s, s])
-    bu = np.concatenate([np.zeros(len(targets)), seg.length[targets], lo, hi])
+    cut_s, cut_u = cuts
+    bs = np.concatenate([targets, targets, s, s, cut_s])
+    bu = np.concatenate([np.zeros(len(targets)), seg.length[targets], lo, hi, cut_u])
     o = np.lexsort((bu, bs))
     bs, bu = bs[o], bu[o]
     m = (bs[1:] == bs[:-1]) & (bu[1:] - bu[:-1] > 1e-6)
@@ -123,6 +144,26 @@ def _pieces(seg: _Segments, targets: np.ndarray, shared) -> tuple[np.ndarray, np
     cover = np.zeros(len(piece_seg))
     np.maximum.at(cover, rep[covered], h[k][covered])
     return piece_seg, u0, u1, cover
+
+
+def _inside_cover(seg: _Segments, piece_seg, u0, u1, pair_s, pair_j, footprints_all: np.ndarray,
+                  heights: np.ndarray) -> np.ndarray:
+    """Per piece, the tallest other building whose footprint holds the piece's outer side (its midpoint
+    ``_OUTSIDE_M`` in front of the wall), 0 when none."""
+    o = np.argsort(pair_s, kind="stable")
+    pair_s, pair_j = pair_s[o], pair_j[o]
+    count = np.bincount(pair_s, minlength=len(seg.length))
+    first = np.cumsum(count) - count
+    n = count[piece_seg]
+    rep = np.repeat(np.arange(len(piece_seg)), n)
+    k = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n) + first[piece_seg][rep]
+    d = seg.d[piece_seg]
+    mid = seg.a[piece_seg] + ((u0 + u1) / 2)[:, None] * d + _OUTSIDE_M * np.column_stack([d[:, 1], -d[:, 0]])
+    j = pair_j[k]
+    inside = shapely.contains_xy(footprints_all[j], mid[rep, 0], mid[rep, 1])
+    cover = np.zeros(len(piece_seg))
+    np.maximum.at(cover, rep[inside], heights[j[inside]])
+    return cover
 
 
 def _merge(seg: _Segments, piece_seg, u0, u1, cover, own_height, tol_deg: float) -> pd.DataFrame:
@@ -183,7 +224,9 @@ def facade_segments(footprints: np.ndarray, heights: np.ndarray, targets: np.nda
     seg = _segments(footprints[pos], pos)
     tgt = np.flatnonzero(np.asarray(targets, dtype=bool)[seg.owner])
     shared = _shared_stretches(seg, tgt, h, cfg.touch_tolerance_m)
-    piece_seg, u0, u1, cover = _pieces(seg, tgt, shared)
+    pair_s, pair_j, cut_s, cut_u = _crossings(seg, tgt, footprints[pos], pos)
+    piece_seg, u0, u1, cover = _pieces(seg, tgt, shared, (cut_s, cut_u))
+    cover = np.maximum(cover, _inside_cover(seg, piece_seg, u0, u1, pair_s, pair_j, footprints, h))
     f = _merge(seg, piece_seg, u0, u1, cover, h[seg.owner[piece_seg]], cfg.merge_angle_deg)
     f = f[~f["hidden"].to_numpy() & (f["length_m"].to_numpy() >= cfg.min_length_m)].drop(columns="hidden")
     f = f.reset_index(drop=True)

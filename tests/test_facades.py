@@ -292,3 +292,22 @@ def test_facade_columns_are_documented_with_units_and_chinese_labels():
         for suffix, unit in (("_m2", "m²"), ("_kwp", "kWp"), ("_pct", "%"), ("_deg", "°"), ("_kwh", "kWh")):
             if c.name.endswith(suffix):
                 assert unit in c.unit, c.name
+
+
+def test_a_tower_drawn_on_its_podium_rises_from_the_podium_roof(weather):
+    podium, tower = _box(0, 0, 60, 40), _box(10, 10, 30, 20)  # the tower's footprint lies wholly on the podium
+    _, f = _assess([podium, tower], [12.0, 80.0], weather, ids=["P", "T"])
+    t, p = f[f["building_id"] == "T"], f[f["building_id"] == "P"]
+    assert len(t) == 4 and (t["exposed_from_m"] == 12.0).all() and (t["exposed_to_m"] == 80.0).all()
+    assert len(p) == 4 and (p["exposed_from_m"] == 0.0).all()
+    # a tower half on the podium's edge: its wall is cut where it leaves the podium
+    podium, tower = _box(0, 0, 60, 40), _box(10, 30, 20, 20)  # y 30-50, the podium ends at y = 40
+    _, f = _assess([podium, tower], [12.0, 80.0], weather, ids=["P", "T"])
+    west = f[(f["building_id"] == "T") & (f["surface_azimuth_deg"] == 270.0)].sort_values("exposed_from_m")
+    assert west["length_m"].round(6).tolist() == [10.0, 10.0] and west["exposed_from_m"].tolist() == [0.0, 12.0]
+    north_of_podium = f[(f["building_id"] == "P") & (f["surface_azimuth_deg"] == 0.0)]
+    assert sorted(north_of_podium["length_m"].round(6)) == [10.0, 30.0]  # the 20 m under the tower is no facade
+    # the same outline drawn twice hides nothing of either
+    _, f = _assess([_box(0, 0, 20, 20), _box(0, 0, 20, 20)], [30.0, 30.0], weather, ids=["A", "A2"])
+    a = f[f["building_id"] == "A"]
+    assert len(a) == 4 and (a["exposed_from_m"] == 0.0).all()
