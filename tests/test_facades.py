@@ -268,7 +268,7 @@ def test_dapuqiao_facades_reach_every_output(dapuqiao_run):
                     f"SELECT count(*) AS n FROM facades WHERE run_id = '{summary['run_id']}'")["n"].iloc[0]
     assert n == len(f)
     html = (run / "map.html").read_text(encoding="utf-8")
-    assert "Facade PV by yield" in html and "facadeData" in html
+    assert "Facade PV by yield" in html and "sm-legend-facades" in html
     assert "Facade PV" in (run / "report.html").read_text(encoding="utf-8")
 
 
