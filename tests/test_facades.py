@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 
 import geopandas as gpd
@@ -32,9 +33,9 @@ def weather():
     return w, sun_positions(w)
 
 
-def _buildings(boxes, heights, ids=None) -> gpd.GeoDataFrame:
+def _buildings(boxes, heights, ids=None, **columns) -> gpd.GeoDataFrame:
     ids = ids or [f"B{k}" for k in range(len(boxes))]
-    g = gpd.GeoDataFrame({"building_id": ids, "height_m": heights}, geometry=list(boxes), crs=CRS)
+    g = gpd.GeoDataFrame({"building_id": ids, "height_m": heights, **columns}, geometry=list(boxes), crs=CRS)
     return prepare(footprints_from_frame(g, source="test"), Config(), baseline_year=2021)
 
 
@@ -215,7 +216,9 @@ def test_facades_of_tiles_equal_one_pass(weather):
     cfg = Config()
     roofs = prepare(footprints_from_frame(raw, source="synthetic"), cfg, baseline_year=2021)
     single_roofs, single = assess_buildings(roofs, cfg, weather=w, sun=sun)
-    tiled_roofs, tiled = assess_in_tiles(roofs, cfg, weather=w, sun=sun, tile_size_m=300.0, with_facades=True)
+    out: list = []
+    tiled_roofs = assess_in_tiles(roofs, cfg, weather=w, sun=sun, tile_size_m=300.0, facades_out=out)
+    tiled = out[0]
     assert len(single) > 1000
     assert tiled["facade_id"].tolist() == single["facade_id"].tolist()
     for c in FACADE_COLUMNS:
@@ -311,3 +314,15 @@ def test_a_tower_drawn_on_its_podium_rises_from_the_podium_roof(weather):
     _, f = _assess([_box(0, 0, 20, 20), _box(0, 0, 20, 20)], [30.0, 30.0], weather, ids=["A", "A2"])
     a = f[f["building_id"] == "A"]
     assert len(a) == 4 and (a["exposed_from_m"] == 0.0).all()
+
+
+def test_walls_of_a_pitched_roof_stop_at_the_eave(weather):
+    w, sun = weather
+    # a gabled 30 m × 10 m house, 12 m to the ridge at 30°: the ridge runs east-west, the rise is 5 tan 30° = 2.89 m
+    b = _buildings([_box(0, 0, 30, 10)], [12.0], roof_shape=["gabled"], roof_pitch_deg=[30.0])
+    roofs, f = assess_buildings(b, Config(), weather=w, sun=sun)
+    eave = 12.0 - 5.0 * math.tan(math.radians(30.0))
+    assert roofs["roof_shape"].iloc[0] == "gabled"
+    assert len(f) == 4 and np.allclose(f["exposed_to_m"], eave)  # the gable triangles above the eave left out
+    flat = _assess([_box(0, 0, 30, 10)], [12.0], weather)[1]
+    assert np.allclose(flat["exposed_to_m"], 12.0)
