@@ -82,32 +82,6 @@ def _economics_html(econ: dict | None, lang: str) -> str:
     """Totals over suitable roofs and payback quantiles per category, with the price assumptions in one line."""
     if not econ:
         return ""
-    t = econ["total"]
-    p10, p50, p90 = t["payback_years_p10_p50_p90"]
-    rows = "".join(
-        f"<tr><td>{_e(c)}</td><td>{v['suitable_roofs']:,}</td><td>{v['payback_years_p10']}</td>"
-        f"<td>{v['payback_years_p50']}</td><td>{v['payback_years_p90']}</td><td>{v['lcoe_cny_per_kwh_p50']}</td></tr>"
-        for c, v in econ["by_category"].items())
-    a = econ["assumptions"]
-    return (f"<h2>{_e(label('capex', lang))} · {_e(label('payback', lang))}</h2>"
-            f"<div>{t['suitable_roofs']:,} suitable roofs, {t['capacity_kwp'] / 1000:,.1f} MWp: capex "
-            f"{_money(t['capex_cny'])} M CNY, year-one savings {_money(t['annual_savings_cny'])} M CNY, NPV "
-            f"{_money(t['npv_cny'])} M CNY, CO₂ {t['co2_t_per_year']:,.0f} t/yr; payback p10/p50/p90 "
-            f"{p10} / {p50} / {p90} years</div>"
-            "<table><tr><th>category</th><th>suitable roofs</th><th>payback p10</th><th>p50</th><th>p90</th>"
-            f"<th>LCOE p50, CNY/kWh</th></tr>{rows}</table>"
-            f"<div style=\"font-size:11px\">Assumptions: discount rate {a['discount_rate']:.0%}, {a['lifetime_years']} "
-            f"years, export {a['export_cny_per_kwh']} CNY/kWh; {_e(a['tariffs'])}.</div>")
-
-
-def _money(cny) -> str:
-    return "–" if cny is None else f"{cny / 1e6:,.2f}"
-
-
-def _economics_html(econ: dict | None, lang: str) -> str:
-    """Totals over suitable roofs and payback quantiles per category, with the price assumptions in one line."""
-    if not econ:
-        return ""
     L = lambda key: _e(label(key, lang))  # noqa: E731
     t = econ["total"]
     p10, p50, p90 = t["payback_years_p10_p50_p90"]
