@@ -31,7 +31,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from solarmap import overlaps, planes, tiles
+from solarmap import hourly, overlaps, planes, tiles
 from solarmap.columns import COLUMNS
 from solarmap.config import Config, applicable_mappings, with_buildings
 from solarmap.economics import apply_economics
@@ -140,6 +140,8 @@ class Assessment:
     timings_s: dict[str, float] = field(default_factory=dict)
     #: one row per roof plane of the pitched roofs (``roof_planes.csv``), in the run's metric CRS
     planes: gpd.GeoDataFrame | None = None
+    profiles: hourly.Profiles | None = None  # hourly AC power per subdistrict, category and set (hourly.enabled)
+    shade_store: hourly.ShadeStore | None = None  # what a forecast needs from the shading (hourly.enabled)
 
     def buildings(self) -> gpd.GeoDataFrame:
         """The assessed buildings in the input's CRS with the input's index (the return value of :func:`assess`)."""
@@ -330,13 +332,16 @@ def site_of(roofs: pd.DataFrame) -> tuple[float, float]:
 
 def assess_roofs(roofs: gpd.GeoDataFrame, cfg: Config, *, weather: Weather, sun: Sun, stages: Stages | None = None,
                  targets: np.ndarray | None = None, latitude_deg: float | None = None,
-                 planes_out: list | None = None) -> gpd.GeoDataFrame:
+                 planes_out: list | None = None, collect: dict | None = None) -> gpd.GeoDataFrame:
     """Roof layout, neighbour shade and yield for prepared buildings. Pure: no I/O.
 
     ``targets`` (optional, boolean) limits assessment to some rows; the others are kept as they are and still
     cast shade (the halo of a tile). ``latitude_deg`` sets the row spacing (default: the weather site's, so that
     a tile gives the same answer as the whole run). Returns a new GeoDataFrame with every roof column; pitched
     roofs are assessed plane by plane (:mod:`solarmap.planes`), their planes appended to ``planes_out``.
+    ``collect`` (optional dict) receives, with ``cfg.hourly.enabled``, the ``potential`` and ``existing`` hourly
+    profiles (``"profiles"``: flat roofs summed chunk by chunk in the yield stage, roof planes from their stored
+    shade once the planes a building uses are known) and the stored shade of every roof and plane (``"store"``).
     """
     stages = stages or Stages()
     crs = roofs.crs
@@ -383,7 +388,10 @@ def assess_roofs(roofs: gpd.GeoDataFrame, cfg: Config, *, weather: Weather, sun:
             roofs["sky_view_factor"] = np.where(roofs["assessment"] == "assessed", 1.0, np.nan)
             roofs["sample_points"] = 0
     with stages.stage("yield"):
-        y = roof_yields(roofs, weather, sun, cfg.pv, shade=shade)
+        acc = None
+        if collect is not None and cfg.hourly.enabled:
+            acc = hourly.ProfileAccumulator(roofs, weather, sun, cfg.shading.max_loss_pct)
+        y = roof_yields(roofs, weather, sun, cfg.pv, shade=shade, on_chunk=acc)
         roofs = pd.concat([roofs, y], axis=1)
         if pitched.any():
             plane_rows = planes.plane_yields(plane_rows, weather, sun, cfg, shade=plane_shade)
@@ -417,6 +425,18 @@ def assess_roofs(roofs: gpd.GeoDataFrame, cfg: Config, *, weather: Weather, sun:
         if planes_out is not None:
             planes_out.append(planes.planes_table(plane_rows, roofs) if pitched.any()
                               else planes.planes_table(plane_rows.iloc[:0], roofs))
+    if acc is not None:
+        with stages.stage("hourly"):
+            n_sec = int(round(360.0 / cfg.shading.sector_deg))
+            profiles = acc.profiles()
+            store = hourly.build_store(roofs, shade, weather, sun, n_sectors=n_sec, exclude=pitched)
+            if pitched.any():
+                plane_store = hourly.build_plane_store(plane_rows, plane_shade, roofs, summ, weather, sun,
+                                                       n_sectors=n_sec)
+                profiles.merge(hourly.group_profiles(plane_store, weather, sun, cfg.pv,
+                                                     {s: hourly.set_weights(plane_store, s) for s in ("potential", "existing")}))
+                store = hourly.ShadeStore.concat([store, plane_store])
+            collect["profiles"], collect["store"] = profiles, store
     if targets is not None:
         halo = (roofs["assessment"] == "halo").to_numpy()
         roofs.loc[halo, "assessment"] = keep[halo]
@@ -431,22 +451,24 @@ def assess_tile(tile_roofs: gpd.GeoDataFrame, core_mask: np.ndarray, cfg: Config
     both engines of :mod:`solarmap.tiles` call per tile (``latitude_deg``: the whole run's, for the row spacing)."""
     stages = Stages()
     planes_out: list = []
+    collect: dict = {}
     out = assess_roofs(tile_roofs, cfg, weather=weather, sun=sun, targets=core_mask, stages=stages,
-                       latitude_deg=latitude_deg, planes_out=planes_out)
-    return out[core_mask], stages.timings, planes_out[0]
+                       latitude_deg=latitude_deg, planes_out=planes_out, collect=collect)
+    return out[core_mask], stages.timings, planes_out[0], collect
 
 
 def assess_in_tiles(roofs: gpd.GeoDataFrame, cfg: Config, *, weather: Weather, sun: Sun, engine: str = "local",
                     tile_size_m: float = 3000.0, workers: int = 2, scheduler: str = "", npartitions: int = 0,
                     halo: bool = True, with_timings: bool = False, latitude_deg: float | None = None,
-                    planes_out: list | None = None):
+                    planes_out: list | None = None, on_extra=None):
     """:func:`assess_roofs` tile by tile on the ``local`` or ``dask`` engine; rows come back in the input's order
     and equal the single pass (see :mod:`solarmap.tiles`); the roof planes of every tile, in building order, are
-    appended to ``planes_out``."""
+    appended to ``planes_out``; ``on_extra`` receives each tile's hourly ``collect`` dict."""
     per_tile = functools.partial(assess_tile, latitude_deg=latitude_deg)  # picklable: Dask sends it to workers
     return tiles.assess_in_tiles(roofs, cfg, per_tile, weather=weather, sun=sun, engine=engine,
                                  tile_size_m=tile_size_m, workers=workers, scheduler=scheduler,
-                                 npartitions=npartitions, halo=halo, with_timings=with_timings, extras_out=planes_out)
+                                 npartitions=npartitions, halo=halo, with_timings=with_timings, extras_out=planes_out,
+                                 on_extra=on_extra)
 
 
 def _read(buildings, cfg: Config) -> tuple[gpd.GeoDataFrame, Config, str]:
@@ -517,30 +539,57 @@ def run_assessment(buildings=None, config: Config | None = None, *, weather: Wea
             sun = sun_positions(w)
         e = cfg.engine
         planes_out: list = []
+        collected: list[dict] = []
         if e.kind == "dask" or len(roofs) > e.tile_above_roofs:
             t0 = time.perf_counter()
             roofs, tile_timings = assess_in_tiles(roofs, cfg, weather=w, sun=sun, engine=e.kind,
                                                   tile_size_m=e.tile_size_m, workers=e.workers, scheduler=e.scheduler,
                                                   npartitions=e.npartitions, with_timings=True,
-                                                  latitude_deg=site_lat, planes_out=planes_out)
+                                                  latitude_deg=site_lat, planes_out=planes_out,
+                                                  on_extra=collected.append)
             stages.add(tile_timings)  # summed over tiles (and over workers: CPU-like on Dask)
             stages.timings["assess_wall"] = round(time.perf_counter() - t0, 3)
         else:
             # rows are spaced for the buildings' latitude, not the weather site's (which may be elsewhere)
+            collected.append({})
             roofs = assess_roofs(roofs, cfg, weather=w, sun=sun, stages=stages, latitude_deg=site_lat,
-                                 planes_out=planes_out)
+                                 planes_out=planes_out, collect=collected[0])
         roof_planes = planes_out[0].drop(columns="_row") if planes_out else None
         with stages.stage("economics"):
             roofs = apply_economics(roofs, cfg)
         with stages.stage("policy"):
             roofs, policy_results, rule_set_info = apply_rules(roofs, rule_set, cfg)
+        profiles = store = None
+        if cfg.hourly.enabled:
+            with stages.stage("hourly"):
+                profiles, store = _hourly_after_policy(roofs, collected, cfg, w, sun)
         roofs = gpd.GeoDataFrame(roofs, geometry="geometry", crs=metric_crs)
     return Assessment(roofs=roofs, input_index=input_index, input_crs=input_crs, config=cfg, weather=w,
                       rule_set=rule_set, policy=policy_results, rule_set_info=rule_set_info,
                       boundary=bnd.geometry if bnd is not None else None, boundary_label=bnd.label if bnd else "",
                       source=source, exclusions=excl, warnings=collector.messages,
                       warning_details=collector.details(), category_detection=detection,
-                      timings_s=dict(stages.timings), planes=roof_planes)
+                      timings_s=dict(stages.timings), planes=roof_planes, profiles=profiles, shade_store=store)
+
+
+def _hourly_after_policy(roofs: pd.DataFrame, collected: list[dict], cfg: Config, weather: Weather, sun: Sun):
+    """The run's hourly profiles and shade store from what the yield stage collected (per tile): the
+    ``potential`` and ``existing`` sets summed there, the ``candidates`` (known only now) from the store."""
+    store = hourly.ShadeStore.concat([c.pop("store", None) for c in collected])  # the tiles' copies go
+    profiles = hourly.Profiles(weather.data.index)
+    for c in collected:
+        if c.get("profiles") is not None:
+            profiles.merge(c.pop("profiles"))
+    picked = roofs["policy_candidate_for"].reindex(store.row) if "policy_candidate_for" in roofs else None
+    if picked is not None:
+        store.candidate = picked.fillna("").astype(str).to_numpy() != ""
+    if store.candidate.any():
+        profiles.merge(hourly.group_profiles(store, weather, sun, cfg.pv,
+                                             {"candidates": hourly.set_weights(store, "candidates")}))
+    store.meta.update({"latitude": weather.latitude, "longitude": weather.longitude, "altitude": weather.altitude,
+                       "tz": str(weather.data.index.tz), "weather_source": weather.source, "pv": vars(cfg.pv) | {
+                           "losses": vars(cfg.pv.losses).copy()}, "max_loss_pct": cfg.shading.max_loss_pct})
+    return profiles, store
 
 
 def assess(buildings, config: Config | None = None, *, weather: Weather | str | None = None,

@@ -108,14 +108,16 @@ def add_halos(roofs: gpd.GeoDataFrame, cores: list[np.ndarray], cfg: Config, *, 
 
 def assess_in_tiles(roofs: gpd.GeoDataFrame, cfg: Config, assess_tile: Callable, *, weather, sun,
                     engine: str = "local", tile_size_m: float = 3000.0, workers: int = 2, scheduler: str = "",
-                    npartitions: int = 0, halo: bool = True, with_timings: bool = False, extras_out: list | None = None):
+                    npartitions: int = 0, halo: bool = True, with_timings: bool = False, extras_out: list | None = None,
+                    on_extra: Callable | None = None):
     """Assess every building tile by tile (``engine`` local or dask); rows come back in the input's order.
 
     ``assess_tile(tile_roofs, core_mask, cfg, weather, sun) -> (core rows, timings)`` is what runs per tile
     (:func:`solarmap.assessment.assess_tile`; a module-level function, so Dask can send it to its workers).
     With ``with_timings``, also return the stage timings summed over tiles [s]. A tile function may return a
     third item, a table of rows belonging to its core's buildings (the roof planes) with their index label in
-    ``_row``: the tiles' tables are joined in building order and appended to ``extras_out``."""
+    ``_row``: the tiles' tables are joined in building order and appended to ``extras_out``. A fourth item (what
+    else the tile computed: its hourly profiles and stored shade) is handed to ``on_extra``, tile by tile."""
     if engine == "dask":
         n = npartitions or max(workers * 2, int(math.ceil(len(roofs) / 20000)))
         cores = hilbert_partition(roofs, n)
@@ -137,6 +139,8 @@ def assess_in_tiles(roofs: gpd.GeoDataFrame, cfg: Config, assess_tile: Callable,
     for p in parts:
         for k, v in p[1].items():
             timings[k] = round(timings.get(k, 0.0) + v, 3)
+        if on_extra is not None and len(p) > 3:
+            on_extra(p[3])
     if extras_out is not None and parts and len(parts[0]) > 2:
         tables = [p[2] for p in parts if len(p[2])] or [parts[0][2]]  # empty tables would blur the dtypes
         extra = pd.concat(tables, ignore_index=True)
