@@ -118,30 +118,44 @@ def dapuqiao_assessment():
     return cfg, assessment.run_assessment(cfg.buildings.path, cfg)
 
 
-def test_stored_horizons_split_every_run_sun_position_as_the_shading_model_does(dapuqiao_assessment):
-    """The uint8 store (with its exact exceptions) gives the shading model's visible share for every roof and every
-    daylight hour of the run's weather: brute force over the whole year."""
-    from solarmap import overlaps, shading
+def test_stored_horizons_split_every_run_sun_position_as_the_shading_model_does(monkeypatch):
+    """The uint8 store (with its exact exceptions) gives, for every flat roof and every roof plane and every
+    daylight hour of the run's weather, the visible share of the very shade model the yield stage used: brute
+    force over the whole year."""
+    from solarmap.config import load_config, resolve_pipeline
 
-    cfg, res = dapuqiao_assessment
-    store = res.shade_store
-    # the shading stage's input: the roofs with their roof parts (footprint less what stands on it)
-    model = shading.shade_model(overlaps.mark_covered(res.roofs), cfg.shading, setback_m=cfg.roofs.edge_setback_m)
+    seen = []
+    make = hourly._make_store
+
+    def spy(**kw):
+        out = make(**kw)
+        seen.append((kw["rs"], kw["t"], out))
+        return out
+
+    monkeypatch.setattr(hourly, "_make_store", spy)
+    cfg = load_config(resolve_pipeline("dapuqiao"))
+    res = assessment.run_assessment(cfg.buildings.path, cfg)
     sun = sun_positions(res.weather)
     hours = daylight_hours(res.weather, sun)
-    roofs = np.arange(len(store))
-    got = store.sun_visible(roofs, sun.azimuth[hours], sun.apparent_elevation[hours])
-    want = model.sun_visible(store.row, sun.azimuth[hours], sun.apparent_elevation[hours])
-    assert np.array_equal(got, want)
-    assert np.array_equal(store.svf, model.sky_view(store.row))
-    # uint8 alone (no exceptions) would not: the exceptions are needed
-    assert len(store.exc_point) > 0
-    # and the stored horizon is within one step of the computed one everywhere
-    dense = store.horizons(roofs)
-    exact = model.shade.horizon[:, store.sector_lo : store.sector_lo + store.horizon_q.shape[1]]
-    order = np.concatenate([np.arange(model.shade.first_point[t], model.shade.first_point[t] + model.shade.points_per_roof[t])
-                            for t in model.map[store.row]])
-    assert np.abs(dense - exact[order]).max() <= float(hourly.HORIZON_STEP_DEG) + 1e-6
+    kinds = 0
+    for rs, t, store in seen:
+        units = np.flatnonzero(t >= 0)
+        if not len(units):
+            continue
+        kinds += 1
+        got = store.sun_visible(units, sun.azimuth[hours], sun.apparent_elevation[hours])
+        want = rs.sun_visible(t[units], sun.azimuth[hours], sun.apparent_elevation[hours])
+        assert np.array_equal(got, want)
+        assert np.array_equal(store.svf[units], rs.sky_view(t[units]))
+        # the stored horizon is within one step of the computed one everywhere
+        dense = store.horizons(units)
+        pts = np.concatenate([np.arange(rs.first_point[k], rs.first_point[k] + rs.points_per_roof[k]) for k in t[units]])
+        exact = rs.horizon[pts][:, store.sector_lo : store.sector_lo + store.horizon_q.shape[1]]
+        assert np.abs(dense - exact).max() <= float(hourly.HORIZON_STEP_DEG) + 1e-6
+    assert kinds == 2  # flat roofs and roof planes (the embedded lane houses are gabled)
+    # uint8 alone (no exceptions) would not do: the exceptions are needed
+    assert len(res.shade_store.exc_point) > 0
+    assert (res.shade_store.plane > 0).any() and (res.shade_store.plane == 0).any()
 
 
 def test_store_reads_back_from_the_run_folder_and_the_database(run_dir, dapuqiao_run):
@@ -157,9 +171,14 @@ def test_store_reads_back_from_the_run_folder_and_the_database(run_dir, dapuqiao
         assert np.array_equal(getattr(a, f), getattr(b, f)), f
     assert folder.pv == db.pv and folder.site == db.site
     roofs = pd.read_csv(run_dir / "roofs.csv", encoding="utf-8-sig")
-    assessed = roofs[roofs["assessment"] == "assessed"]
-    assert len(a) == len(assessed)
-    assert sorted(a.building_id) == sorted(assessed["building_id"].astype(str))
+    assessed = roofs[(roofs["assessment"] == "assessed") & (roofs["capacity_kwp"] > 0)]
+    # a flat roof is one unit, a pitched roof one unit per plane its figures are summed over
+    assert set(a.building_id) == set(assessed["building_id"].astype(str))
+    flat = assessed[assessed["roof_planes"] == 0]
+    assert (a.plane == 0).sum() == len(flat)
+    cap = pd.Series(a.capacity_kwp).groupby(a.building_id).sum()
+    ref = assessed.set_index(assessed["building_id"].astype(str))["capacity_kwp"]
+    assert np.allclose(cap.loc[ref.index], ref, atol=6e-4)  # the CSV's 3 decimals
 
 
 def test_tiled_run_gives_the_single_pass_profiles_and_store(dapuqiao_assessment):
@@ -173,7 +192,7 @@ def test_tiled_run_gives_the_single_pass_profiles_and_store(dapuqiao_assessment)
         # the same per-roof numbers summed in another grouping: float rounding only
         assert np.abs(a - b).max() <= 1e-12 * a.max(), s
     x, y = single.shade_store, tiled.shade_store
-    for f in ("row", "horizon_q", "exc_point", "exc_value", "candidate"):
+    for f in ("row", "plane", "horizon_q", "exc_point", "exc_value", "candidate"):
         assert np.array_equal(getattr(x, f), getattr(y, f)), f
 
 
@@ -181,12 +200,12 @@ def test_hourly_roofs_parquet_holds_each_chosen_roof_hour_by_hour(tmp_path, roof
     out = tmp_path / "out"
     assert main(["run", "dapuqiao", "--out", str(out), "-q", "--hourly-roofs", "category:public_institution"]) == 0
     per_roof = pd.read_parquet(out / "dapuqiao" / "hourly_roofs.parquet")
-    assert list(per_roof.columns) == ["building_id", "time", "ac_kw"]
+    assert list(per_roof.columns) == ["building_id", "plane", "time", "ac_kw"]
     assert per_roof["ac_kw"].dtype == np.float32
     want = roofs_csv[(roofs_csv["assessment"] == "assessed") & (roofs_csv["category"] == "public_institution")]
     got = per_roof.assign(ac_kw=per_roof["ac_kw"].astype(float)).groupby("building_id")["ac_kw"].agg(["sum", "size"])
     assert set(got.index) == set(want["building_id"].astype(str))
-    assert (got["size"] == 8760).all()
+    assert (got["size"] % 8760 == 0).all()  # a pitched roof: one series per plane it uses
     ref = want.set_index(want["building_id"].astype(str))["annual_kwh"]
     # float32 power (6e-8 relative each, summed in float64) against the CSV's 0.1 kWh rounding (±0.05 kWh)
     assert np.allclose(got["sum"].to_numpy(), ref.loc[got.index].to_numpy(), rtol=1e-6, atol=0.05)
