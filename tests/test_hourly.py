@@ -234,3 +234,16 @@ def test_the_per_roof_selection_names_ids_that_are_not_roofs(dapuqiao_assessment
         hourly.select_roofs(res.shade_store, str(ids))
     some = res.shade_store.building_id[:3]
     assert list(hourly.select_roofs(res.shade_store, ",".join(some))) == [0, 1, 2]
+
+
+def test_dask_run_gives_the_single_pass_profiles_and_store(dapuqiao_assessment):
+    pytest.importorskip("dask_geopandas")
+    cfg, single = dapuqiao_assessment
+    dask_cfg = copy.deepcopy(cfg)
+    dask_cfg.engine.kind, dask_cfg.engine.workers, dask_cfg.engine.npartitions = "dask", 2, 4
+    other = assessment.run_assessment(cfg.buildings.path, dask_cfg)  # tiles' profiles and stores pickled back
+    for s in hourly.SETS:
+        a, b = single.profiles.set_total(s), other.profiles.set_total(s)
+        assert np.abs(a - b).max() <= 1e-12 * a.max(), s
+    for f in ("row", "plane", "horizon_q", "exc_point", "exc_value", "candidate"):
+        assert np.array_equal(getattr(single.shade_store, f), getattr(other.shade_store, f)), f
