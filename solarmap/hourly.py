@@ -9,10 +9,13 @@ Three *sets* of roofs are profiled, each aggregated by (subdistrict, category):
 - ``candidates``: the roofs the rules pick to close a shortfall (``policy_candidate_for`` not empty) at
   ``capacity_kwp``.
 
-``potential`` and ``existing`` are summed inside the yield stage, chunk by chunk, as
+A pitched roof counts with the planes its figures are summed over (:func:`solarmap.planes.summarise_buildings`),
+each plane a unit of its own with its own orientation and shade. ``potential`` and ``existing`` of flat roofs are
+summed inside the yield stage, chunk by chunk, as
 :func:`solarmap.solar.roof_yields` computes each chunk's hourly AC power (:class:`ProfileAccumulator`): no
-(roofs × hours) array outlives its chunk. The candidates are known only after the policy stage, so they are
-profiled afterwards from the :class:`ShadeStore` (:func:`group_profiles`), the same engine a forecast runs.
+(roofs × hours) array outlives its chunk; the planes' sets are known once every plane of a building is, so they
+are profiled from the :class:`ShadeStore` right after (:func:`group_profiles`, the engine a forecast runs), and
+so are the candidates, known only after the policy stage.
 
 Time convention: as the run's weather, every value is labelled by the *start* of its interval (the sun is taken at
 the interval's middle), so a forecast file with the run's own timestamps lines up hour for hour.

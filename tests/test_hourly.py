@@ -247,3 +247,21 @@ def test_dask_run_gives_the_single_pass_profiles_and_store(dapuqiao_assessment):
         assert np.abs(a - b).max() <= 1e-12 * a.max(), s
     for f in ("row", "plane", "horizon_q", "exc_point", "exc_value", "candidate"):
         assert np.array_equal(getattr(single.shade_store, f), getattr(other.shade_store, f)), f
+
+
+def test_shade_kept_out_of_the_database_still_serves_forecasts_from_the_folder(tmp_path):
+    from solarmap import forecast, store
+    from solarmap.config import apply_overrides, load_config, resolve_pipeline
+    from solarmap.errors import InputDataError
+    from solarmap.pipeline import run
+
+    out = tmp_path / "out"
+    cfg = apply_overrides(load_config(resolve_pipeline("dapuqiao")), {
+        "output.dir": str(out), "output.database": str(out / "solarmap.duckdb"), "hourly.shade_in_database": False})
+    result = run(cfg)
+    db = out / "solarmap.duckdb"
+    assert int(store.query(db, "SELECT count(*) AS n FROM shade_points")["n"][0]) == 0
+    assert int(store.query(db, "SELECT count(*) AS n FROM hourly_profiles")["n"][0]) > 0
+    assert len(forecast.load_run(result.out_dir).store) > 0
+    with pytest.raises(InputDataError, match="shade_in_database = false"):
+        forecast.load_run(result.run_id, database=db)
