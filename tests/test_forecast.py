@@ -91,7 +91,7 @@ def test_ghi_only_forecast_from_the_real_epw_gives_the_weeks_energy_within_10_pe
         assert full.decomposition == "" and ghi_only.decomposition == "pvlib.irradiance.erbs"
         e_full = fc.run_forecast(stored, full, "potential").groups["ac_kw"].sum()
         e_ghi = fc.run_forecast(stored, ghi_only, "potential").groups["ac_kw"].sum()
-        # measured: -0.8 % (Jan), -0.8 % (Apr), -1.0 % (Jul), -3.1 % (Oct); the issue asks for 10 %
+        # measured: -0.7 % (Jan), -0.8 % (Apr), -0.9 % (Jul), -3.1 % (Oct); the issue asks for 10 %
         assert abs(e_ghi / e_full - 1) < 0.10, start
         assert abs(e_ghi / e_full - 1) < 0.04, start
 
