@@ -273,7 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--scheduler", help="dask: address of an existing scheduler (tcp://host:8786)")
     r.add_argument("--partitions", type=int, help="dask: number of spatial partitions")
     r.add_argument("--hourly-roofs", nargs="?", const="all", metavar="SELECTION",
-                   help="also write hourly_roofs.parquet (building_id, time, ac_kw): all (default), category:a,b, "
+                   help="also write hourly_roofs.parquet (building_id, plane, time, ac_kw): all (default), category:a,b, "
                         "set:candidates, a file of building ids, or ids separated by commas")
     r.add_argument("--no-hourly", action="store_true", help="no hourly profiles and no stored shade (no forecasts)")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress output")
