@@ -1,16 +1,17 @@
 """The assessment: one pure chain from buildings to assessed roofs, and the only place that runs the stages in order.
 
-    buildings ──► prepare ──► roofs ──► shading ──► yield ──► economics ──► policy
-    (footprints,   (heights,    (usable   (horizons,   (pvlib)    (capex,        (rules,
-     any CRS)       categories,  area,     sky view,              payback,       shortfall,
-                    boundary,    capacity) visibility)            NPV, CO₂)      candidates)
+    buildings ──► prepare ──► roofs ──► shading ──► yield ──► facades ──► economics ──► policy
+    (footprints,   (heights,    (usable   (horizons,   (pvlib)    (walls: the   (capex,        (rules,
+     any CRS)       categories,  area,     sky view,              same shading  payback,       shortfall,
+                    boundary,    capacity) visibility)            and yield)    NPV, CO₂)      candidates)
                     exclusions)
 
 Economics runs before policy because the candidate ranking can be by NPV or payback (``policy.rank_by``).
 
 :func:`assess` takes a GeoDataFrame (or a path) and returns one row per input building, index equal to the
 input's, with every column of ``roofs.csv``, in the input's CRS; it writes nothing. :func:`run_assessment` is the
-same chain returning the run's other results too (policy results, the weather, the boundary), which
+same chain returning the run's other results too (the roof planes, the facades, policy results, the weather, the
+boundary), which
 :func:`solarmap.pipeline.run` writes. Above ``engine.tile_above_roofs`` buildings (or on Dask) the roof, shading
 and yield stages run tile by tile through :mod:`solarmap.tiles`, each tile calling :func:`assess_tile`.
 """
@@ -18,6 +19,7 @@ and yield stages run tile by tile through :mod:`solarmap.tiles`, each tile calli
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import logging
 import time
@@ -31,7 +33,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from solarmap import hourly, overlaps, planes, tiles
+from solarmap import facades, hourly, overlaps, planes, tiles
 from solarmap.columns import COLUMNS
 from solarmap.config import Config, applicable_mappings, with_buildings
 from solarmap.economics import apply_economics
@@ -142,6 +144,9 @@ class Assessment:
     planes: gpd.GeoDataFrame | None = None
     profiles: hourly.Profiles | None = None  # hourly AC power per subdistrict, category and set (hourly.enabled)
     shade_store: hourly.ShadeStore | None = None  # what a forecast needs from the shading (hourly.enabled)
+    #: one row per facade (``facades.csv``; lines along the walls' foot, the run's metric CRS), None with
+    #: ``facades.enabled = false``
+    facades: gpd.GeoDataFrame | None = None
 
     def buildings(self) -> gpd.GeoDataFrame:
         """The assessed buildings in the input's CRS with the input's index (the return value of :func:`assess`)."""
@@ -445,30 +450,87 @@ def assess_roofs(roofs: gpd.GeoDataFrame, cfg: Config, *, weather: Weather, sun:
     return gpd.GeoDataFrame(roofs, geometry="geometry", crs=crs)
 
 
+def assess_facades(roofs: gpd.GeoDataFrame, cfg: Config, *, weather: Weather, sun: Sun, stages: Stages | None = None,
+                   targets: np.ndarray | None = None, heights: tuple[np.ndarray, np.ndarray] | None = None
+                   ) -> gpd.GeoDataFrame:
+    """Facade PV of buildings whose roofs are assessed: wall surfaces → shading → yield (see
+    :mod:`solarmap.facades`). Pure: no I/O.
+
+    ``targets`` (optional, boolean) limits the facades to some rows (a tile's core); every row with a footprint
+    and a height still shades them and can share a wall with them. ``heights``: the walls' tops and the heights
+    at which buildings shade them (:func:`solarmap.facades.wall_heights`, default from ``roofs``). Returns one row
+    per facade, the columns of ``facades.csv`` plus ``_row`` (the roofs' row label), lines in the roofs' CRS.
+    """
+    stages = stages or Stages()
+    wall_top, shade_h = heights if heights is not None else facades.wall_heights(roofs)
+    scope = facades.in_scope(roofs)
+    if targets is not None:
+        scope &= np.asarray(targets, dtype=bool)
+    with stages.stage("facade_surfaces"):
+        table = facades.facade_surfaces(roofs, scope, cfg.facades, wall_heights=wall_top)
+    with stages.stage("facade_shading"):
+        shade = facades.facade_shade(table, roofs, cfg, obstacle_heights=shade_h) if cfg.shading.enabled and len(table) else None
+    with stages.stage("facade_yield"):
+        y = roof_yields(table, weather, sun, facades.pv_config(cfg), shade=shade)
+        table = facades.finish(table, y, shade, cfg.facades)
+    return facades.as_geodataframe(table, roofs.crs)
+
+
+def assess_buildings(roofs: gpd.GeoDataFrame, cfg: Config, *, weather: Weather, sun: Sun,
+                     stages: Stages | None = None, targets: np.ndarray | None = None,
+                     latitude_deg: float | None = None, planes_out: list | None = None, collect: dict | None = None):
+    """:func:`assess_roofs`, then :func:`assess_facades` when ``cfg.facades.enabled``: returns the roofs (with
+    the per-building ``facade_capacity_kwp`` and ``facade_annual_kwh``) and the facades (or None). ``collect``:
+    as :func:`assess_roofs` (the hourly profiles and stored shade of the roofs; facades are not in them)."""
+    stages = stages or Stages()
+    # the walls' heights before the roof stage drops the roof-shape columns they are computed from
+    heights = facades.wall_heights(roofs) if cfg.facades.enabled else None
+    out = assess_roofs(roofs, cfg, weather=weather, sun=sun, stages=stages, targets=targets,
+                       latitude_deg=latitude_deg, planes_out=planes_out, collect=collect)
+    if not cfg.facades.enabled:
+        return out, None
+    f = assess_facades(out, cfg, weather=weather, sun=sun, stages=stages, targets=targets, heights=heights)
+    scope = facades.in_scope(out) & (True if targets is None else np.asarray(targets, dtype=bool))
+    out = pd.concat([out, facades.building_totals(f, out, scope)], axis=1)
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=f.crs), f
+
+
 def assess_tile(tile_roofs: gpd.GeoDataFrame, core_mask: np.ndarray, cfg: Config, weather: Weather, sun: Sun, *,
                 latitude_deg: float | None = None):
-    """Assess a tile's core against core + halo; return the core's rows and the stage timings [s]. The function
-    both engines of :mod:`solarmap.tiles` call per tile (``latitude_deg``: the whole run's, for the row spacing)."""
+    """Assess a tile's core against core + halo; return the core's rows, the stage timings [s], the core's roof
+    planes and its facades (None when they are off). The function both engines of :mod:`solarmap.tiles` call per
+    tile (``latitude_deg``: the whole run's, for the row spacing)."""
     stages = Stages()
     planes_out: list = []
     collect: dict = {}
-    out = assess_roofs(tile_roofs, cfg, weather=weather, sun=sun, targets=core_mask, stages=stages,
-                       latitude_deg=latitude_deg, planes_out=planes_out, collect=collect)
-    return out[core_mask], stages.timings, planes_out[0], collect
+    out, f = assess_buildings(tile_roofs, cfg, weather=weather, sun=sun, targets=core_mask, stages=stages,
+                              latitude_deg=latitude_deg, planes_out=planes_out, collect=collect)
+    return out[core_mask], stages.timings, planes_out[0], f, collect
 
 
 def assess_in_tiles(roofs: gpd.GeoDataFrame, cfg: Config, *, weather: Weather, sun: Sun, engine: str = "local",
                     tile_size_m: float = 3000.0, workers: int = 2, scheduler: str = "", npartitions: int = 0,
                     halo: bool = True, with_timings: bool = False, latitude_deg: float | None = None,
-                    planes_out: list | None = None, on_extra=None):
+                    planes_out: list | None = None, facades_out: list | None = None, on_extra=None):
     """:func:`assess_roofs` tile by tile on the ``local`` or ``dask`` engine; rows come back in the input's order
     and equal the single pass (see :mod:`solarmap.tiles`); the roof planes of every tile, in building order, are
-    appended to ``planes_out``; ``on_extra`` receives each tile's hourly ``collect`` dict."""
+    appended to ``planes_out``, and the facades (equal to :func:`assess_facades` in one pass; None when
+    ``cfg.facades.enabled`` is false) to ``facades_out``. Without ``facades_out`` no facade is computed.
+    ``on_extra`` receives each tile's hourly ``collect`` dict."""
+    if facades_out is None and cfg.facades.enabled:
+        cfg = copy.deepcopy(cfg)
+        cfg.facades.enabled = False
     per_tile = functools.partial(assess_tile, latitude_deg=latitude_deg)  # picklable: Dask sends it to workers
-    return tiles.assess_in_tiles(roofs, cfg, per_tile, weather=weather, sun=sun, engine=engine,
-                                 tile_size_m=tile_size_m, workers=workers, scheduler=scheduler,
-                                 npartitions=npartitions, halo=halo, with_timings=with_timings, extras_out=planes_out,
-                                 on_extra=on_extra)
+    extras: list = []
+    out = tiles.assess_in_tiles(roofs, cfg, per_tile, weather=weather, sun=sun, engine=engine,
+                                tile_size_m=tile_size_m, workers=workers, scheduler=scheduler,
+                                npartitions=npartitions, halo=halo, with_timings=with_timings, extras_out=extras,
+                                on_extra=on_extra)
+    if planes_out is not None and extras:
+        planes_out.append(extras[0])
+    if facades_out is not None:
+        facades_out.append(extras[1] if len(extras) > 1 else None)
+    return out
 
 
 def _read(buildings, cfg: Config) -> tuple[gpd.GeoDataFrame, Config, str]:
@@ -540,21 +602,24 @@ def run_assessment(buildings=None, config: Config | None = None, *, weather: Wea
         e = cfg.engine
         planes_out: list = []
         collected: list[dict] = []
+        facades_out: list = []
         if e.kind == "dask" or len(roofs) > e.tile_above_roofs:
             t0 = time.perf_counter()
             roofs, tile_timings = assess_in_tiles(roofs, cfg, weather=w, sun=sun, engine=e.kind,
                                                   tile_size_m=e.tile_size_m, workers=e.workers, scheduler=e.scheduler,
                                                   npartitions=e.npartitions, with_timings=True,
                                                   latitude_deg=site_lat, planes_out=planes_out,
-                                                  on_extra=collected.append)
+                                                  facades_out=facades_out, on_extra=collected.append)
             stages.add(tile_timings)  # summed over tiles (and over workers: CPU-like on Dask)
             stages.timings["assess_wall"] = round(time.perf_counter() - t0, 3)
         else:
             # rows are spaced for the buildings' latitude, not the weather site's (which may be elsewhere)
             collected.append({})
-            roofs = assess_roofs(roofs, cfg, weather=w, sun=sun, stages=stages, latitude_deg=site_lat,
-                                 planes_out=planes_out, collect=collected[0])
+            roofs, f = assess_buildings(roofs, cfg, weather=w, sun=sun, stages=stages, latitude_deg=site_lat,
+                                        planes_out=planes_out, collect=collected[0])
+            facades_out.append(f)
         roof_planes = planes_out[0].drop(columns="_row") if planes_out else None
+        facade_table = facades_out[0].drop(columns="_row") if facades_out and facades_out[0] is not None else None
         with stages.stage("economics"):
             roofs = apply_economics(roofs, cfg)
         with stages.stage("policy"):
@@ -569,7 +634,8 @@ def run_assessment(buildings=None, config: Config | None = None, *, weather: Wea
                       boundary=bnd.geometry if bnd is not None else None, boundary_label=bnd.label if bnd else "",
                       source=source, exclusions=excl, warnings=collector.messages,
                       warning_details=collector.details(), category_detection=detection,
-                      timings_s=dict(stages.timings), planes=roof_planes, profiles=profiles, shade_store=store)
+                      timings_s=dict(stages.timings), planes=roof_planes, profiles=profiles, shade_store=store,
+                      facades=facade_table)
 
 
 def _hourly_after_policy(roofs: pd.DataFrame, collected: list[dict], cfg: Config, weather: Weather, sun: Sun):

@@ -69,6 +69,8 @@ def _run(args) -> int:
     }
     if args.no_shading:
         overrides["shading.enabled"] = False
+    if args.no_facades:
+        overrides["facades.enabled"] = False
     if args.chinese_headers:
         overrides["output.chinese_headers"] = True
     if args.engine:
@@ -179,12 +181,13 @@ def _rules(args) -> int:
 
 
 def _columns(args) -> int:
-    from solarmap.columns import COLUMNS
+    from solarmap.columns import COLUMNS, FACADE_COLUMNS
 
-    print(f"{'column':28} {'type':6} {'unit':11} {'dec':>3}  {'中文':10} description")
-    for c in COLUMNS.values():
-        dec = "" if c.decimals is None else str(c.decimals)
-        print(f"{c.name:28} {c.dtype:6} {c.unit or '-':11} {dec:>3}  {c.zh:10} {c.description}")
+    for title, registry in (("roofs.csv", COLUMNS), ("facades.csv", FACADE_COLUMNS)):
+        print(f"{title}\n{'column':28} {'type':6} {'unit':11} {'dec':>3}  {'中文':10} description")
+        for c in registry.values():
+            dec = "" if c.decimals is None else str(c.decimals)
+            print(f"{c.name:28} {c.dtype:6} {c.unit or '-':11} {dec:>3}  {c.zh:10} {c.description}")
     return 0
 
 
@@ -267,6 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where roof shapes come from: auto (column, then DSM, then the pipeline's shape rules), one "
                    "of them only, or flat (every roof flat, with rows)")
     r.add_argument("--no-shading", action="store_true", help="skip neighbour shading")
+    r.add_argument("--no-facades", action="store_true", help="skip facade PV (no facades.csv)")
     r.add_argument("--chinese-headers", action="store_true", help="CSV headers in Chinese and English")
     r.add_argument("--engine", choices=["local", "dask"], help="local (tiles above engine.tile_above_roofs) or dask")
     r.add_argument("--workers", type=int, help="dask: workers of the LocalCluster")

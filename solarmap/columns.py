@@ -118,6 +118,9 @@ _ALL: list[Column] = [
     # exclusion zones and lists ([[exclusions]], --exclude)
     _c("exclusion_zone", "str", "", None, "The exclusion zone or id list the building falls in (the first that excludes, else the first that flags); empty when none.", "排除区", "Exclusion zone"),
     _c("exclusion_action", "str", "", None, "'exclude' (not assessed; reason = the zone's reason or name), 'flag' (assessed, not counted by rules unless a rule includes flagged), or empty.", "排除方式", "Exclusion action"),
+    # facade PV (光伏幕墙): the building's suitable facades summed (see facades.csv); written when facades run
+    _c("facade_capacity_kwp", "float", "kWp", 3, "BIPV capacity on the building's suitable facades [kWp], 0 when none is suitable.", "立面光伏容量", "Facade capacity"),
+    _c("facade_annual_kwh", "float", "kWh/yr", 1, "Annual AC energy of the building's suitable facades, with shade [kWh yr⁻¹].", "立面年发电量", "Facade annual yield"),
     # roof planes (roof_planes.csv): a plane has building_id, the roof's tilt/azimuth/area/yield columns above
     _c("plane_id", "int", "", None, "Plane number within its building (1, 2, …): with building_id, one roof plane.", "屋面编号", "Plane", "plane"),
     _c("plane_area_m2", "float", "m²", 2, "Area of the roof plane along its slope: plan area ÷ cos tilt [m²].", "屋面面积", "Plane area", "plane"),
@@ -144,6 +147,36 @@ _ALL: list[Column] = [
 
 #: name -> :class:`Column`, every column solarmap writes.
 COLUMNS: dict[str, Column] = {c.name: c for c in _ALL}
+
+_FACADES: list[Column] = [
+    _c("building_id", "str", "", None, "Identifier of the building the facade belongs to (as in roofs.csv).", "建筑编号", "Building ID", "facade"),
+    _c("facade_id", "str", "", None, "Facade identifier: the building id and the facade's number along the footprint's rings (exterior first, then courtyards).", "立面编号", "Facade ID", "facade"),
+    _c("surface_azimuth_deg", "float", "°", 2, "Outward azimuth of the wall, clockwise from north (180 = facing south), rounded to facades.azimuth_step_deg: the vertical plane the yield is modelled on [°].", "立面朝向", "Azimuth", "facade"),
+    _c("length_m", "float", "m", 2, "Length of the facade along the footprint [m].", "立面长度", "Length", "facade"),
+    _c("exposed_from_m", "float", "m", 2, "Height above ground where the facade's exposed part begins: 0, or the height of the touching neighbour that hides the wall below [m].", "外露下沿", "Exposed from", "facade"),
+    _c("exposed_to_m", "float", "m", 2, "Height above ground where the facade ends: the building's height [m].", "外露上沿", "Exposed to", "facade"),
+    _c("gross_area_m2", "float", "m²", 2, "Exposed wall area, length × (exposed_to_m − exposed_from_m) [m²].", "立面毛面积", "Gross area", "facade"),
+    _c("usable_area_m2", "float", "m²", 2, "Wall area taking PV: the exposed wall above the lowest storey × the PV share of the building's use class (windows, balconies) [m²].", "可装面积", "Usable area", "facade"),
+    _c("capacity_kwp", "float", "kWp", 3, "BIPV capacity on the usable area at facades.module_power_w_per_m2 [kWp]; empty when the facade is too small.", "装机容量", "Capacity", "facade"),
+    _c("annual_kwh", "float", "kWh/yr", 1, "Annual AC energy of the facade with neighbours' shade [kWh yr⁻¹].", "年发电量", "Annual yield", "facade"),
+    _c("annual_kwh_unshaded", "float", "kWh/yr", 1, "Annual AC energy of the facade without shade [kWh yr⁻¹].", "无遮挡年发电量", "Annual yield unshaded", "facade"),
+    _c("specific_yield_kwh_per_kwp", "float", "kWh/kWp/yr", 1, "annual_kwh ÷ capacity_kwp [kWh kWp⁻¹ yr⁻¹].", "单位产能", "Specific yield", "facade"),
+    _c("sky_view_factor", "float", "-", 4, "Sky seen from the facade (cosine weighted, its front half-space) relative to an unobstructed vertical wall, mean of its sample points: 1 in the open [-].", "天空可视因子", "Sky view factor", "facade"),
+    _c("shading_loss_pct", "float", "%", 2, "Annual AC energy lost to shade, relative to the unshaded facade [%].", "遮挡损失", "Shading loss", "facade"),
+    _c("suitable", "bool", "", None, "True when the facade is worth equipping (large enough, specific yield at least facades.min_specific_yield_kwh_per_kwp).", "适宜", "Suitable", "facade"),
+    _c("reason", "str", "", None, "Why a facade is not suitable: ground_storey, too_small, low_yield (its orientation), shaded (see README).", "原因", "Reason", "facade"),
+]
+
+#: name -> :class:`Column`, the columns of facades.csv (and the facades table and layer), in order.
+FACADE_COLUMNS: dict[str, Column] = {c.name: c for c in _FACADES}
+
+#: Reasons a facade is not suitable.
+FACADE_REASONS: dict[str, str] = {
+    "ground_storey": "The wall's exposed part lies wholly within the lowest storey (facades.ground_storey_m), which takes no PV.",
+    "too_small": "Usable area below facades.min_usable_area_m2.",
+    "low_yield": "Even unshaded, the specific yield is below facades.min_specific_yield_kwh_per_kwp (most walls facing north).",
+    "shaded": "Unshaded it would qualify; neighbours' shade takes its specific yield below facades.min_specific_yield_kwh_per_kwp.",
+}
 
 #: name -> description of the documented roof columns, in roofs.csv order.
 ROOF_COLUMNS: dict[str, str] = {c.name: c.description for c in _ALL if c.group == "roof"}

@@ -143,6 +143,44 @@ class ShadingConfig:
     max_loss_pct: float = 20.0  # a roof losing more is not suitable, reason 'shaded'
 
 
+def _default_pv_share() -> dict[str, float]:
+    # share of the usable wall that takes PV, by use class. Curtain walls (office, commercial): a published
+    # curtain-wall BIPV study (unnamed in the facts the project builds on) puts PV on about 90 % of the spandrel
+    # panels and 40-50 % of the vision glass; with a third of the wall in spandrels (an assumption) that is
+    # 0.3 × 0.9 + 0.7 × 0.45 ≈ 0.6. Walls with punched windows,
+    # balconies and air-conditioner units are assumptions: residential 0.3, public buildings 0.4, industrial and
+    # transport halls (few windows) 0.5.
+    return {"office": 0.6, "commercial": 0.6, "industrial": 0.5, "transport": 0.5, "government": 0.4,
+            "education": 0.4, "medical": 0.4, "culture_sport": 0.4, "public_service": 0.4, "other_public": 0.4,
+            "residential": 0.3}
+
+
+@dataclass
+class FacadesConfig:
+    """Facade PV (光伏幕墙, BIPV) on every exposed wall. Numbers without a source are assumptions."""
+
+    enabled: bool = True
+    min_length_m: float = 2.0  # wall pieces shorter than this (after merging collinear ones) are dropped [m]
+    merge_angle_deg: float = 10.0  # consecutive ring segments turning less than this form one facade [°]
+    touch_tolerance_m: float = 0.5  # facing walls of two buildings closer than this are one shared wall [m]
+    ground_storey_m: float = 4.0  # the lowest storey (shop fronts, entrances) takes no PV; an assumption [m]
+    pv_share: dict = field(default_factory=_default_pv_share)  # by use class (see above) [-]
+    pv_share_default: float = 0.3  # use classes not in pv_share (unknown, park) [-]
+    # BIPV glass (CdTe, opaque to semi-transparent) gives roughly 60-150 W m⁻² by transparency, itself an
+    # assumption with no cited source; the middle, for a mix of opaque spandrels and semi-transparent vision glass
+    module_power_w_per_m2: float = 100.0
+    # BIPV sits in the building envelope, not on an open rack: pvlib's SAPM close-mount glass/glass set
+    temperature_model: str = "close_mount_glass_glass"
+    # unshaded vertical walls on the embedded year: south 795, east/west 675, north-east/north-west 440, north
+    # 305 kWh/kWp (close-mount, measured); 450 leaves out every wall facing within about 45° of north
+    min_specific_yield_kwh_per_kwp: float = 450.0
+    min_usable_area_m2: float = 10.0  # as for roofs: NREL's smallest suitable plane (Gagnon et al. 2016) [m²]
+    azimuth_step_deg: float = 1.0  # walls are modelled at their azimuth rounded to this (one transposition each) [°]
+    point_spacing_m: float = 8.0  # sample points on a wall: one per this many metres along and up [m]
+    max_points_along: int = 4
+    max_points_up: int = 4
+
+
 @dataclass
 class PolicyConfig:
     """Installation rules and energy use."""
@@ -299,6 +337,7 @@ class Config:
     roofs: RoofsConfig = field(default_factory=RoofsConfig)
     pv: PVConfig = field(default_factory=PVConfig)
     shading: ShadingConfig = field(default_factory=ShadingConfig)
+    facades: FacadesConfig = field(default_factory=FacadesConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     economics: EconomicsConfig = field(default_factory=EconomicsConfig)
     exclusions: list[ExclusionConfig] = field(default_factory=list)
@@ -345,6 +384,8 @@ _CHOICES = {
     "exclusions.action": set(EXCLUSION_ACTIONS),
     "exclusions.kind": {"auto", "zones", "ids"},
     "roofs.shape_source": {"auto", "column", "dsm", "rules", "flat"},
+    "facades.temperature_model": {"open_rack_glass_glass", "close_mount_glass_glass", "open_rack_glass_polymer",
+                                  "insulated_back_glass_polymer"},
 }
 _RANGES = {
     "roofs.edge_setback_m": (0, 50),
@@ -398,8 +439,22 @@ _RANGES = {
     "economics.subsidy_years": (0, 50),
     "economics.subsidy_full_load_hours": (0, 1e6),
     "exclusions.min_share": (0, 1),
+    "facades.min_length_m": (0, 1000),
+    "facades.merge_angle_deg": (0, 45),
+    "facades.touch_tolerance_m": (0, 5),
+    "facades.ground_storey_m": (0, 30),
+    "facades.pv_share_default": (0, 1),
+    "facades.module_power_w_per_m2": (10, 400),
+    "facades.min_specific_yield_kwh_per_kwp": (0, 3000),
+    "facades.min_usable_area_m2": (0, 1e6),
+    "facades.azimuth_step_deg": (0.01, 45),
+    "facades.point_spacing_m": (0.5, 1000),
+    "facades.max_points_along": (1, 100),
+    "facades.max_points_up": (1, 100),
 }
 _BREAKS = {"output.breaks_specific_yield", "output.breaks_annual_mwh", "output.breaks_shading_pct"}
+#: dict keys whose values are shares by use class: every value a number in [0, 1]
+_SHARE_TABLES = {"facades.pv_share"}
 _PATH_KEYS = {"buildings.path", "buildings.dsm", "buildings.dtm", "boundary", "output.dir", "output.database"}
 
 
@@ -500,6 +555,16 @@ def _check_value(key: str, value: Any, hint: Any, where: str) -> Any:
             msg = f"{where}: '{key}' = {value!r} must be 2 to 6 numbers in ascending order (the colour breaks)"
             raise ConfigError(msg)
         value = [float(v) for v in value]
+    if key in _SHARE_TABLES:
+        from solarmap.sources.categories import USE_CLASSES
+
+        for k, v in value.items():
+            if k not in USE_CLASSES:
+                msg = f"{where}: '{key}.{k}': unknown use class (use classes: {', '.join(sorted(USE_CLASSES))})"
+                raise ConfigError(msg)
+            if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v <= 1:
+                msg = f"{where}: '{key}.{k}' = {v!r} must be a share between 0 and 1"
+                raise ConfigError(msg)
     if generic in _RANGES:
         lo, hi = _RANGES[generic]
         if not lo <= value <= hi:

@@ -1,6 +1,6 @@
 """The run: read the inputs, call the assessment, write every output and record the run. It computes nothing.
 
-    read ──► solarmap.assessment.run_assessment ──► report (CSV, GeoPackage, GeoParquet, map, report page)
+    read ──► solarmap.assessment.run_assessment ──► report (roofs and facades CSV, GeoPackage, GeoParquet, map, report)
                                                 └─► store (DuckDB)
 
 Outputs are rendered into a hidden temporary folder; the database transaction commits, and only then is the folder
@@ -151,7 +151,8 @@ def _write(cfg: Config, result, stages: Stages, *, started, out_root: Path, db_p
                                           result.warnings, run_id, hashes, metric_crs,
                                           warning_details=result.warning_details,
                                           category_detection=result.category_detection,
-                                          exclusions=result.exclusions.entries, planes=result.planes)
+                                          exclusions=result.exclusions.entries, planes=result.planes,
+                                          facades=result.facades)
             summary["timings_s"] = stages.timings
             if result.profiles is not None:
                 summary["hourly"] = _hourly_summary(result.profiles)
@@ -161,11 +162,12 @@ def _write(cfg: Config, result, stages: Stages, *, started, out_root: Path, db_p
             export.write_csv(export.candidates_table(roofs), tmp / "candidates.csv", chinese_headers=zh)
             _tiles_key_warning(cfg, summary)
             summary["maps"] = _write_maps(roofs, boundary, summary, cfg, tmp, rule_set, zones=result.exclusions.zones,
-                                          planes=result.planes)
+                                          planes=result.planes, facades=result.facades)
             (tmp / "report.html").write_text(report_page.render_report(roofs, summary, lang=cfg.output.lang), encoding="utf-8")
             export.write_geodata(wgs, tmp)
             export.write_planes(result.planes, tmp, chinese_headers=zh)
             hourly_tables = _write_hourly(cfg, result, run_id, tmp, summary)
+            export.write_facades(result.facades, tmp, chinese_headers=zh)  # nothing with facades.enabled = false
         except OSError as exc:
             shutil.rmtree(tmp, ignore_errors=True)
             msg = f"cannot write the outputs in {out_root}: {exc.strerror or exc}. Choose another folder with --out DIR"
@@ -191,6 +193,9 @@ def _write(cfg: Config, result, stages: Stages, *, started, out_root: Path, db_p
                 planes_wkb=(shapely.to_wkb(result.planes.to_crs("EPSG:4326").geometry.to_numpy())
                             if result.planes is not None and len(result.planes) else None),
                 **hourly_tables,
+                facades=result.facades,
+                facades_wkb=(shapely.to_wkb(result.facades.to_crs("EPSG:4326").geometry.to_numpy())
+                             if result.facades is not None and len(result.facades) else None),
             )
             try:
                 store.write_run(db_path, **record)
@@ -295,10 +300,16 @@ def _split_cells(x: np.ndarray, y: np.ndarray, idx: np.ndarray, limit: int, box:
 
 
 def _write_maps(roofs: gpd.GeoDataFrame, boundary, summary: dict, cfg: Config, folder: Path, rule_set=None, *,
-                zones=(), planes=None) -> list[dict]:
+                zones=(), planes=None, facades=None) -> list[dict]:
     """map.html for the run. Above engine.max_map_roofs every roof still goes on a map: map_<subdistrict>.html for
     the subdistricts that fit, map_tile_<n>.html (quadtree cells of at most max_map_roofs roofs) for the rest, and
-    map.html becomes the index page linking them. Returns one entry per map file (file, kind, label, roofs)."""
+    map.html becomes the index page linking them. Returns one entry per map file (file, kind, label, roofs).
+    The facades are drawn on the map of their building."""
+    facades_wgs = facades.to_crs("EPSG:4326") if facades is not None and len(facades) else None
+
+    def walls(part):
+        return None if facades_wgs is None else facades_wgs[facades_wgs["building_id"].isin(part["building_id"])]
+
     opts = _map_options(cfg, summary, rule_set) | {"zones": zones}
     limit = max(int(cfg.engine.max_map_roofs), 1)
     big = len(roofs) > limit
@@ -308,7 +319,8 @@ def _write_maps(roofs: gpd.GeoDataFrame, boundary, summary: dict, cfg: Config, f
     wgs = gpd.GeoDataFrame(pd.DataFrame(roofs.drop(columns="geometry")), geometry=simplified, crs="EPSG:4326")
     if not big:
         planes_wgs = planes.to_crs("EPSG:4326") if planes is not None and len(planes) else None
-        (folder / "map.html").write_text(maps.render_map(wgs, outline=boundary, planes=planes_wgs, **opts), encoding="utf-8")
+        (folder / "map.html").write_text(maps.render_map(wgs, outline=boundary, planes=planes_wgs, facades=facades_wgs,
+                                                         **opts), encoding="utf-8")
         log.info(f"map.html: {len(wgs):,} roofs")
         return [{"file": "map.html", "kind": "run", "label": summary.get("title", cfg.name), "roofs": len(wgs)}]
     entries = []
@@ -325,7 +337,7 @@ def _write_maps(roofs: gpd.GeoDataFrame, boundary, summary: dict, cfg: Config, f
         except Exception:  # noqa: BLE001 - a custom boundary label has no embedded outline
             pass
         fname = f"map_{name}.html"
-        (folder / fname).write_text(maps.render_map(part, outline=outline, **opts), encoding="utf-8")
+        (folder / fname).write_text(maps.render_map(part, outline=outline, facades=walls(part), **opts), encoding="utf-8")
         entries.append({"file": fname, "kind": "subdistrict", "label": label, "roofs": len(part)})
     rest = np.flatnonzero(~sub.isin(fits).to_numpy())
     if len(rest):
@@ -340,7 +352,8 @@ def _write_maps(roofs: gpd.GeoDataFrame, boundary, summary: dict, cfg: Config, f
             fname = f"map_tile_{k:02d}.html"
             w, s_, e, n = part.total_bounds
             label = f"{k} ({w:.3f}–{e:.3f} °E, {s_:.3f}–{n:.3f} °N)"
-            (folder / fname).write_text(maps.render_map(part, outline=None, **opts), encoding="utf-8")
+            (folder / fname).write_text(maps.render_map(part, outline=None, facades=walls(part), **opts),
+                                        encoding="utf-8")
             entries.append({"file": fname, "kind": "tile", "label": label, "roofs": len(part)})
     (folder / "map.html").write_text(maps.render_index(entries, title=summary.get("title", cfg.name), lang=cfg.output.lang),
                                      encoding="utf-8")

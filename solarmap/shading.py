@@ -178,28 +178,33 @@ def horizon_profiles(
     max_radius_m: float = 1500.0,
     point_owner_obstacle: np.ndarray | None = None,
     point_group: np.ndarray | None = None,
+    point_normal: np.ndarray | None = None,
+    plane_tolerance_m: float = 0.1,
 ) -> np.ndarray:
     """Horizon elevation [°] per point and azimuth sector (sector k covers [kΔ, (k+1)Δ) clockwise from north).
 
     ``obstacles`` are footprints (metric CRS) with ``obstacle_heights`` [m]; ``points_z`` are the points' heights
     [m]. ``point_owner_obstacle`` (optional) is, per point, the obstacle index of its own building, which is
-    skipped. ``point_group`` (optional) groups points that share a height and an owner (a roof's points, sorted
-    by group), so that obstacles are searched once per group. Only obstacles taller than a point and within
-    ``(h − z) / tan(min_sun_elevation_deg)`` (at most ``max_radius_m``) count. Returns an array (P, 360/Δ),
-    0 where nothing rises above the point.
+    skipped. ``point_group`` (optional) groups points that share an owner (a roof's points, or a wall's at several
+    heights; sorted by group), so that obstacles are searched once per group, from the group's lowest point.
+    Only obstacles taller than a point and within ``(h − z) / tan(min_sun_elevation_deg)`` (at most
+    ``max_radius_m``) count. ``point_normal`` (optional, (P, 2) unit vectors, zero for none) puts a point on a
+    vertical wall facing that way: walls lying wholly behind the wall's plane, or on it (within
+    ``plane_tolerance_m``: the wall itself, a neighbour's wall in line with it), are skipped, so the building's
+    own walls count only where they stand in front (an L-shape's other wing, a courtyard's far side). Returns an
+    array (P, 360/Δ), 0 where nothing rises above the point.
     """
     n_sec = int(round(360.0 / sector_deg))
     delta = 360.0 / n_sec
     P = len(points_xy)
-    horizon = np.zeros((P, n_sec), dtype=np.float32)
     if P == 0 or len(obstacles) == 0:
-        return horizon
+        return np.zeros((P, n_sec), dtype=np.float32)
     obstacles = np.asarray(obstacles, dtype=object)
     heights = np.asarray(obstacle_heights, dtype=float)
     ok = np.isfinite(heights) & (heights > 0) & ~shapely.is_empty(obstacles) & ~shapely.is_missing(obstacles)
     obs_idx = np.flatnonzero(ok)
     if len(obs_idx) == 0:
-        return horizon
+        return np.zeros((P, n_sec), dtype=np.float32)
     walls = wall_segments(obstacles[obs_idx])
     heights = heights[obs_idx]
     own = np.full(P, -1, dtype=np.int64)
@@ -230,6 +235,11 @@ def horizon_profiles(
     px = points_xy[:, 0].astype(np.float64)
     py = points_xy[:, 1].astype(np.float64)
     pz = np.asarray(points_z, dtype=np.float64)
+    if point_normal is None:
+        pnx = pny = np.zeros(P)
+    else:
+        pnx = np.ascontiguousarray(point_normal[:, 0], dtype=np.float64)
+        pny = np.ascontiguousarray(point_normal[:, 1], dtype=np.float64)
     for o_lo in range(0, len(obs_idx), 5000):  # obstacle blocks bound the pair arrays' memory
         ob, grp = tree.query(boxes[o_lo : o_lo + 5000])
         if len(ob) == 0:
@@ -247,18 +257,20 @@ def horizon_profiles(
         bounds = np.flatnonzero(np.r_[True, grp[1:] != grp[:-1]]) if len(grp) else np.zeros(0, dtype=np.int64)
         _horizon_kernel(bounds.astype(np.int64), np.r_[bounds[1:], len(grp)].astype(np.int64), grp.astype(np.int64),
                         ob.astype(np.int64), g_start.astype(np.int64), g_count.astype(np.int64), px, py, pz,
-                        walls.a[:, 0].copy(), walls.a[:, 1].copy(), walls.b[:, 0].copy(), walls.b[:, 1].copy(),
+                        pnx, pny, float(plane_tolerance_m), walls.a[:, 0].copy(), walls.a[:, 1].copy(), walls.b[:, 0].copy(), walls.b[:, 1].copy(),
                         walls.start.astype(np.int64), walls.count.astype(np.int64), heights, n_sec, delta, sin_c, cos_c,
                         tan_horizon)
-    np.degrees(np.arctan(tan_horizon, out=tan_horizon), out=horizon)
-    return horizon
+    # to degrees in place: one (points × sectors) array at a time
+    return np.degrees(np.arctan(tan_horizon, out=tan_horizon), out=tan_horizon)
 
 
 @numba.njit(parallel=True, cache=True)
-def _horizon_kernel(run_start, run_end, pair_group, pair_obs, g_start, g_count, px, py, pz, ax_, ay_, bx_, by_,
-                    w_start, w_count, ob_height, n_sec, delta, sin_c, cos_c, tan_h):  # pragma: no cover - compiled
+def _horizon_kernel(run_start, run_end, pair_group, pair_obs, g_start, g_count, px, py, pz, pnx, pny, plane_tol,
+                    ax_, ay_, bx_, by_, w_start, w_count, ob_height, n_sec, delta, sin_c, cos_c,
+                    tan_h):  # pragma: no cover - compiled
     """For each (group of points, obstacle) pair, every wall facing each point: the rise ÷ distance at the wall's
     two ends and along every sector-centre ray that crosses it; keep the maximum per (point, sector) in ``tan_h``.
+    A point with a normal (pnx, pny) stands on a vertical wall: walls behind its plane or on it are skipped.
     Runs of pairs share a group, so threads write disjoint rows."""
     deg = 180.0 / math.pi
     for r in numba.prange(len(run_start)):
@@ -271,11 +283,16 @@ def _horizon_kernel(run_start, run_end, pair_group, pair_obs, g_start, g_count, 
                 if rise <= 0.0:
                     continue
                 x, y = px[p], py[p]
+                nx, ny = pnx[p], pny[p]
+                on_wall = nx != 0.0 or ny != 0.0
                 for w in range(w_start[o], w_start[o] + w_count[o]):
                     ax = ax_[w] - x
                     ay = ay_[w] - y
                     bx = bx_[w] - x
                     by = by_[w] - y
+                    # a point on a wall sees only its front half-space: skip walls behind or on its plane
+                    if on_wall and ax * nx + ay * ny <= plane_tol and bx * nx + by * ny <= plane_tol:
+                        continue
                     ex = bx - ax
                     ey = by - ay
                     # back-face culling: the point must lie right of (outside) the wall; walls behind are farther

@@ -1,4 +1,4 @@
-"""DuckDB: every run, every roof, per-subdistrict summaries and policy results.
+"""DuckDB: every run, every roof, every facade, per-subdistrict summaries and policy results.
 
 The spatial extension is loaded from the ``duckdb-extension-spatial`` package's file by path (no download), so
 roofs carry a real GEOMETRY column (WGS84). A run is written in one transaction: it is all there or not at all.
@@ -18,7 +18,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from solarmap.columns import COLUMNS, PLANE_COLUMNS
+from solarmap.columns import COLUMNS, FACADE_COLUMNS, PLANE_COLUMNS
 from solarmap.errors import ConfigError, OutputError
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,7 @@ def merge(side_file: str | Path, db_path: str | Path) -> dict[str, int]:
         con.close()
         raise
     with _transaction(con):
-        for table in [t for t in ("runs", "roofs", "subdistrict_summary", "policy_results", "roof_planes",
+        for table in [t for t in ("runs", "roofs", "subdistrict_summary", "policy_results", "roof_planes", "facades",
                                   "hourly_profiles", "shade_meta", "shade_roofs", "shade_points")
                       if t in side_tables]:
             con.execute(f"DELETE FROM {table} WHERE run_id IN (SELECT run_id FROM side.runs)")
@@ -170,6 +170,10 @@ def _ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f'ALTER TABLE subdistrict_summary ADD COLUMN IF NOT EXISTS "{c}" DOUBLE')
     plane_cols = ", ".join(f'"{c}" {_sql_type(c)}' for c in PLANE_TABLE_COLUMNS)
     con.execute(f'CREATE TABLE IF NOT EXISTS roof_planes (run_id VARCHAR, {plane_cols}, geometry GEOMETRY)')
+    facade_cols = ", ".join(f'"{c}" {col.sql_type}' for c, col in FACADE_COLUMNS.items())
+    con.execute(f"CREATE TABLE IF NOT EXISTS facades (run_id VARCHAR, {facade_cols}, geometry GEOMETRY)")
+    for c, col in FACADE_COLUMNS.items():  # a database from an older version gains new columns
+        con.execute(f'ALTER TABLE facades ADD COLUMN IF NOT EXISTS "{c}" {col.sql_type}')
     con.execute("""
         CREATE TABLE IF NOT EXISTS policy_results (
             run_id VARCHAR, rule_set VARCHAR, rule_id VARCHAR, subdistrict VARCHAR, result JSON)""")
@@ -228,13 +232,13 @@ def _insert_hourly(con: duckdb.DuckDBPyConnection, run_id: str, hourly_profiles,
             pass
 
 
-def _typed(frame: pd.DataFrame, run_id: str, columns: list[str]) -> pd.DataFrame:
-    """``frame``'s registry columns with the database's types, after a ``run_id`` column."""
+def _typed(frame: pd.DataFrame, run_id: str, columns: list[str], sql_type=_sql_type) -> pd.DataFrame:
+    """``frame``'s registry columns with the database's types (``sql_type(name)``), after a ``run_id`` column."""
     table = pd.DataFrame({"run_id": run_id}, index=frame.index)
     for c in columns:
         table[c] = frame[c] if c in frame.columns else None
     for c in table.columns:
-        t = _sql_type(c) if c != "run_id" else "VARCHAR"
+        t = sql_type(c) if c != "run_id" else "VARCHAR"
         if t == "VARCHAR":
             table[c] = table[c].astype("string").astype(object).where(table[c].notna(), None)
         elif t == "INTEGER":
@@ -249,9 +253,10 @@ def _typed(frame: pd.DataFrame, run_id: str, columns: list[str]) -> pd.DataFrame
 def write_run(db_path: str | Path, *, run: dict, roofs: pd.DataFrame, geometry_wkb: np.ndarray,
               subdistricts: pd.DataFrame, policy: list[dict] | None = None, rule_set: str = "",
               planes: pd.DataFrame | None = None, planes_wkb: np.ndarray | None = None,
+              facades: pd.DataFrame | None = None, facades_wkb: np.ndarray | None = None,
               hourly_profiles=None, shade=None) -> None:
-    """Write one run (its record, every roof, its roof planes, the summaries; the hourly profiles and the stored
-    shade when given) in a single transaction."""
+    """Write one run (its record, every roof, its roof planes and facades, the summaries; the hourly profiles and
+    the stored shade when given) in a single transaction."""
     db_path = Path(db_path)
     try:
         db_path.parent.mkdir(parents=True, exist_ok=True)
@@ -277,6 +282,7 @@ def write_run(db_path: str | Path, *, run: dict, roofs: pd.DataFrame, geometry_w
         _ensure_schema(con)
         con.execute("DELETE FROM runs WHERE run_id = ?", [run["run_id"]])
         con.execute("DELETE FROM roof_planes WHERE run_id = ?", [run["run_id"]])
+        con.execute("DELETE FROM facades WHERE run_id = ?", [run["run_id"]])
         con.execute(
             "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [run["run_id"], run["name"], run["started_at"], run["finished_at"], run["package_version"],
@@ -297,6 +303,14 @@ def write_run(db_path: str | Path, *, run: dict, roofs: pd.DataFrame, geometry_w
             con.execute(f"INSERT INTO roof_planes ({pnames}, geometry) SELECT {pnames}, CASE WHEN geometry_wkb IS "
                         "NULL THEN NULL ELSE ST_GeomFromWKB(geometry_wkb) END FROM planes_df")
             con.unregister("planes_df")
+        if facades is not None and len(facades):
+            ftable = _typed(facades, run["run_id"], list(FACADE_COLUMNS), lambda c: FACADE_COLUMNS[c].sql_type)
+            ftable["geometry_wkb"] = list(facades_wkb) if facades_wkb is not None else None
+            con.register("facades_df", ftable)
+            fnames = ", ".join(f'"{c}"' for c in ["run_id", *FACADE_COLUMNS])
+            con.execute(f"INSERT INTO facades ({fnames}, geometry) SELECT {fnames}, CASE WHEN geometry_wkb IS "
+                        "NULL THEN NULL ELSE ST_GeomFromWKB(geometry_wkb) END FROM facades_df")
+            con.unregister("facades_df")
         sub = subdistricts.copy()
         sub.insert(0, "run_id", run["run_id"])
         con.register("sub_df", sub)

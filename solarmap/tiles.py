@@ -74,7 +74,11 @@ def add_halos(roofs: gpd.GeoDataFrame, cores: list[np.ndarray], cfg: Config, *, 
     geoms = roofs.geometry.to_numpy()
     h = roofs["height_m"].to_numpy(dtype=float)
     has = np.isfinite(h) & (h > 0) & ~shapely.is_empty(geoms) & ~shapely.is_missing(geoms)
-    if not halo or not cfg.shading.enabled or not has.any():  # halo=False only to show what the halo does
+    # facades: their sample points stand as low as the lowest storey, and a touching neighbour of any height
+    # decides which walls are shared, so it joins the halo too
+    fac = cfg.facades.enabled
+    touch = cfg.facades.touch_tolerance_m if fac else -1.0
+    if not halo or not (cfg.shading.enabled or fac) or not has.any():  # halo=False only to show what the halo does
         return [Tile(k, core, core) for k, core in enumerate(cores)]
     tan_min = math.tan(math.radians(cfg.shading.min_sun_elevation_deg))
     bounds = np.full((len(roofs), 4), np.nan)
@@ -87,10 +91,15 @@ def add_halos(roofs: gpd.GeoDataFrame, cores: list[np.ndarray], cfg: Config, *, 
         if len(cb):
             tb[k] = cb[:, 0].min(), cb[:, 1].min(), cb[:, 2].max(), cb[:, 3].max()
             z_min[k] = np.nanmin(np.where(has[core], h[core], np.inf))
+    if fac:
+        z_min = np.minimum(z_min, cfg.facades.ground_storey_m)
     live = np.isfinite(tb).all(axis=1)
     pos = np.flatnonzero(has)
     # reach from the lowest roof of any tile: a superset, narrowed per pair below
     reach = np.clip((h[pos] - z_min[live].min()) / tan_min, 0.0, cfg.shading.max_search_radius_m) if live.any() else np.zeros(len(pos))
+    if not cfg.shading.enabled:
+        reach = np.zeros(len(pos))
+    reach = np.maximum(reach, touch)
     b = bounds[pos]
     tree = shapely.STRtree(shapely.box(tb[live, 0], tb[live, 1], tb[live, 2], tb[live, 3]))
     ob, t = tree.query(shapely.box(b[:, 0] - reach, b[:, 1] - reach, b[:, 2] + reach, b[:, 3] + reach))
@@ -98,7 +107,8 @@ def add_halos(roofs: gpd.GeoDataFrame, cores: list[np.ndarray], cfg: Config, *, 
     dx = np.maximum(np.maximum(tb[t, 0] - b[ob, 2], b[ob, 0] - tb[t, 2]), 0.0)
     dy = np.maximum(np.maximum(tb[t, 1] - b[ob, 3], b[ob, 1] - tb[t, 3]), 0.0)
     own_reach = np.clip((h[pos[ob]] - z_min[t]) / tan_min, 0.0, cfg.shading.max_search_radius_m)
-    near = (np.hypot(dx, dy) <= own_reach) & (h[pos[ob]] > z_min[t])
+    near = (np.hypot(dx, dy) <= own_reach) & (h[pos[ob]] > z_min[t]) & cfg.shading.enabled
+    near |= np.hypot(dx, dy) <= touch
     ob, t = ob[near], t[near]
     order = np.argsort(t, kind="stable")
     ob, t = ob[order], t[order]
@@ -114,10 +124,12 @@ def assess_in_tiles(roofs: gpd.GeoDataFrame, cfg: Config, assess_tile: Callable,
 
     ``assess_tile(tile_roofs, core_mask, cfg, weather, sun) -> (core rows, timings)`` is what runs per tile
     (:func:`solarmap.assessment.assess_tile`; a module-level function, so Dask can send it to its workers).
-    With ``with_timings``, also return the stage timings summed over tiles [s]. A tile function may return a
-    third item, a table of rows belonging to its core's buildings (the roof planes) with their index label in
-    ``_row``: the tiles' tables are joined in building order and appended to ``extras_out``. A fourth item (what
-    else the tile computed: its hourly profiles and stored shade) is handed to ``on_extra``, tile by tile."""
+    With ``with_timings``, also return the stage timings summed over tiles [s]. A tile function may return
+    further items, each a table of rows belonging to its core's buildings (the roof planes, the facades) with
+    their index label in ``_row``, or None: each item's tables are joined in building order and appended to
+    ``extras_out``, in the order of the items (None when no tile gave a table). An item that is a dict (what
+    else the tile computed: its hourly profiles and stored shade) is not joined but handed to ``on_extra``,
+    tile by tile."""
     if engine == "dask":
         n = npartitions or max(workers * 2, int(math.ceil(len(roofs) / 20000)))
         cores = hilbert_partition(roofs, n)
@@ -139,13 +151,22 @@ def assess_in_tiles(roofs: gpd.GeoDataFrame, cfg: Config, assess_tile: Callable,
     for p in parts:
         for k, v in p[1].items():
             timings[k] = round(timings.get(k, 0.0) + v, 3)
-        if on_extra is not None and len(p) > 3:
-            on_extra(p[3])
-    if extras_out is not None and parts and len(parts[0]) > 2:
-        tables = [p[2] for p in parts if len(p[2])] or [parts[0][2]]  # empty tables would blur the dtypes
+    rank = pd.Series(np.arange(len(roofs)), index=roofs.index)
+    for k in range(2, len(parts[0]) if parts else 2):
+        if any(isinstance(p[k], dict) for p in parts):  # not a table: handed on, not joined
+            if on_extra is not None:
+                for p in parts:
+                    on_extra(p[k])
+            continue
+        if extras_out is None:
+            continue
+        given = [p[k] for p in parts if p[k] is not None]
+        if not given:
+            extras_out.append(None)
+            continue
+        tables = [t for t in given if len(t)] or given[:1]  # empty tables would blur the dtypes
         extra = pd.concat(tables, ignore_index=True)
-        rank = pd.Series(np.arange(len(roofs)), index=roofs.index)
-        order = np.argsort(rank.loc[extra["_row"]].to_numpy(), kind="stable")  # building order; planes in order
+        order = np.argsort(rank.loc[extra["_row"]].to_numpy(), kind="stable")  # building order; within, as made
         extras_out.append(extra.iloc[order].reset_index(drop=True))
     out = pd.concat([p[0] for p in parts])
     out = out.loc[roofs.index]  # the input's order, every row exactly once

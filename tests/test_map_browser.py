@@ -479,3 +479,31 @@ def test_roof_planes_overlay_draws_every_plane(browser, dapuqiao_run):
     page.page.wait_for_timeout(300)
     assert page.roof_paths() == before + len(planes) and page.errors == []
     page.page.close()
+
+
+def test_facade_layer_draws_the_walls_as_lines(browser, dapuqiao_run):
+    page = Page(browser, dapuqiao_run / "dapuqiao" / "map.html")
+    assert page.errors == []
+    n_facades = page.page.evaluate("window.solarmap.facadeCount")
+    facades = pd.read_csv(dapuqiao_run / "dapuqiao" / "facades.csv", encoding="utf-8-sig")
+    assert n_facades == int(facades["capacity_kwp"].notna().sum()) > 1000  # every facade with a capacity
+    roofs = page.roof_paths()
+    legend = page.page.locator(".sm-legend-facades")
+    assert not legend.is_visible()  # an overlay, off until asked for
+    control = page.page.locator(".leaflet-control-layers")
+    control.get_by_text("Facade PV by yield", exact=False).click()
+    page.page.wait_for_timeout(300)
+    assert page.roof_paths() == roofs + n_facades  # one polyline per facade, over the roofs
+    assert legend.is_visible()
+    colours = page.page.evaluate("""() => { const s = new Set();
+        window.solarmap.facades.eachLayer(l => s.add(l.options.color)); return [...s]; }""")
+    assert len(colours) >= 4  # coloured by specific yield, not one colour
+    south = facades[facades["suitable"]].sort_values("annual_kwh").iloc[-1]
+    text = page.page.evaluate("""(id) => { let t = null; window.solarmap.facades.eachLayer(l => {
+        if (l.feature.properties.i === id) { l.openPopup(); t = document.querySelector('.leaflet-popup-content').innerText; } });
+        return t; }""", south["facade_id"])
+    assert south["facade_id"] in text and "kWh/kWp" in text
+    control.get_by_text("Facade PV by yield", exact=False).click()
+    page.page.wait_for_timeout(200)
+    assert page.roof_paths() == roofs and not legend.is_visible()
+    page.page.close()

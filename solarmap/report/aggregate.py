@@ -39,9 +39,9 @@ def subdistrict_table(roofs: pd.DataFrame) -> pd.DataFrame:
 
 def summarise(cfg, roofs, weather, boundary_label, policy_results, rule_set, warnings, run_id, hashes, crs, *,
               warning_details: list[dict] | None = None, category_detection: dict | None = None,
-              exclusions: list[dict] | None = None, planes: pd.DataFrame | None = None) -> dict:
+              exclusions: list[dict] | None = None, planes: pd.DataFrame | None = None, facades=None) -> dict:
     """What summary.json holds: totals, exclusions, categories, repairs, warnings, weather, the models, rules,
-    the economics, the exclusion zones and the roof shapes.
+    the economics, the exclusion zones, the roof shapes and the facades (when they ran).
 
     The headline figures are the suitable roofs' (``suitable_capacity_kwp``, ``suitable_annual_kwh``): roofs that
     are assessed and not too shaded. ``capacity_kwp`` and ``annual_kwh`` count every assessed roof, shaded ones too.
@@ -61,7 +61,7 @@ def summarise(cfg, roofs, weather, boundary_label, policy_results, rule_set, war
         except Exception:  # noqa: BLE001 - a title is never worth failing a run
             pass
     flags = {c: int(roofs[c].sum()) for c in (*FLAG_COLUMNS, "height_imputed", "roof_overlap") if c in roofs.columns}
-    return {
+    out = {
         "run_id": run_id,
         "name": cfg.name,
         "title": title,
@@ -121,6 +121,61 @@ def summarise(cfg, roofs, weather, boundary_label, policy_results, rule_set, war
         "economics": economics.summarise(roofs, cfg, policy_results),
         "exclusions": list(exclusions or []),
     }
+    if facades is not None:
+        out["facades"] = facade_summary(facades, cfg, weather)
+    return out
+
+
+#: compass quarters of a facade's outward azimuth [°]: north is [315, 45)
+ORIENTATIONS = {"N": (315.0, 45.0), "E": (45.0, 135.0), "S": (135.0, 225.0), "W": (225.0, 315.0)}
+
+
+def orientation_of(azimuth_deg) -> np.ndarray:
+    """N, E, S or W for each azimuth [°] (quarters centred on the compass points)."""
+    az = np.mod(np.asarray(azimuth_deg, dtype=float), 360.0)
+    return np.array(["N", "E", "S", "W"], dtype=object)[(((az + 45.0) % 360.0) // 90.0).astype(int)]
+
+
+def _facade_figures(f: pd.DataFrame) -> dict:
+    ok = f["suitable"].fillna(False).astype(bool).to_numpy()
+    e_ok = float(f.loc[ok, "annual_kwh"].sum())
+    e0_ok = float(f.loc[ok, "annual_kwh_unshaded"].sum())
+    return {
+        "facades": int(len(f)),
+        "suitable": int(ok.sum()),
+        "gross_area_m2": round(float(f["gross_area_m2"].sum()), 1),
+        "usable_area_m2": round(float(f.loc[ok, "usable_area_m2"].sum()), 1),
+        "capacity_kwp": round(float(f.loc[ok, "capacity_kwp"].sum()), 1),
+        "annual_kwh": round(e_ok, 0),
+        "annual_kwh_unshaded": round(e0_ok, 0),
+        "shading_loss_pct_total": round(100.0 * (1 - e_ok / e0_ok), 2) if e0_ok > 0 else None,
+        # every facade with a capacity, suitable or not: how the walls compare before the yield threshold
+        "annual_kwh_all": round(float(f["annual_kwh"].sum()), 0),
+        "median_specific_yield_kwh_per_kwp": median(f.loc[ok, "specific_yield_kwh_per_kwp"]),
+    }
+
+
+def facade_summary(f: pd.DataFrame, cfg, weather) -> dict:
+    """Facade totals (suitable facades unless named ``_all``), by orientation, unsuitable by reason, the model."""
+    from solarmap.facades import pv_config
+
+    totals = _facade_figures(f)
+    totals["capacity_mw"] = round(totals["capacity_kwp"] / 1000.0, 3)
+    totals["annual_gwh"] = round(totals["annual_kwh"] / 1e6, 4)
+    totals["buildings_with_suitable_facades"] = int(f.loc[f["suitable"].astype(bool), "building_id"].nunique())
+    totals["median_sky_view_factor"] = median(f["sky_view_factor"])
+    totals["co2_t_per_year"] = round(totals["annual_kwh"] * cfg.output.co2_kg_per_kwh / 1000.0, 1)
+    side = orientation_of(f["surface_azimuth_deg"])
+    return {
+        "totals": totals,
+        "by_orientation": {k: _facade_figures(f[side == k]) for k in ORIENTATIONS},
+        "unsuitable_by_reason": {str(k): int(v) for k, v in
+                                 f.loc[~f["suitable"].astype(bool), "reason"].value_counts().sort_index().items()},
+        "model": vars(cfg.facades).copy(),
+        "pv_model": pv_model_description(pv_config(cfg), weather),
+    }
+
+
 
 
 def roof_shape_summary(roofs: pd.DataFrame, planes: pd.DataFrame | None = None) -> dict:

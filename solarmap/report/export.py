@@ -12,14 +12,16 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from solarmap.columns import CANDIDATE_COLUMNS, COLUMNS, PLANE_COLUMNS, ordered
+from solarmap.columns import CANDIDATE_COLUMNS, COLUMNS, FACADE_COLUMNS, PLANE_COLUMNS, ordered
 
 
-def tidy(df: pd.DataFrame) -> pd.DataFrame:
-    """Round float columns to their registry decimals so CSVs are stable and readable; input columns stay as given."""
+def tidy(df: pd.DataFrame, columns: dict | None = None) -> pd.DataFrame:
+    """Round float columns to their registry decimals so CSVs are stable and readable; input columns stay as given.
+    ``columns``: the registry (default :data:`COLUMNS`; :data:`FACADE_COLUMNS` for facades)."""
+    columns = COLUMNS if columns is None else columns
     out = df.copy()
     for c in out.columns:
-        col = COLUMNS.get(c)
+        col = columns.get(c)
         if col is not None and col.decimals is not None and pd.api.types.is_float_dtype(out[c]):
             out[c] = out[c].round(col.decimals)
     return out
@@ -30,10 +32,11 @@ def roof_table_columns(roofs: pd.DataFrame) -> list[str]:
     return ordered(roofs.columns)
 
 
-def write_csv(df: pd.DataFrame, path: Path, *, chinese_headers: bool = False) -> None:
-    out = tidy(df)
+def write_csv(df: pd.DataFrame, path: Path, *, chinese_headers: bool = False, columns: dict | None = None) -> None:
+    columns = COLUMNS if columns is None else columns
+    out = tidy(df, columns)
     if chinese_headers:
-        out = out.rename(columns={c: COLUMNS[c].header(chinese=True) for c in out.columns if c in COLUMNS})
+        out = out.rename(columns={c: columns[c].header(chinese=True) for c in out.columns if c in columns})
     out.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\n")
 
 
@@ -62,6 +65,25 @@ def write_geodata(roofs_wgs84: gpd.GeoDataFrame, folder: Path) -> list[Path]:
     parquet = folder / "roofs.parquet"
     gdf.to_parquet(parquet, index=False)
     return [gpkg, parquet]
+
+
+def write_facades(facades: gpd.GeoDataFrame | None, folder: Path, *, chinese_headers: bool = False) -> list[Path]:
+    """facades.csv (one row per facade, the columns of :data:`FACADE_COLUMNS` in order) and a ``facades`` layer in
+    roofs.gpkg (lines along the walls' foot, WGS84); nothing when the facades did not run."""
+    if facades is None:
+        return []
+    cols = list(FACADE_COLUMNS)
+    csv = folder / "facades.csv"
+    write_csv(pd.DataFrame(facades[cols]), csv, chinese_headers=chinese_headers, columns=FACADE_COLUMNS)
+    if not len(facades):
+        return [csv]
+    wgs = facades.to_crs("EPSG:4326")
+    gdf = gpd.GeoDataFrame(tidy(pd.DataFrame(wgs[cols]), FACADE_COLUMNS), geometry=wgs.geometry.values, crs="EPSG:4326")
+    for c, col in FACADE_COLUMNS.items():
+        if col.dtype == "str":
+            gdf[c] = gdf[c].astype("string")
+    gdf.to_file(folder / "roofs.gpkg", driver="GPKG", layer="facades", engine="pyogrio")
+    return [csv, folder / "roofs.gpkg"]
 
 
 def write_planes(planes: gpd.GeoDataFrame | None, folder: Path, *, chinese_headers: bool = False) -> list[Path]:

@@ -5,8 +5,9 @@ embedded once, in a compact columnar form (integer coordinate deltas, categorica
 layer; the thematic layers (specific yield, annual potential, shading loss, public institutions, policy candidates,
 excluded roofs) are radio buttons that restyle it, each with its own legend. Colour breaks are fixed in the config
 (``output.breaks_*``) so that maps of different runs and offices compare. Panels collapse; a search box finds a
-roof by id or name and opens its popup. Every value from the data reaches the page through an escaping function,
-so a building named ``<img src=x onerror=alert(1)>`` shows as text.
+roof by id or name and opens its popup. The facades (when they ran) are an overlay of lines along the walls,
+coloured by specific yield, with their own legend. Every value from the data reaches the page through an escaping
+function, so a building named ``<img src=x onerror=alert(1)>`` shows as text.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from solarmap.columns import COLUMNS, REASONS_ZH, reason_label
+from solarmap.columns import COLUMNS, FACADE_COLUMNS, REASONS_ZH, reason_label
 from solarmap.policy import result_status
 from solarmap.sources.coords import wgs84_to_gcj02
 
@@ -106,6 +107,17 @@ LABELS = {
     "zone_excluded": ("区内排除", "excluded by a zone"),
     "zone_flagged": ("区内标记", "flagged by a zone"),
     "zone_outlines": ("排除区边界", "Exclusion zone outlines"),
+    # facades: the overlay's name must not contain "Specific yield" (the roofs' layer is found by that text)
+    "layer_facades": ("光伏幕墙 立面单位产能 (kWh/kWp/年)", "Facade PV by yield (kWh/kWp/yr)"),
+    "facades": ("光伏幕墙", "Facade PV"),
+    "facade_unsuitable": ("虚线：不适宜的立面（原因见弹窗）", "dashed: facade not suitable (reason in its popup)"),
+    "by_orientation": ("立面朝向", "Facades by orientation"),
+    "o_N": ("北", "north"), "o_E": ("东", "east"), "o_S": ("南", "south"), "o_W": ("西", "west"),
+    "th_facades": ("立面数", "facades"), "th_suitable": ("适宜", "suitable"),
+    "th_f_mwp": ("装机 MWp（适宜）", "MWp (suitable)"), "th_f_gwh": ("年发电 GWh（适宜）", "GWh/yr (suitable)"),
+    "th_f_gwh_all": ("年发电 GWh（全部有容量的立面）", "GWh/yr (every facade with a capacity)"),
+    "th_f_loss": ("遮挡损失 %（适宜）", "shading loss % (suitable)"),
+    "f_not_suitable": ("不适宜的立面", "facades not suitable"),
 }
 
 #: popup labels from the column registry (name and unit as in the CSV)
@@ -116,6 +128,14 @@ _POPUP_COLUMNS = {"id": "building_id", "name": "name", "category": "category", "
                   "savings": "annual_savings_cny", "payback": "payback_years", "npv": "npv_cny",
                   "co2_roof": "co2_t_per_year", "zone": "exclusion_zone"}
 LABELS.update({k: (COLUMNS[c].display("zh"), COLUMNS[c].display("en")) for k, c in _POPUP_COLUMNS.items()})
+#: facade popup labels, from the facade registry
+_FACADE_POPUP = {"f_id": "facade_id", "f_az": "surface_azimuth_deg", "f_len": "length_m", "f_from": "exposed_from_m",
+                 "f_to": "exposed_to_m", "f_usable": "usable_area_m2", "f_cap": "capacity_kwp", "f_e": "annual_kwh",
+                 "f_sy": "specific_yield_kwh_per_kwp", "f_svf": "sky_view_factor", "f_sl": "shading_loss_pct",
+                 "f_reason": "reason"}
+LABELS.update({k: (FACADE_COLUMNS[c].display("zh"), FACADE_COLUMNS[c].display("en")) for k, c in _FACADE_POPUP.items()})
+#: facade colour breaks [kWh/kWp/yr]: vertical walls yield about 300 (north) to 800 (south) in Shanghai
+FACADE_BREAKS = [300.0, 400.0, 500.0, 600.0, 700.0, 800.0]
 
 #
 TILES = {
@@ -292,6 +312,33 @@ def _data(roofs: gpd.GeoDataFrame, digits: int, lang: str) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
+def _facade_data(facades: gpd.GeoDataFrame, digits: int) -> str | None:
+    """The facades with a capacity as compact columnar JSON: each wall's two ends as integer offsets (units of
+    10^-digits °) from one origin, numbers rounded, reasons coded; None when there is none."""
+    f = facades[np.isfinite(facades["capacity_kwp"].to_numpy(dtype=float))]
+    f = f[~(f.geometry.is_empty | f.geometry.isna())]
+    if not len(f):
+        return None
+    xy = shapely.get_coordinates(f.geometry.to_numpy()).reshape(len(f), 2, 2)
+    scale = 10.0**digits
+    origin = xy.reshape(-1, 2).min(axis=0)
+    q = np.round((xy - origin) * scale).astype(np.int64).reshape(-1)
+
+    def num(name, nd):
+        v = np.round(f[name].to_numpy(dtype=float), nd)
+        return [None if not np.isfinite(x) else (int(x) if nd == 0 else float(x)) for x in v]
+
+    codes, reasons = _codes(f["reason"].to_numpy())
+    data = {"o": [round(float(origin[0]), digits), round(float(origin[1]), digits)], "s": scale, "c": q.tolist(),
+            "n": len(f), "P": {"i": f["facade_id"].astype(str).tolist(), "az": num("surface_azimuth_deg", 0),
+                               "len": num("length_m", 1), "fr": num("exposed_from_m", 1), "to": num("exposed_to_m", 1),
+                               "ua": num("usable_area_m2", 0), "kw": num("capacity_kwp", 1), "e": num("annual_kwh", 0),
+                               "sy": num("specific_yield_kwh_per_kwp", 0), "sv": num("sky_view_factor", 2),
+                               "sl": num("shading_loss_pct", 1), "ok": [bool(x) for x in f["suitable"]], "r": codes},
+            "R": reasons}
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
 _JS = r"""
 window.addEventListener('DOMContentLoaded', function() {
   var map = %(map)s;
@@ -418,6 +465,41 @@ window.addEventListener('DOMContentLoaded', function() {
         + '° · ' + esc(fmt(q.az)) + '° · ' + esc(fmt(q.kw)) + ' kWp · ' + esc(fmt(q.sy)) + ' kWh/kWp' + (q.r ? ' · ' + esc(q.r) : '')); }
     });
   }
+  var F = %(facades)s, facades = null;
+  if (F) {  // the facades: walls as lines coloured by specific yield (unsuitable ones dashed), an overlay
+    var ff = [];
+    for (var j = 0; j < F.n; j++) {
+      var q = {};
+      for (var key in F.P) q[key] = F.P[key][j];
+      q.r = F.R[q.r];
+      var c = F.c, o = F.o;
+      ff.push({type: 'Feature', properties: q, geometry: {type: 'LineString', coordinates: [
+        [o[0] + c[4 * j] / F.s, o[1] + c[4 * j + 1] / F.s], [o[0] + c[4 * j + 2] / F.s, o[1] + c[4 * j + 3] / F.s]]}});
+    }
+    var facadePopup = function(p) {
+      var rows = [['f_id', p.i], ['f_az', fmt(p.az)], ['f_len', fmt(p.len)], ['f_from', fmt(p.fr)], ['f_to', fmt(p.to)],
+        ['f_usable', fmt(p.ua)], ['f_cap', fmt(p.kw)], ['f_e', fmt(p.e)], ['f_sy', fmt(p.sy)], ['f_svf', fmt(p.sv)],
+        ['f_sl', fmt(p.sl)]];
+      if (p.r) rows.push(['f_reason', p.r]);
+      var html = '<table class="sm-popup">';
+      rows.forEach(function(r) { html += '<tr><th>' + esc(L10N[r[0]]) + '</th><td>' + esc(r[1]) + '</td></tr>'; });
+      return html + '</table>';
+    };
+    facades = L.geoJSON({type: 'FeatureCollection', features: ff}, {
+      style: function(f) {
+        var p = f.properties;
+        return {color: ramp(p.sy, CFG.facade_breaks, CFG.facade_colours), weight: 3, opacity: 0.9,
+                dashArray: p.ok ? null : '4 4'};
+      },
+      onEachFeature: function(f, lyr) { lyr.bindPopup(function() { return facadePopup(f.properties); }, {maxWidth: 360}); }
+    });
+    overlays[esc(L10N.layer_facades)] = facades;
+    var facadeLegend = function(on) {
+      document.querySelectorAll('.sm-legend-facades').forEach(function(el) { el.style.display = on ? '' : 'none'; });
+    };
+    map.on('overlayadd', function(e) { if (e.layer === facades) facadeLegend(true); });
+    map.on('overlayremove', function(e) { if (e.layer === facades) facadeLegend(false); });
+  }
   map.on('baselayerchange', function(e) { setTheme(e.layer._smTheme); });
   function panel(id, position) {
     var el = document.getElementById(id);
@@ -480,7 +562,7 @@ window.addEventListener('DOMContentLoaded', function() {
   if (bounds.isValid()) map.fitBounds(bounds);
   window.solarmap = {map: map, roofs: roofs, themes: CFG.themes, setTheme: setTheme, theme: function() { return theme; },
                      search: search, show: show, byId: byId, roofCount: features.length, breaks: CFG.breaks,
-                     ruleColours: CFG.rule_colours};
+                     ruleColours: CFG.rule_colours, facades: facades, facadeCount: F ? F.n : 0};
 });
 """
 
@@ -525,7 +607,7 @@ def _ramp_rows(breaks: list[float], colours: list[str], unit: str) -> str:
 
 
 def _legends(lang: str, themes: list[str], breaks: dict, colours: dict, roofs: gpd.GeoDataFrame, rule_colours: dict,
-             amap: bool) -> str:
+             amap: bool, has_facades: bool = False) -> str:
     """One legend per thematic layer (only the active one is shown), each explaining every colour it uses."""
     n_excl = int((roofs["assessment"] == "excluded").sum()) if "assessment" in roofs.columns else 0
     excl = _swatch(GREY, f"{_esc(label('excluded_see', lang))} ({n_excl:,})")
@@ -562,6 +644,10 @@ def _legends(lang: str, themes: list[str], breaks: dict, colours: dict, roofs: g
     for t in themes:
         parts.append(f'<div class="sm-legend-theme" data-theme="{t}"><h4>{_esc(label("layer_" + t, lang))}</h4>'
                      f"{blocks[t]}</div>")
+    if has_facades:  # shown while the facade overlay is on
+        parts.append(f'<div class="sm-legend-facades" style="display:none"><h4>{_esc(label("layer_facades", lang))}</h4>'
+                     f'{_ramp_rows(FACADE_BREAKS, _colours(RAMP, len(FACADE_BREAKS) + 1), "kWh/kWp")}'
+                     f'<div class="sm-note">{_esc(label("facade_unsuitable", lang))}</div></div>')
     if amap:
         parts.append(f"<div><b>{_esc(label('gcj', lang))}</b></div>")
     return _panel("sm-legend", label("legend", lang), "".join(parts))
@@ -593,6 +679,10 @@ def _summary_html(summary: dict, lang: str, *, notes: list[str] = (), roofs_on_m
     for z in summary.get("exclusions", []):
         lines.append(f"<div>{label('zone', lang)}: {_esc(z['name'])} ({_esc(label('v_' + z['action'], lang))}) "
                      f"{z['buildings_inside']:,}</div>")
+    ft = (summary.get("facades") or {}).get("totals")
+    if ft:
+        lines.append(f"<div>{label('facades', lang)} · {ft.get('suitable', 0):,} / {ft.get('facades', 0):,}: "
+                     f"{ft.get('capacity_mw', 0):,.1f} MWp, {ft.get('annual_gwh', 0):,.2f} GWh/yr</div>")
     if roofs_on_map is not None:
         lines.append(f"<div>{_esc(label('roofs_on_map', lang))}: {roofs_on_map:,}</div>")
     for rule in summary.get("policy_overview", []):
@@ -662,9 +752,11 @@ def _planes_collection(planes: gpd.GeoDataFrame, digits: int, amap: bool) -> str
 
 def render_map(roofs: gpd.GeoDataFrame, *, outline=None, summary: dict | None = None, tiles: str = "none",
                lang: str = "both", tianditu_key: str = "", digits: int = 6, breaks: dict | None = None,
-               rule_ids: list[str] | None = None, zones=(), planes: gpd.GeoDataFrame | None = None) -> str:
+               rule_ids: list[str] | None = None, zones=(), planes: gpd.GeoDataFrame | None = None,
+               facades: gpd.GeoDataFrame | None = None) -> str:
     """Return the map as one HTML string. ``roofs``, ``outline``, ``zones`` (name, action, geometry: the
-    exclusion zones) and the roof ``planes`` of pitched roofs (optional, an overlay) in WGS84 (EPSG:4326).
+    exclusion zones), the roof ``planes`` of pitched roofs and the ``facades`` (facades.csv's rows as lines;
+    both optional, overlays) in WGS84 (EPSG:4326).
 
     ``breaks``: colour breaks per layer, ``{"specific": [kWh/kWp …], "annual": [MWh …], "shading": [% …]}``
     (default: the config's defaults, the same for every run); ``rule_ids``: the rule set's rules in order (the
@@ -686,6 +778,10 @@ def render_map(roofs: gpd.GeoDataFrame, *, outline=None, summary: dict | None = 
         outline_geom = _to_gcj02(np.array([outline]))[0] if outline is not None else None
         zone_geoms = _to_gcj02(zone_geoms) if len(zone_geoms) else zone_geoms
     roofs = roofs.set_geometry(gpd.GeoSeries(geoms, crs=roofs.crs, index=roofs.index))
+    if facades is not None and amap:
+        facades = facades.set_geometry(gpd.GeoSeries(_to_gcj02(facades.geometry.to_numpy()), crs=facades.crs,
+                                                     index=facades.index))
+    facade_json = _facade_data(facades, digits) if facades is not None else None
     if len(roofs):
         minx, miny, maxx, maxy = roofs.total_bounds
         center = [(miny + maxy) / 2, (minx + maxx) / 2]
@@ -728,7 +824,8 @@ def render_map(roofs: gpd.GeoDataFrame, *, outline=None, summary: dict | None = 
     rule_colours = {r: RULE_COLOURS[k % len(RULE_COLOURS)] for k, r in enumerate(ids)}
     labels = {k: label(k, lang) for k in LABELS}
     cfg = {"breaks": br, "colours": colours, "themes": themes, "rule_colours": rule_colours,
-           "reason_colours": REASON_COLOURS, "other_reason_colour": OTHER_REASON_COLOUR, "zone_colours": ZONE_COLORS}
+           "reason_colours": REASON_COLOURS, "other_reason_colour": OTHER_REASON_COLOUR, "zone_colours": ZONE_COLORS,
+           "facade_breaks": FACADE_BREAKS, "facade_colours": _colours(RAMP, len(FACADE_BREAKS) + 1)}
     script = _JS % {
         "map": m.get_name(),
         "data": _data(roofs, digits, lang).replace("</", "<\\/"),
@@ -737,9 +834,10 @@ def render_map(roofs: gpd.GeoDataFrame, *, outline=None, summary: dict | None = 
         "zones": json.dumps({"type": "FeatureCollection", "features": zone_features}, ensure_ascii=False).replace("</", "<\\/"),
         "outline": shapely.to_geojson(_round_coords(np.array([outline_geom]), digits)[0]) if outline_geom is not None else "null",
         "planes": _planes_collection(planes, digits, amap).replace("</", "<\\/") if planes is not None and len(planes) else "null",
+        "facades": facade_json.replace("</", "<\\/") if facade_json else "null",
     }
     m.get_root().script.add_child(branca.element.Element(script), name="solarmap_layers")
-    legend = _legends(lang, themes, br, colours, roofs, rule_colours, amap)
+    legend = _legends(lang, themes, br, colours, roofs, rule_colours, amap, has_facades=facade_json is not None)
     panel = _summary_html(summary, lang, notes=notes, roofs_on_map=len(roofs))
     search = (f'<div id="sm-search" class="sm-panel" style="display:none">'
               f'<input id="sm-search-input" type="search" placeholder="{_esc(label("search", lang))}" '

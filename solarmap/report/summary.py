@@ -1,5 +1,6 @@
 """The HTML report: key figures (suitable roofs beside all assessed ones), the run's warnings, a monthly generation
-chart per subdistrict, the rules and the roofs left out, every label in the chosen language.
+chart per subdistrict, facade PV by orientation, the rules and the roofs left out, every label in the chosen
+language.
 
 Plain HTML with inline SVG charts: no script, no network; laid out for A4 (``@page``), rows and charts never split
 across pages.
@@ -71,32 +72,6 @@ def _unclosed(p: dict, lang: str) -> str:
     if p.get("closable", True):
         return ""
     return f'<div class="unclosed">{_e(label("not_closable", lang))} ({p.get("unclosed", 0):,})</div>'
-
-
-def _money(cny) -> str:
-    return "–" if cny is None else f"{cny / 1e6:,.2f}"
-
-
-def _economics_html(econ: dict | None, lang: str) -> str:
-    """Totals over suitable roofs and payback quantiles per category, with the price assumptions in one line."""
-    if not econ:
-        return ""
-    t = econ["total"]
-    p10, p50, p90 = t["payback_years_p10_p50_p90"]
-    rows = "".join(
-        f"<tr><td>{_e(c)}</td><td>{v['suitable_roofs']:,}</td><td>{v['payback_years_p10']}</td>"
-        f"<td>{v['payback_years_p50']}</td><td>{v['payback_years_p90']}</td><td>{v['lcoe_cny_per_kwh_p50']}</td></tr>"
-        for c, v in econ["by_category"].items())
-    a = econ["assumptions"]
-    return (f"<h2>{_e(label('capex', lang))} · {_e(label('payback', lang))}</h2>"
-            f"<div>{t['suitable_roofs']:,} suitable roofs, {t['capacity_kwp'] / 1000:,.1f} MWp: capex "
-            f"{_money(t['capex_cny'])} M CNY, year-one savings {_money(t['annual_savings_cny'])} M CNY, NPV "
-            f"{_money(t['npv_cny'])} M CNY, CO₂ {t['co2_t_per_year']:,.0f} t/yr; payback p10/p50/p90 "
-            f"{p10} / {p50} / {p90} years</div>"
-            "<table><tr><th>category</th><th>suitable roofs</th><th>payback p10</th><th>p50</th><th>p90</th>"
-            f"<th>LCOE p50, CNY/kWh</th></tr>{rows}</table>"
-            f"<div style=\"font-size:11px\">Assumptions: discount rate {a['discount_rate']:.0%}, {a['lifetime_years']} "
-            f"years, export {a['export_cny_per_kwh']} CNY/kWh; {_e(a['tariffs'])}.</div>")
 
 
 def _money(cny) -> str:
@@ -183,6 +158,32 @@ def _hourly_section(summary: dict, months: list[str], lang: str) -> str:
     title = pick("逐时功率", "Hourly AC power")
     return (f"<h2>{_e(title)}</h2><table><tr><th>set</th><th>kWp</th><th>peak kW</th><th>peak hour (start)</th>"
             f"<th>capacity factor</th><th>GWh/yr</th></tr>{''.join(rows)}</table>" + "".join(maps))
+def _facade_section(summary: dict, lang: str) -> str:
+    """Facade PV (when it ran): totals, one row per compass quarter, and the facades not suitable by reason."""
+    fs = summary.get("facades")
+    if not fs:
+        return ""
+    L = lambda key: _e(label(key, lang))  # noqa: E731
+    t = fs["totals"]
+    gwh = "GWh/年" if lang == "zh" else "GWh/yr"
+    rows = "".join(
+        f"<tr><td>{L('o_' + k)}</td><td class=\"n\">{o['facades']:,}</td><td class=\"n\">{o['suitable']:,}</td>"
+        f"<td class=\"n\">{o['capacity_kwp'] / 1000:,.2f}</td><td class=\"n\">{o['annual_kwh'] / 1e6:,.2f}</td>"
+        f"<td class=\"n\">{o['annual_kwh_all'] / 1e6:,.2f}</td>"
+        f"<td class=\"n\">{'–' if o['shading_loss_pct_total'] is None else format(o['shading_loss_pct_total'], '.1f')}</td></tr>"
+        for k, o in fs["by_orientation"].items())
+    heads = "".join(f"<th>{L(k)}</th>" for k in ("by_orientation", "th_facades", "th_suitable", "th_f_mwp", "th_f_gwh",
+                                                   "th_f_gwh_all", "th_f_loss"))
+    reasons = ", ".join(f"{_e(k)} {v:,}" for k, v in fs.get("unsuitable_by_reason", {}).items())
+    return f"""<h2>{L('facades')}</h2>
+<div class="kpis">
+<span class="kpi"><b>{t['suitable']:,} / {t['facades']:,}</b>{L('th_suitable')} / {L('th_facades')}</span>
+<span class="kpi"><b>{t['capacity_mw']:,.1f} MWp</b>{L('potential')} · {L('th_suitable')}</span>
+<span class="kpi"><b>{t['annual_gwh']:,.2f} {gwh}</b>{L('annual_gen')} · {L('th_suitable')}</span>
+<span class="kpi"><b>{t['shading_loss_pct_total'] or 0:.1f} %</b>{L('shading')}</span>
+</div>
+<table><tr>{heads}</tr>{rows}</table>
+<div>{L('f_not_suitable')}: {reasons}</div>"""
 
 
 def render_report(roofs: pd.DataFrame, summary: dict, *, lang: str = "both") -> str:
@@ -271,6 +272,7 @@ tr, .chart, .sm-warnings, .kpis {{ break-inside: avoid; }}
 <h2>{L('monthly')}</h2>
 {charts}
 {_hourly_section(summary, months, lang)}
+{_facade_section(summary, lang)}
 <h2>{L('rules')}</h2>
 {use_line}
 <table class="rules"><colgroup>{cols}</colgroup><tr>{th}</tr>
