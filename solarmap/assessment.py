@@ -33,7 +33,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from solarmap import facades, overlaps, planes, tiles
+from solarmap import facades, hourly, overlaps, planes, tiles
 from solarmap.columns import COLUMNS
 from solarmap.config import Config, applicable_mappings, with_buildings
 from solarmap.economics import apply_economics
@@ -142,6 +142,8 @@ class Assessment:
     timings_s: dict[str, float] = field(default_factory=dict)
     #: one row per roof plane of the pitched roofs (``roof_planes.csv``), in the run's metric CRS
     planes: gpd.GeoDataFrame | None = None
+    profiles: hourly.Profiles | None = None  # hourly AC power per subdistrict, category and set (hourly.enabled)
+    shade_store: hourly.ShadeStore | None = None  # what a forecast needs from the shading (hourly.enabled)
     #: one row per facade (``facades.csv``; lines along the walls' foot, the run's metric CRS), None with
     #: ``facades.enabled = false``
     facades: gpd.GeoDataFrame | None = None
@@ -335,13 +337,16 @@ def site_of(roofs: pd.DataFrame) -> tuple[float, float]:
 
 def assess_roofs(roofs: gpd.GeoDataFrame, cfg: Config, *, weather: Weather, sun: Sun, stages: Stages | None = None,
                  targets: np.ndarray | None = None, latitude_deg: float | None = None,
-                 planes_out: list | None = None) -> gpd.GeoDataFrame:
+                 planes_out: list | None = None, collect: dict | None = None) -> gpd.GeoDataFrame:
     """Roof layout, neighbour shade and yield for prepared buildings. Pure: no I/O.
 
     ``targets`` (optional, boolean) limits assessment to some rows; the others are kept as they are and still
     cast shade (the halo of a tile). ``latitude_deg`` sets the row spacing (default: the weather site's, so that
     a tile gives the same answer as the whole run). Returns a new GeoDataFrame with every roof column; pitched
     roofs are assessed plane by plane (:mod:`solarmap.planes`), their planes appended to ``planes_out``.
+    ``collect`` (optional dict) receives, with ``cfg.hourly.enabled``, the ``potential`` and ``existing`` hourly
+    profiles (``"profiles"``: flat roofs summed chunk by chunk in the yield stage, roof planes from their stored
+    shade once the planes a building uses are known) and the stored shade of every roof and plane (``"store"``).
     """
     stages = stages or Stages()
     crs = roofs.crs
@@ -388,7 +393,10 @@ def assess_roofs(roofs: gpd.GeoDataFrame, cfg: Config, *, weather: Weather, sun:
             roofs["sky_view_factor"] = np.where(roofs["assessment"] == "assessed", 1.0, np.nan)
             roofs["sample_points"] = 0
     with stages.stage("yield"):
-        y = roof_yields(roofs, weather, sun, cfg.pv, shade=shade)
+        acc = None
+        if collect is not None and cfg.hourly.enabled:
+            acc = hourly.ProfileAccumulator(roofs, weather, sun, cfg.shading.max_loss_pct)
+        y = roof_yields(roofs, weather, sun, cfg.pv, shade=shade, on_chunk=acc)
         roofs = pd.concat([roofs, y], axis=1)
         if pitched.any():
             plane_rows = planes.plane_yields(plane_rows, weather, sun, cfg, shade=plane_shade)
@@ -422,6 +430,18 @@ def assess_roofs(roofs: gpd.GeoDataFrame, cfg: Config, *, weather: Weather, sun:
         if planes_out is not None:
             planes_out.append(planes.planes_table(plane_rows, roofs) if pitched.any()
                               else planes.planes_table(plane_rows.iloc[:0], roofs))
+    if acc is not None:
+        with stages.stage("hourly"):
+            n_sec = int(round(360.0 / cfg.shading.sector_deg))
+            profiles = acc.profiles()
+            store = hourly.build_store(roofs, shade, weather, sun, n_sectors=n_sec, exclude=pitched)
+            if pitched.any():
+                plane_store = hourly.build_plane_store(plane_rows, plane_shade, roofs, summ, weather, sun,
+                                                       n_sectors=n_sec)
+                profiles.merge(hourly.group_profiles(plane_store, weather, sun, cfg.pv,
+                                                     {s: hourly.set_weights(plane_store, s) for s in ("potential", "existing")}))
+                store = hourly.ShadeStore.concat([store, plane_store])
+            collect["profiles"], collect["store"] = profiles, store
     if targets is not None:
         halo = (roofs["assessment"] == "halo").to_numpy()
         roofs.loc[halo, "assessment"] = keep[halo]
@@ -458,14 +478,15 @@ def assess_facades(roofs: gpd.GeoDataFrame, cfg: Config, *, weather: Weather, su
 
 def assess_buildings(roofs: gpd.GeoDataFrame, cfg: Config, *, weather: Weather, sun: Sun,
                      stages: Stages | None = None, targets: np.ndarray | None = None,
-                     latitude_deg: float | None = None, planes_out: list | None = None):
+                     latitude_deg: float | None = None, planes_out: list | None = None, collect: dict | None = None):
     """:func:`assess_roofs`, then :func:`assess_facades` when ``cfg.facades.enabled``: returns the roofs (with
-    the per-building ``facade_capacity_kwp`` and ``facade_annual_kwh``) and the facades (or None)."""
+    the per-building ``facade_capacity_kwp`` and ``facade_annual_kwh``) and the facades (or None). ``collect``:
+    as :func:`assess_roofs` (the hourly profiles and stored shade of the roofs; facades are not in them)."""
     stages = stages or Stages()
     # the walls' heights before the roof stage drops the roof-shape columns they are computed from
     heights = facades.wall_heights(roofs) if cfg.facades.enabled else None
     out = assess_roofs(roofs, cfg, weather=weather, sun=sun, stages=stages, targets=targets,
-                       latitude_deg=latitude_deg, planes_out=planes_out)
+                       latitude_deg=latitude_deg, planes_out=planes_out, collect=collect)
     if not cfg.facades.enabled:
         return out, None
     f = assess_facades(out, cfg, weather=weather, sun=sun, stages=stages, targets=targets, heights=heights)
@@ -481,19 +502,21 @@ def assess_tile(tile_roofs: gpd.GeoDataFrame, core_mask: np.ndarray, cfg: Config
     tile (``latitude_deg``: the whole run's, for the row spacing)."""
     stages = Stages()
     planes_out: list = []
+    collect: dict = {}
     out, f = assess_buildings(tile_roofs, cfg, weather=weather, sun=sun, targets=core_mask, stages=stages,
-                              latitude_deg=latitude_deg, planes_out=planes_out)
-    return out[core_mask], stages.timings, planes_out[0], f
+                              latitude_deg=latitude_deg, planes_out=planes_out, collect=collect)
+    return out[core_mask], stages.timings, planes_out[0], f, collect
 
 
 def assess_in_tiles(roofs: gpd.GeoDataFrame, cfg: Config, *, weather: Weather, sun: Sun, engine: str = "local",
                     tile_size_m: float = 3000.0, workers: int = 2, scheduler: str = "", npartitions: int = 0,
                     halo: bool = True, with_timings: bool = False, latitude_deg: float | None = None,
-                    planes_out: list | None = None, facades_out: list | None = None):
+                    planes_out: list | None = None, facades_out: list | None = None, on_extra=None):
     """:func:`assess_roofs` tile by tile on the ``local`` or ``dask`` engine; rows come back in the input's order
     and equal the single pass (see :mod:`solarmap.tiles`); the roof planes of every tile, in building order, are
     appended to ``planes_out``, and the facades (equal to :func:`assess_facades` in one pass; None when
-    ``cfg.facades.enabled`` is false) to ``facades_out``. Without ``facades_out`` no facade is computed."""
+    ``cfg.facades.enabled`` is false) to ``facades_out``. Without ``facades_out`` no facade is computed.
+    ``on_extra`` receives each tile's hourly ``collect`` dict."""
     if facades_out is None and cfg.facades.enabled:
         cfg = copy.deepcopy(cfg)
         cfg.facades.enabled = False
@@ -501,7 +524,8 @@ def assess_in_tiles(roofs: gpd.GeoDataFrame, cfg: Config, *, weather: Weather, s
     extras: list = []
     out = tiles.assess_in_tiles(roofs, cfg, per_tile, weather=weather, sun=sun, engine=engine,
                                 tile_size_m=tile_size_m, workers=workers, scheduler=scheduler,
-                                npartitions=npartitions, halo=halo, with_timings=with_timings, extras_out=extras)
+                                npartitions=npartitions, halo=halo, with_timings=with_timings, extras_out=extras,
+                                on_extra=on_extra)
     if planes_out is not None and extras:
         planes_out.append(extras[0])
     if facades_out is not None:
@@ -577,6 +601,7 @@ def run_assessment(buildings=None, config: Config | None = None, *, weather: Wea
             sun = sun_positions(w)
         e = cfg.engine
         planes_out: list = []
+        collected: list[dict] = []
         facades_out: list = []
         if e.kind == "dask" or len(roofs) > e.tile_above_roofs:
             t0 = time.perf_counter()
@@ -584,13 +609,14 @@ def run_assessment(buildings=None, config: Config | None = None, *, weather: Wea
                                                   tile_size_m=e.tile_size_m, workers=e.workers, scheduler=e.scheduler,
                                                   npartitions=e.npartitions, with_timings=True,
                                                   latitude_deg=site_lat, planes_out=planes_out,
-                                                  facades_out=facades_out)
+                                                  facades_out=facades_out, on_extra=collected.append)
             stages.add(tile_timings)  # summed over tiles (and over workers: CPU-like on Dask)
             stages.timings["assess_wall"] = round(time.perf_counter() - t0, 3)
         else:
             # rows are spaced for the buildings' latitude, not the weather site's (which may be elsewhere)
+            collected.append({})
             roofs, f = assess_buildings(roofs, cfg, weather=w, sun=sun, stages=stages, latitude_deg=site_lat,
-                                        planes_out=planes_out)
+                                        planes_out=planes_out, collect=collected[0])
             facades_out.append(f)
         roof_planes = planes_out[0].drop(columns="_row") if planes_out else None
         facade_table = facades_out[0].drop(columns="_row") if facades_out and facades_out[0] is not None else None
@@ -598,13 +624,38 @@ def run_assessment(buildings=None, config: Config | None = None, *, weather: Wea
             roofs = apply_economics(roofs, cfg)
         with stages.stage("policy"):
             roofs, policy_results, rule_set_info = apply_rules(roofs, rule_set, cfg)
+        profiles = store = None
+        if cfg.hourly.enabled:
+            with stages.stage("hourly"):
+                profiles, store = _hourly_after_policy(roofs, collected, cfg, w, sun)
         roofs = gpd.GeoDataFrame(roofs, geometry="geometry", crs=metric_crs)
     return Assessment(roofs=roofs, input_index=input_index, input_crs=input_crs, config=cfg, weather=w,
                       rule_set=rule_set, policy=policy_results, rule_set_info=rule_set_info,
                       boundary=bnd.geometry if bnd is not None else None, boundary_label=bnd.label if bnd else "",
                       source=source, exclusions=excl, warnings=collector.messages,
                       warning_details=collector.details(), category_detection=detection,
-                      timings_s=dict(stages.timings), planes=roof_planes, facades=facade_table)
+                      timings_s=dict(stages.timings), planes=roof_planes, profiles=profiles, shade_store=store,
+                      facades=facade_table)
+
+
+def _hourly_after_policy(roofs: pd.DataFrame, collected: list[dict], cfg: Config, weather: Weather, sun: Sun):
+    """The run's hourly profiles and shade store from what the yield stage collected (per tile): the
+    ``potential`` and ``existing`` sets summed there, the ``candidates`` (known only now) from the store."""
+    store = hourly.ShadeStore.concat([c.pop("store", None) for c in collected])  # the tiles' copies go
+    profiles = hourly.Profiles(weather.data.index)
+    for c in collected:
+        if c.get("profiles") is not None:
+            profiles.merge(c.pop("profiles"))
+    picked = roofs["policy_candidate_for"].reindex(store.row) if "policy_candidate_for" in roofs else None
+    if picked is not None:
+        store.candidate = picked.fillna("").astype(str).to_numpy() != ""
+    if store.candidate.any():
+        profiles.merge(hourly.group_profiles(store, weather, sun, cfg.pv,
+                                             {"candidates": hourly.set_weights(store, "candidates")}))
+    store.meta.update({"latitude": weather.latitude, "longitude": weather.longitude, "altitude": weather.altitude,
+                       "tz": str(weather.data.index.tz), "weather_source": weather.source, "pv": vars(cfg.pv) | {
+                           "losses": vars(cfg.pv.losses).copy()}, "max_loss_pct": cfg.shading.max_loss_pct})
+    return profiles, store
 
 
 def assess(buildings, config: Config | None = None, *, weather: Weather | str | None = None,

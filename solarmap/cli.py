@@ -84,6 +84,11 @@ def _run(args) -> int:
         overrides["engine.npartitions"] = args.partitions
     if args.out:
         overrides["output.database"] = str(Path(args.out) / "solarmap.duckdb")
+    if args.no_hourly:
+        overrides["hourly.enabled"] = False
+    if args.hourly_roofs:
+        sel = args.hourly_roofs
+        overrides["hourly.roofs"] = str(Path(sel).resolve()) if Path(sel).is_file() else sel
     cfg = apply_overrides(cfg, overrides)
     if args.exclude or args.flag:
         from solarmap.sources.exclusions import parse_cli
@@ -98,6 +103,24 @@ def _run(args) -> int:
     if result.summary.get("warnings"):
         print(f"{len(result.summary['warnings'])} warning(s): see summary.json, report.html and map.html")
     print(f"outputs: {result.out_dir}  database: {result.database}  run: {result.run_id}")
+    return 0
+
+
+def _forecast(args) -> int:
+    from solarmap import forecast as fc
+
+    result = fc.forecast(args.run, args.weather, sets=args.set, database=args.db, time_label=args.time_label,
+                         decomposition=args.decomposition, interpolation=args.interpolation, per_roof=args.per_roof)
+    folder = Path(args.out_dir) if args.out_dir else Path(result.info["folder"])
+    db = None if args.no_db else (Path(args.db) if args.db else (Path(result.info["database"]) if result.info["database"] else None))
+    path = fc.write_forecast(result, folder, fmt=args.format, database=db)
+    info = result.info
+    print(f"forecast for run {info['run_id']}: {info['weather']}, {info['start']} … {info['end']}, step {info['step']}, "
+          f"{info['members']} member(s)" + (f"; DNI/DHI from GHI by {info['decomposition']}" if info["decomposition"] else ""))
+    for note in info["notes"]:
+        print(f"note: {note}")
+    print(fc.next_hours_table(result, args.hours))
+    print(f"written: {path}" + (f"  table forecasts in {db} ({info.get('forecast_id')})" if db else ""))
     return 0
 
 
@@ -253,6 +276,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--workers", type=int, help="dask: workers of the LocalCluster")
     r.add_argument("--scheduler", help="dask: address of an existing scheduler (tcp://host:8786)")
     r.add_argument("--partitions", type=int, help="dask: number of spatial partitions")
+    r.add_argument("--hourly-roofs", nargs="?", const="all", metavar="SELECTION",
+                   help="also write hourly_roofs.parquet (building_id, plane, time, ac_kw): all (default), category:a,b, "
+                        "set:candidates, a file of building ids, or ids separated by commas")
+    r.add_argument("--no-hourly", action="store_true", help="no hourly profiles and no stored shade (no forecasts)")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     r.add_argument("-v", "--verbose", action="store_true")
     r.set_defaults(func=_run)
@@ -271,6 +298,29 @@ def build_parser() -> argparse.ArgumentParser:
     me.add_argument("--out", default="outputs", help="output folder holding solarmap.duckdb")
     me.add_argument("--db", help="database file (overrides --out)")
     me.set_defaults(func=_store_merge, quiet=True, verbose=False)
+
+    f = sub.add_parser("forecast", help="AC power of a run's roofs under a weather forecast (re-uses the run's shade)")
+    f.add_argument("run", help="a run folder (outputs/dapuqiao) or a run id in the database")
+    f.add_argument("--weather", required=True,
+                   help="forecast: CSV (time with offset, ghi[, dni, dhi, temp_air, wind_speed, member]), Open-Meteo "
+                        "JSON, NetCDF/GRIB2 grid, or an EPW/TMY3/PVGIS file")
+    f.add_argument("--set", default="all",
+                   help="potential, existing, candidates, all (default), comma lists, or a file of building ids")
+    f.add_argument("--db", help="database (default: solarmap.duckdb beside the run folder, or outputs/solarmap.duckdb)")
+    f.add_argument("--no-db", action="store_true", help="do not record the forecast in the database")
+    f.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    f.add_argument("--out-dir", help="folder for forecast.csv (default: the run folder)")
+    f.add_argument("--per-roof", action="store_true", help="also write forecast_roofs.parquet (deterministic forecasts)")
+    f.add_argument("--time-label", choices=["start", "end"], default="",
+                   help="what the file's times label (default per format: CSV start, Open-Meteo end, grids: "
+                        "accumulations end, W/m² fields start)")
+    f.add_argument("--decomposition", choices=["erbs", "erbs_driesse"], default="erbs",
+                   help="pvlib model splitting GHI into DNI and DHI when the file gives GHI alone")
+    f.add_argument("--interpolation", choices=["nearest", "bilinear"], default="nearest", help="grid files")
+    f.add_argument("--hours", type=float, default=48.0, help="hours printed (default 48)")
+    f.add_argument("-q", "--quiet", action="store_true")
+    f.add_argument("-v", "--verbose", action="store_true")
+    f.set_defaults(func=_forecast)
 
     s = sub.add_parser("subdistricts", help="list the embedded subdistricts")
     s.set_defaults(func=_subdistricts, quiet=True, verbose=False)

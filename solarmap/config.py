@@ -316,6 +316,15 @@ class EngineConfig:
 
 
 @dataclass
+class HourlyConfig:
+    """Hourly profiles (hourly.parquet), the stored shade a forecast re-uses (shade/), per-roof hourly output."""
+
+    enabled: bool = True  # profiles per subdistrict, category and set, and the shade store
+    roofs: str = ""  # per-roof hourly_roofs.parquet: "" none, "all", "category:commercial,office", or a file of building ids
+    shade_in_database: bool = True  # the shade store in DuckDB too (forecasts by run id); false: in shade/ only
+
+
+@dataclass
 class Config:
     """A whole pipeline run."""
 
@@ -334,6 +343,7 @@ class Config:
     exclusions: list[ExclusionConfig] = field(default_factory=list)
     output: OutputConfig = field(default_factory=OutputConfig)
     engine: EngineConfig = field(default_factory=EngineConfig)
+    hourly: HourlyConfig = field(default_factory=HourlyConfig)
     source: str = ""  # the TOML file this came from (set by load_config)
 
     def to_dict(self) -> dict[str, Any]:

@@ -23,7 +23,7 @@ import pandas as pd
 import pvlib
 import shapely
 
-from solarmap import store
+from solarmap import hourly, store
 from solarmap.assessment import Stages, run_assessment
 from solarmap.config import Config
 from solarmap.errors import ConfigError, OutputError, OutputWarning, warn
@@ -154,6 +154,8 @@ def _write(cfg: Config, result, stages: Stages, *, started, out_root: Path, db_p
                                           exclusions=result.exclusions.entries, planes=result.planes,
                                           facades=result.facades)
             summary["timings_s"] = stages.timings
+            if result.profiles is not None:
+                summary["hourly"] = _hourly_summary(result.profiles)
             wgs = roofs.to_crs("EPSG:4326")
             zh = cfg.output.chinese_headers
             export.write_roofs_csv(roofs, tmp / "roofs.csv", chinese_headers=zh)
@@ -164,6 +166,7 @@ def _write(cfg: Config, result, stages: Stages, *, started, out_root: Path, db_p
             (tmp / "report.html").write_text(report_page.render_report(roofs, summary, lang=cfg.output.lang), encoding="utf-8")
             export.write_geodata(wgs, tmp)
             export.write_planes(result.planes, tmp, chinese_headers=zh)
+            hourly_tables = _write_hourly(cfg, result, run_id, tmp, summary)
             export.write_facades(result.facades, tmp, chinese_headers=zh)  # nothing with facades.enabled = false
         except OSError as exc:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -189,6 +192,7 @@ def _write(cfg: Config, result, stages: Stages, *, started, out_root: Path, db_p
                 policy=policy_results, rule_set=rule_set.name, planes=result.planes,
                 planes_wkb=(shapely.to_wkb(result.planes.to_crs("EPSG:4326").geometry.to_numpy())
                             if result.planes is not None and len(result.planes) else None),
+                **hourly_tables,
                 facades=result.facades,
                 facades_wkb=(shapely.to_wkb(result.facades.to_crs("EPSG:4326").geometry.to_numpy())
                              if result.facades is not None and len(result.facades) else None),
@@ -220,6 +224,42 @@ def _write(cfg: Config, result, stages: Stages, *, started, out_root: Path, db_p
     os.replace(final / ".summary.json.tmp", final / "summary.json")
     return RunResult(run_id=run_id, name=name, out_dir=final, database=db_path, roofs=roofs, summary=summary,
                      timings_s=dict(stages.timings))
+
+
+def _hourly_summary(profiles: hourly.Profiles) -> dict:
+    """summary.json's ``hourly``: per set and group the peak, its hour and the capacity factor; the average day
+    per month of each set [kW]."""
+    out = profiles.summary()
+    out["average_day_kw"] = {s: hourly.average_day(profiles, s) for s in out["sets"]}
+    return out
+
+
+def _write_hourly(cfg: Config, result, run_id: str, folder: Path, summary: dict) -> dict:
+    """hourly.parquet, the shade store (shade/) and, on request, hourly_roofs.parquet; returns the tables for the
+    database (empty without hourly output)."""
+    if result.profiles is None or result.shade_store is None:
+        return {}
+    hourly.write_profiles(result.profiles, folder / "hourly.parquet")
+    shade = result.shade_store
+    shade.meta["run_id"] = run_id
+    shade.meta["run_name"] = cfg.name
+    hourly.write_store(shade, folder / "shade")
+    if cfg.hourly.roofs:
+        from solarmap.solar import sun_positions
+
+        picked = hourly.select_roofs(shade, cfg.hourly.roofs)
+        rows = hourly.write_roof_hourly(shade, result.weather, sun_positions(result.weather), cfg.pv, picked,
+                                        folder / "hourly_roofs.parquet")
+        summary["hourly"]["per_roof"] = {"selection": cfg.hourly.roofs, "roofs": int(len(picked)), "rows": rows,
+                                         "file": "hourly_roofs.parquet"}
+    meta = hourly.store_meta(shade)
+    summary["hourly"]["shade_store"] = {k: v for k, v in meta.items() if k != "pv"} | {
+        "in_database": cfg.hourly.shade_in_database, "memory_mb": round(shade.nbytes / 1e6, 1)}
+    result.shade_store = None  # on disk now: its memory is free before the database insert
+    # the database reads the files back (DuckDB streams them) rather than holding second copies here
+    return {"hourly_profiles": folder / "hourly.parquet",
+            "shade": (folder / "shade" / hourly.ROOF_FILE, folder / "shade" / hourly.POINT_FILE, meta)
+            if cfg.hourly.shade_in_database else None}
 
 
 def _map_options(cfg: Config, summary: dict, rule_set) -> dict:

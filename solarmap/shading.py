@@ -448,6 +448,17 @@ def first_pass_shade(horizon: np.ndarray, owner: np.ndarray, n_roofs: int,
     return worst, spread
 
 
+def visible_share(horizon: np.ndarray, first: np.ndarray, count: np.ndarray, sector: np.ndarray,
+                  elevation: np.ndarray) -> np.ndarray:
+    """Share of each roof's points whose horizon in the sun's sector lies below the sun, (roofs, hours) [-].
+
+    ``horizon`` (P, sectors) float32 [°]; roof i owns points ``first[i] … first[i] + count[i] − 1`` (count ≥ 1);
+    ``sector`` and ``elevation`` [°] are the sun's per hour. The kernel :meth:`RoofShade.sun_visible` runs."""
+    return _visible_share(np.ascontiguousarray(horizon, dtype=np.float32), np.asarray(first, dtype=np.int64),
+                          np.asarray(count, dtype=np.int64), np.asarray(sector, dtype=np.int64),
+                          np.asarray(elevation, dtype=np.float32))
+
+
 def shade_targets(targets: gpd.GeoDataFrame, target_heights: np.ndarray, obstacles: gpd.GeoDataFrame,
                   obstacle_heights: np.ndarray, cfg: ShadingConfig, *, target_obstacle: np.ndarray | None = None,
                   setback_m: float = 0.0, refine_spread: float = REFINE_SPREAD,

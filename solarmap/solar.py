@@ -132,7 +132,41 @@ class ShadeModel(Protocol):
         """Sky-view factor of each roof [-]."""
 
 
-def roof_yields(roofs: pd.DataFrame, weather: Weather, sun: Sun, cfg: PVConfig, shade: ShadeModel | None = None) -> pd.DataFrame:
+def shading_loss_pct(annual_kwh, annual_kwh_unshaded):
+    """Annual AC energy lost to neighbours' shade [%] (NaN where the unshaded yield is zero)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return 100.0 * (1.0 - np.asarray(annual_kwh) / np.asarray(annual_kwh_unshaded))
+
+
+def daylight_hours(weather: Weather, sun: Sun) -> np.ndarray:
+    """Positions of the hours the yield is computed for: sun above the horizon and some irradiance."""
+    return np.flatnonzero(sun.up & (weather.data["ghi"].to_numpy() > 0))
+
+
+def orientation_groups(tilt: np.ndarray, azim: np.ndarray, active: np.ndarray):
+    """Roofs sharing a module orientation (tilt and azimuth to 0.1°): ``((tilt, azimuth), positions)`` pairs."""
+    keys = np.round(np.column_stack([tilt, azim]), 1)
+    groups = pd.DataFrame({"t": keys[:, 0], "a": keys[:, 1], "i": np.arange(len(tilt))})[active].groupby(["t", "a"])["i"]
+    return [((float(t), float(a)), members.to_numpy()) for (t, a), members in groups]
+
+
+def shaded_ac_per_kwp(plane: PlaneIrradiance, visible: np.ndarray, svf: np.ndarray, temp_air, wind_speed,
+                      cfg: PVConfig) -> tuple[np.ndarray, np.ndarray]:
+    """AC power per kWp [W kWp⁻¹] and plane-of-array irradiance [W m⁻²] of roofs under shade, (roofs, hours).
+
+    ``visible`` is the share of each roof's sample points that see the sun, (roofs, hours) [-]; ``svf`` the
+    sky-view factor, (roofs, 1) [-]. The beam and the circumsolar diffuse are scaled by the visible share, the
+    isotropic and horizon-band diffuse by the sky-view factor; the ground-reflected part is left as it is. The
+    one place the shaded PV chain is written: the yield stage, the hourly profiles and the forecast call it.
+    """
+    direct = plane.poa_direct * visible
+    diff = plane.sky_circumsolar * visible + (plane.sky_isotropic + plane.sky_horizon) * svf + plane.ground
+    poa = direct + diff
+    return ac_per_kwp(direct, diff, poa, plane.iam, temp_air, wind_speed, cfg), poa
+
+
+def roof_yields(roofs: pd.DataFrame, weather: Weather, sun: Sun, cfg: PVConfig, shade: ShadeModel | None = None,
+                on_chunk=None) -> pd.DataFrame:
     """Annual and monthly AC energy of every roof with capacity, shaded and unshaded.
 
     ``roofs`` needs ``capacity_kwp``, ``surface_tilt_deg``, ``surface_azimuth_deg`` (rows with NaN or zero
@@ -140,13 +174,18 @@ def roof_yields(roofs: pd.DataFrame, weather: Weather, sun: Sun, cfg: PVConfig, 
     ``specific_yield_kwh_per_kwp``, ``annual_poa_kwh_m2`` (shaded) and ``kwh_m01`` … ``kwh_m12`` (shaded) [kWh].
     Roofs sharing an orientation share one transposition; the per-roof work is numpy over chunks of
     ``cfg.chunk_roofs`` roofs × daylight hours.
+
+    ``on_chunk(positions, ac, annual_kwh, annual_kwh_unshaded)``, when given, is called for every chunk with the
+    roofs' positions, their hourly AC power per kWp over :func:`daylight_hours` [W kWp⁻¹] (an array
+    broadcastable to (roofs, hours)) and their annual energies [kWh], before the chunk is dropped: the hourly
+    profiles are summed there, so no (roofs × hours) array outlives its chunk.
     """
     n = len(roofs)
     cap = roofs["capacity_kwp"].to_numpy(dtype=float)
     tilt = roofs["surface_tilt_deg"].to_numpy(dtype=float)
     azim = roofs["surface_azimuth_deg"].to_numpy(dtype=float)
     active = np.isfinite(cap) & (cap > 0) & np.isfinite(tilt) & np.isfinite(azim)
-    hours = np.flatnonzero(sun.up & (weather.data["ghi"].to_numpy() > 0))
+    hours = daylight_hours(weather, sun)
     month = weather.data.index.month.to_numpy()[hours] - 1
     temp_air = weather.data["temp_air"].to_numpy()[hours]
     wind = weather.data["wind_speed"].to_numpy()[hours]
@@ -159,30 +198,28 @@ def roof_yields(roofs: pd.DataFrame, weather: Weather, sun: Sun, cfg: PVConfig, 
     annual_unshaded = np.full(n, np.nan)
     poa_annual = np.full(n, np.nan)
     monthly = np.full((n, 12), np.nan)
-    keys = np.round(np.column_stack([tilt, azim]), 1)
-    groups = pd.DataFrame({"t": keys[:, 0], "a": keys[:, 1], "i": np.arange(n)})[active].groupby(["t", "a"])["i"]
-    for (t, a), members in groups:
-        plane = plane_irradiance(weather, sun, hours, float(t), float(a), cfg)
+    for (t, a), idx in orientation_groups(tilt, azim, active):
+        plane = plane_irradiance(weather, sun, hours, t, a, cfg)
         diffuse = plane.sky_isotropic + plane.sky_circumsolar + plane.sky_horizon + plane.ground
         ac0 = ac_per_kwp(plane.poa_direct, diffuse, plane.poa_global, plane.iam, temp_air, wind, cfg)
-        idx = members.to_numpy()
         annual_unshaded[idx] = ac0.sum() / 1000.0 * cap[idx]
         if shade is None:
             annual[idx] = annual_unshaded[idx]
             poa_annual[idx] = plane.poa_global.sum() / 1000.0
             monthly[idx] = (ac0 @ onehot)[None, :] / 1000.0 * cap[idx, None]
+            if on_chunk is not None:
+                on_chunk(idx, ac0[None, :], annual[idx], annual_unshaded[idx])
             continue
         for start in range(0, len(idx), cfg.chunk_roofs):
             chunk = idx[start : start + cfg.chunk_roofs]
             visible = shade.sun_visible(chunk, sun_az, sun_el)  # (c, h)
             svf = shade.sky_view(chunk)[:, None]
-            direct = plane.poa_direct * visible
-            diff = plane.sky_circumsolar * visible + (plane.sky_isotropic + plane.sky_horizon) * svf + plane.ground
-            poa = direct + diff
-            ac = ac_per_kwp(direct, diff, poa, plane.iam, temp_air, wind, cfg)  # (c, h) W/kWp
+            ac, poa = shaded_ac_per_kwp(plane, visible, svf, temp_air, wind, cfg)  # (c, h) W/kWp
             annual[chunk] = ac.sum(axis=1) / 1000.0 * cap[chunk]
             poa_annual[chunk] = poa.sum(axis=1) / 1000.0
             monthly[chunk] = ac @ onehot / 1000.0 * cap[chunk, None]
+            if on_chunk is not None:
+                on_chunk(chunk, ac, annual[chunk], annual_unshaded[chunk])
     out = pd.DataFrame(
         {
             "annual_kwh": annual,

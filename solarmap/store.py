@@ -77,7 +77,8 @@ def merge(side_file: str | Path, db_path: str | Path) -> dict[str, int]:
         con.close()
         raise
     with _transaction(con):
-        for table in [t for t in ("runs", "roofs", "subdistrict_summary", "policy_results", "roof_planes", "facades")
+        for table in [t for t in ("runs", "roofs", "subdistrict_summary", "policy_results", "roof_planes", "facades",
+                                  "hourly_profiles", "shade_meta", "shade_roofs", "shade_points")
                       if t in side_tables]:
             con.execute(f"DELETE FROM {table} WHERE run_id IN (SELECT run_id FROM side.runs)")
             cols = [r[0] for r in con.execute(f"SELECT column_name FROM information_schema.columns "
@@ -176,6 +177,59 @@ def _ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("""
         CREATE TABLE IF NOT EXISTS policy_results (
             run_id VARCHAR, rule_set VARCHAR, rule_id VARCHAR, subdistrict VARCHAR, result JSON)""")
+    _ensure_hourly_schema(con)
+
+
+def _ensure_hourly_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Hourly profiles, the stored shade a forecast re-uses (see :mod:`solarmap.hourly`) and forecasts."""
+    con.execute("""
+        CREATE TABLE IF NOT EXISTS hourly_profiles (
+            run_id VARCHAR, time TIMESTAMPTZ, subdistrict VARCHAR, category VARCHAR, "set" VARCHAR, ac_kw DOUBLE)""")
+    con.execute("CREATE TABLE IF NOT EXISTS shade_meta (run_id VARCHAR, meta JSON)")
+    con.execute("""
+        CREATE TABLE IF NOT EXISTS shade_roofs (
+            run_id VARCHAR, building_id VARCHAR, "row" BIGINT, subdistrict VARCHAR, category VARCHAR,
+            surface_tilt_deg DOUBLE, surface_azimuth_deg DOUBLE, capacity_kwp DOUBLE, existing_pv_kwp DOUBLE,
+            sky_view_factor DOUBLE, suitable BOOLEAN, candidate BOOLEAN, n_points BIGINT, plane INTEGER, unit BIGINT)""")
+    con.execute("""
+        CREATE TABLE IF NOT EXISTS shade_points (
+            run_id VARCHAR, building_id VARCHAR, unit BIGINT, point INTEGER, sky_view_factor FLOAT, horizon_u8 BLOB,
+            exact_sectors SMALLINT[], exact_deg FLOAT[])""")
+    con.execute("""
+        CREATE TABLE IF NOT EXISTS forecasts (
+            forecast_id VARCHAR, run_id VARCHAR, created_at TIMESTAMPTZ, weather VARCHAR, time TIMESTAMPTZ,
+            subdistrict VARCHAR, category VARCHAR, "set" VARCHAR, ac_kw DOUBLE, p10_kw DOUBLE, p50_kw DOUBLE,
+            p90_kw DOUBLE)""")
+
+
+def _insert_hourly(con: duckdb.DuckDBPyConnection, run_id: str, hourly_profiles, shade) -> None:
+    """The hourly profiles (a DataFrame or a Parquet file) and the stored shade (roof frame or file, point table
+    (Arrow) or file, meta); files are streamed by DuckDB, so a city's million sample points are not copied here."""
+    def source(obj, name: str) -> str:
+        if isinstance(obj, str | Path):
+            return "read_parquet('" + str(obj).replace("'", "''") + "')"
+        con.register(name, obj)
+        return name
+
+    if hourly_profiles is not None:
+        src = source(hourly_profiles, "hourly_df")
+        con.execute(f'INSERT INTO hourly_profiles SELECT ?, time, subdistrict, category, "set", ac_kw FROM {src}',
+                    [run_id])
+    if shade is not None:
+        roofs, points, meta = shade
+        con.execute("INSERT INTO shade_meta VALUES (?, ?)", [run_id, json.dumps(meta, ensure_ascii=False)])
+        src = source(roofs, "shade_roofs_df")
+        con.execute('INSERT INTO shade_roofs SELECT ?, building_id, "row", subdistrict, category, surface_tilt_deg, '
+                    "surface_azimuth_deg, capacity_kwp, existing_pv_kwp, sky_view_factor, suitable, candidate, "
+                    f"n_points, plane, unit FROM {src}", [run_id])
+        src = source(points, "shade_points_arrow")
+        con.execute("INSERT INTO shade_points SELECT ?, building_id, unit, point, sky_view_factor, horizon_u8::BLOB, "
+                    f"exact_sectors, exact_deg FROM {src}", [run_id])
+    for name in ("hourly_df", "shade_roofs_df", "shade_points_arrow"):
+        try:
+            con.unregister(name)
+        except duckdb.Error:
+            pass
 
 
 def _typed(frame: pd.DataFrame, run_id: str, columns: list[str], sql_type=_sql_type) -> pd.DataFrame:
@@ -199,8 +253,10 @@ def _typed(frame: pd.DataFrame, run_id: str, columns: list[str], sql_type=_sql_t
 def write_run(db_path: str | Path, *, run: dict, roofs: pd.DataFrame, geometry_wkb: np.ndarray,
               subdistricts: pd.DataFrame, policy: list[dict] | None = None, rule_set: str = "",
               planes: pd.DataFrame | None = None, planes_wkb: np.ndarray | None = None,
-              facades: pd.DataFrame | None = None, facades_wkb: np.ndarray | None = None) -> None:
-    """Write one run (its record, every roof, its roof planes and facades, the summaries) in one transaction."""
+              facades: pd.DataFrame | None = None, facades_wkb: np.ndarray | None = None,
+              hourly_profiles=None, shade=None) -> None:
+    """Write one run (its record, every roof, its roof planes and facades, the summaries; the hourly profiles and
+    the stored shade when given) in a single transaction."""
     db_path = Path(db_path)
     try:
         db_path.parent.mkdir(parents=True, exist_ok=True)
@@ -264,6 +320,7 @@ def write_run(db_path: str | Path, *, run: dict, roofs: pd.DataFrame, geometry_w
             con.execute("INSERT INTO policy_results VALUES (?, ?, ?, ?, ?)",
                         [run["run_id"], rule_set, entry["rule_id"], entry.get("subdistrict", ""),
                          json.dumps(entry, ensure_ascii=False)])
+        _insert_hourly(con, run["run_id"], hourly_profiles, shade)
 
 
 def query(db_path: str | Path, sql: str) -> pd.DataFrame:

@@ -118,7 +118,8 @@ def add_halos(roofs: gpd.GeoDataFrame, cores: list[np.ndarray], cfg: Config, *, 
 
 def assess_in_tiles(roofs: gpd.GeoDataFrame, cfg: Config, assess_tile: Callable, *, weather, sun,
                     engine: str = "local", tile_size_m: float = 3000.0, workers: int = 2, scheduler: str = "",
-                    npartitions: int = 0, halo: bool = True, with_timings: bool = False, extras_out: list | None = None):
+                    npartitions: int = 0, halo: bool = True, with_timings: bool = False, extras_out: list | None = None,
+                    on_extra: Callable | None = None):
     """Assess every building tile by tile (``engine`` local or dask); rows come back in the input's order.
 
     ``assess_tile(tile_roofs, core_mask, cfg, weather, sun) -> (core rows, timings)`` is what runs per tile
@@ -126,7 +127,9 @@ def assess_in_tiles(roofs: gpd.GeoDataFrame, cfg: Config, assess_tile: Callable,
     With ``with_timings``, also return the stage timings summed over tiles [s]. A tile function may return
     further items, each a table of rows belonging to its core's buildings (the roof planes, the facades) with
     their index label in ``_row``, or None: each item's tables are joined in building order and appended to
-    ``extras_out``, in the order of the items (None when no tile gave a table)."""
+    ``extras_out``, in the order of the items (None when no tile gave a table). An item that is a dict (what
+    else the tile computed: its hourly profiles and stored shade) is not joined but handed to ``on_extra``,
+    tile by tile."""
     if engine == "dask":
         n = npartitions or max(workers * 2, int(math.ceil(len(roofs) / 20000)))
         cores = hilbert_partition(roofs, n)
@@ -149,7 +152,14 @@ def assess_in_tiles(roofs: gpd.GeoDataFrame, cfg: Config, assess_tile: Callable,
         for k, v in p[1].items():
             timings[k] = round(timings.get(k, 0.0) + v, 3)
     rank = pd.Series(np.arange(len(roofs)), index=roofs.index)
-    for k in range(2, len(parts[0]) if extras_out is not None and parts else 2):
+    for k in range(2, len(parts[0]) if parts else 2):
+        if any(isinstance(p[k], dict) for p in parts):  # not a table: handed on, not joined
+            if on_extra is not None:
+                for p in parts:
+                    on_extra(p[k])
+            continue
+        if extras_out is None:
+            continue
         given = [p[k] for p in parts if p[k] is not None]
         if not given:
             extras_out.append(None)

@@ -102,6 +102,62 @@ def _economics_html(econ: dict | None, lang: str) -> str:
             f"years, export {a['export_cny_per_kwh']} CNY/kWh; {_e(a['tariffs'])}.</div>")
 
 
+def _heat_colour(v: float, vmax: float) -> str:
+    """White → yellow → orange → dark red for 0 … vmax."""
+    x = 0.0 if vmax <= 0 else min(max(v / vmax, 0.0), 1.0)
+    stops = [(0.0, (255, 255, 255)), (0.35, (254, 224, 139)), (0.7, (244, 109, 67)), (1.0, (165, 0, 38))]
+    for (x0, c0), (x1, c1) in zip(stops, stops[1:], strict=False):
+        if x <= x1:
+            f = (x - x0) / (x1 - x0)
+            r, g, b = (round(a + (z - a) * f) for a, z in zip(c0, c1, strict=True))
+            return f"#{r:02x}{g:02x}{b:02x}"
+    return "#a50026"
+
+
+def _heat_map(grid: list[list[float]], months: list[str], title: str) -> str:
+    """Average day per month: 12 rows (months) × 24 columns (hour of day, interval start), colour = mean kW."""
+    cw, ch, left, top = 20, 14, 40, 22
+    vmax = max((max(r) for r in grid), default=0.0)
+    cells = []
+    for m, row in enumerate(grid):
+        y = top + m * ch
+        cells.append(f'<text x="{left - 4}" y="{y + ch - 3}" font-size="9" text-anchor="end">{_e(months[m])}</text>')
+        for h, v in enumerate(row):
+            cells.append(f'<rect x="{left + h * cw}" y="{y}" width="{cw}" height="{ch}" fill="{_heat_colour(v, vmax)}">'
+                         f"<title>{_e(months[m])} {h:02d}:00 · {v:,.0f} kW</title></rect>")
+    for h in range(0, 24, 3):
+        cells.append(f'<text x="{left + h * cw + cw / 2}" y="{top + 12 * ch + 11}" font-size="9" text-anchor="middle">{h:02d}</text>')
+    w, hgt = left + 24 * cw + 70, top + 12 * ch + 18
+    legend = "".join(f'<rect x="{left + 24 * cw + 10}" y="{top + k * ch * 12 / 10}" width="12" height="{ch * 12 / 10}" '
+                     f'fill="{_heat_colour(vmax * (1 - k / 9), vmax)}"/>' for k in range(10))
+    legend += (f'<text x="{left + 24 * cw + 26}" y="{top + 8}" font-size="9">{vmax:,.0f} kW</text>'
+               f'<text x="{left + 24 * cw + 26}" y="{top + 12 * ch}" font-size="9">0</text>')
+    return (f'<svg class="chart heat" width="{w}" height="{hgt}" viewBox="0 0 {w} {hgt}" role="img" aria-label="{_e(title)}">'
+            f'<text x="{left}" y="14" font-size="12" font-weight="600">{_e(title)}</text>' + "".join(cells) + legend + "</svg>")
+
+
+def _hourly_section(summary: dict, months: list[str], lang: str) -> str:
+    """Average day per month of the potential (and the other sets), and each set's peak."""
+    h = summary.get("hourly")
+    if not h or not h.get("sets"):
+        return ""
+    names = {"potential": ("全部适宜屋顶", "all suitable roofs"), "existing": ("已装光伏", "existing PV"),
+             "candidates": ("规则候选屋顶", "rule candidates")}
+    pick = (lambda z, e: z) if lang == "zh" else (lambda z, e: e) if lang == "en" else (lambda z, e: f"{z} {e}")
+    rows, maps = [], []
+    for s, v in h["sets"].items():
+        z, e = names.get(s, (s, s))
+        peak = (v.get("peak_time") or "")[:16].replace("T", " ")
+        cf = v.get("capacity_factor")
+        rows.append(f"<tr><td>{_e(pick(z, e))}</td><td>{v['capacity_kwp']:,.0f}</td><td>{v['peak_kw']:,.0f}</td>"
+                    f"<td>{_e(peak)}</td><td>{'–' if cf is None else f'{100 * cf:.1f} %'}</td>"
+                    f"<td>{v['energy_kwh'] / 1e6:,.2f}</td></tr>")
+        grid = h.get("average_day_kw", {}).get(s)
+        if grid:
+            maps.append(_heat_map(grid, months, f"{pick(z, e)} · {pick('月平均日功率', 'average day per month')} kW"))
+    title = pick("逐时功率", "Hourly AC power")
+    return (f"<h2>{_e(title)}</h2><table><tr><th>set</th><th>kWp</th><th>peak kW</th><th>peak hour (start)</th>"
+            f"<th>capacity factor</th><th>GWh/yr</th></tr>{''.join(rows)}</table>" + "".join(maps))
 def _facade_section(summary: dict, lang: str) -> str:
     """Facade PV (when it ran): totals, one row per compass quarter, and the facades not suitable by reason."""
     fs = summary.get("facades")
@@ -215,6 +271,7 @@ tr, .chart, .sm-warnings, .kpis {{ break-inside: avoid; }}
 {warnings_html(summary, lang, escape=_e)}
 <h2>{L('monthly')}</h2>
 {charts}
+{_hourly_section(summary, months, lang)}
 {_facade_section(summary, lang)}
 <h2>{L('rules')}</h2>
 {use_line}
