@@ -263,19 +263,7 @@ def write_run(db_path: str | Path, *, run: dict, roofs: pd.DataFrame, geometry_w
     except OSError as exc:
         msg = f"cannot create the database folder {db_path.parent}: {exc.strerror}"
         raise OutputError(msg) from None
-    table = pd.DataFrame({"run_id": run["run_id"]}, index=roofs.index)
-    for c in ROOF_TABLE_COLUMNS:
-        table[c] = roofs[c] if c in roofs.columns else None
-    for c in table.columns:
-        t = _sql_type(c) if c != "run_id" else "VARCHAR"
-        if t == "VARCHAR":
-            table[c] = table[c].astype("string").astype(object).where(table[c].notna(), None)
-        elif t == "INTEGER":
-            table[c] = pd.array(pd.to_numeric(table[c], errors="coerce")).astype("Int64")
-        elif t == "BOOLEAN":
-            table[c] = table[c].astype("boolean")
-        else:
-            table[c] = pd.to_numeric(table[c], errors="coerce").astype(float)
+    table = _typed(roofs, run["run_id"], ROOF_TABLE_COLUMNS)
     table["geometry_wkb"] = list(geometry_wkb)
     con = connect(db_path)
     with _transaction(con):
