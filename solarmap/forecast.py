@@ -17,6 +17,7 @@ import datetime as dt
 import json
 import logging
 import os
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -249,7 +250,8 @@ def _record(result: ForecastResult, db: Path) -> str:
     from solarmap import store as dbstore
 
     created = dt.datetime.now(dt.UTC)
-    fid = f"{result.run_id}-forecast-{created.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
+    # unique even for two forecasts of one run in the same second and process (they would share rows otherwise)
+    fid = f"{result.run_id}-forecast-{created.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     t = result.groups.copy()
     for c in ("ac_kw", "p10_kw", "p50_kw", "p90_kw"):
         if c not in t.columns:
