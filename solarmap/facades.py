@@ -40,7 +40,7 @@ import shapely
 
 from solarmap.config import Config, FacadesConfig, PVConfig
 from solarmap.planes import obstacle_heights
-from solarmap.shading import RoofShade, horizon_profiles
+from solarmap.shading import RoofShade, by_rows, horizon_profiles
 
 log = logging.getLogger(__name__)
 
@@ -315,11 +315,15 @@ def vertical_sky_view_factor(horizon_deg: np.ndarray, normal_azimuth_deg: np.nda
     n_sec = horizon_deg.shape[1]
     centres = (np.arange(n_sec) + 0.5) * 360.0 / n_sec
     out = np.empty(len(horizon_deg))
-    for lo in range(0, len(horizon_deg), 20000):  # bounds the (points, sectors) temporaries
-        hz = np.radians(np.clip(horizon_deg[lo:lo + 20000].astype(float), 0.0, 90.0))
-        w = np.clip(np.cos(np.radians(centres[None, :] - np.asarray(normal_azimuth_deg)[lo:lo + 20000, None])), 0.0, None)
+    normal = np.asarray(normal_azimuth_deg)
+
+    def block(lo: int, hi: int) -> None:  # rows [lo, hi): bounds the (points, sectors) temporaries
+        hz = np.radians(np.clip(horizon_deg[lo:hi].astype(float), 0.0, 90.0))
+        w = np.clip(np.cos(np.radians(centres[None, :] - normal[lo:hi, None])), 0.0, None)
         g = math.pi / 4 - hz / 2 - np.sin(2 * hz) / 4
-        out[lo:lo + 20000] = (w * g).sum(axis=1) / (math.pi / 4 * w.sum(axis=1))
+        out[lo:hi] = (w * g).sum(axis=1) / (math.pi / 4 * w.sum(axis=1))
+
+    by_rows(block, len(horizon_deg))
     return out
 
 

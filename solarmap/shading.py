@@ -180,6 +180,7 @@ def horizon_profiles(
     point_group: np.ndarray | None = None,
     point_normal: np.ndarray | None = None,
     plane_tolerance_m: float = 0.1,
+    occlusion: bool = True,
 ) -> np.ndarray:
     """Horizon elevation [°] per point and azimuth sector (sector k covers [kΔ, (k+1)Δ) clockwise from north).
 
@@ -192,7 +193,8 @@ def horizon_profiles(
     vertical wall facing that way: walls lying wholly behind the wall's plane, or on it (within
     ``plane_tolerance_m``: the wall itself, a neighbour's wall in line with it), are skipped, so the building's
     own walls count only where they stand in front (an L-shape's other wing, a courtyard's far side). Returns an
-    array (P, 360/Δ), 0 where nothing rises above the point.
+    array (P, 360/Δ), 0 where nothing rises above the point. ``occlusion=False`` evaluates every obstacle even
+    where nearer ones hide it (the same result, slower: for tests and benchmarks).
     """
     n_sec = int(round(360.0 / sector_deg))
     delta = 360.0 / n_sec
@@ -252,37 +254,97 @@ def horizon_profiles(
         rise = heights[ob] - gz[grp]
         keep = (rise > 0) & (d * tan_min <= rise) & (d <= max_radius_m) & (g_own[grp] != ob)
         ob, grp = ob[keep], grp[keep]
-        order = np.argsort(grp, kind="stable")
+        # nearest obstacles first within a group: what they raise hides farther ones, which the kernel then skips
+        order = np.lexsort((d[keep], grp))
         ob, grp = ob[order], grp[order]
         bounds = np.flatnonzero(np.r_[True, grp[1:] != grp[:-1]]) if len(grp) else np.zeros(0, dtype=np.int64)
         _horizon_kernel(bounds.astype(np.int64), np.r_[bounds[1:], len(grp)].astype(np.int64), grp.astype(np.int64),
                         ob.astype(np.int64), g_start.astype(np.int64), g_count.astype(np.int64), px, py, pz,
                         pnx, pny, float(plane_tolerance_m), walls.a[:, 0].copy(), walls.a[:, 1].copy(), walls.b[:, 0].copy(), walls.b[:, 1].copy(),
                         walls.start.astype(np.int64), walls.count.astype(np.int64), heights, n_sec, delta, sin_c, cos_c,
-                        tan_horizon)
-    # to degrees in place: one (points × sectors) array at a time
-    return np.degrees(np.arctan(tan_horizon, out=tan_horizon), out=tan_horizon)
+                        ob_bounds, gx0, gx1, gy0, gy1, bool(occlusion), tan_horizon)
+    # to degrees in place: one (points × sectors) array at a time, row blocks on threads (numpy frees the GIL)
+    by_rows(lambda lo, hi: np.degrees(np.arctan(tan_horizon[lo:hi], out=tan_horizon[lo:hi]), out=tan_horizon[lo:hi]), P)
+    return tan_horizon
+
+
+def by_rows(func, n: int, *, block: int = 20000, threads: int | None = None) -> None:
+    """Call ``func(lo, hi)`` for row blocks [lo, hi) of ``n`` rows on a few threads. For numpy work on disjoint
+    rows that releases the GIL (ufuncs on large arrays): the same arithmetic as one call, on every core."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    blocks = [(lo, min(lo + block, n)) for lo in range(0, n, block)]
+    workers = min(threads or numba.config.NUMBA_NUM_THREADS or os.cpu_count() or 1, len(blocks))
+    if workers <= 1:
+        for lo, hi in blocks:
+            func(lo, hi)
+        return
+    with ThreadPoolExecutor(workers) as pool:
+        for _ in pool.map(lambda b: func(*b), blocks):
+            pass
 
 
 @numba.njit(parallel=True, cache=True)
 def _horizon_kernel(run_start, run_end, pair_group, pair_obs, g_start, g_count, px, py, pz, pnx, pny, plane_tol,
-                    ax_, ay_, bx_, by_, w_start, w_count, ob_height, n_sec, delta, sin_c, cos_c,
-                    tan_h):  # pragma: no cover - compiled
+                    ax_, ay_, bx_, by_, w_start, w_count, ob_height, n_sec, delta, sin_c, cos_c, ob_bounds,
+                    gx0, gx1, gy0, gy1, occlusion, tan_h):  # pragma: no cover - compiled
     """For each (group of points, obstacle) pair, every wall facing each point: the rise ÷ distance at the wall's
     two ends and along every sector-centre ray that crosses it; keep the maximum per (point, sector) in ``tan_h``.
     A point with a normal (pnx, pny) stands on a vertical wall: walls behind its plane or on it are skipped.
-    Runs of pairs share a group, so threads write disjoint rows."""
+    Runs of pairs share a group, so threads write disjoint rows.
+
+    Occlusion: an obstacle no nearer than ``d`` (its bounding box's distance) can raise no sector above
+    rise ÷ d, and covers only the sectors of the cone from the group's box to its box; when every one of them
+    already holds more (a nearer obstacle, processed first, hides it), its walls are skipped. The maximum is unchanged: the
+    test errs towards evaluating (a 1e-6 relative and a 1e-4° margin cover the rounding of distances and
+    angles)."""
     deg = 180.0 / math.pi
     for r in numba.prange(len(run_start)):
         for k in range(run_start[r], run_end[r]):
             g = pair_group[k]
             o = pair_obs[k]
             h = ob_height[o]
+            bx0, by0, bx1, by1 = ob_bounds[o, 0], ob_bounds[o, 1], ob_bounds[o, 2], ob_bounds[o, 3]
+            # the cone of directions from anywhere in the group's box to anywhere in the obstacle's box: the
+            # azimuths of the corners of their Minkowski difference, once per pair (none when the boxes overlap)
+            mx0, mx1 = bx0 - gx1[g], bx1 - gx0[g]
+            my0, my1 = by0 - gy1[g], by1 - gy0[g]
+            cull = occlusion and not (mx0 <= 0.0 <= mx1 and my0 <= 0.0 <= my1)
+            s_lo = 0
+            s_hi = -1
+            if cull:
+                a0 = math.atan2(mx0, my0) * deg
+                lo_off = 0.0
+                hi_off = 0.0
+                for cxy in range(1, 4):
+                    ux = mx1 if cxy & 1 else mx0
+                    uy = my1 if cxy & 2 else my0
+                    off = (math.atan2(ux, uy) * deg - a0 + 180.0) % 360.0 - 180.0
+                    lo_off = min(lo_off, off)
+                    hi_off = max(hi_off, off)
+                s_lo = int(math.floor((a0 + lo_off - 1e-4) / delta))
+                s_hi = int(math.floor((a0 + hi_off + 1e-4) / delta))
             for p in range(g_start[g], g_start[g] + g_count[g]):
                 rise = h - pz[p]
                 if rise <= 0.0:
                     continue
                 x, y = px[p], py[p]
+                if cull:
+                    # no wall of the obstacle is nearer than its box, so none raises a sector above rise ÷ that
+                    # distance: when every sector of the cone already holds more, a nearer obstacle hides it
+                    ddx = max(bx0 - x, 0.0, x - bx1)
+                    ddy = max(by0 - y, 0.0, y - by1)
+                    dbox = math.sqrt(ddx * ddx + ddy * ddy)
+                    if dbox > 1e-3:
+                        tmax = rise / dbox * (1.0 + 1e-6)
+                        hidden = True
+                        for kk in range(s_lo, s_hi + 1):
+                            if tan_h[p, kk % n_sec] < tmax:
+                                hidden = False
+                                break
+                        if hidden:
+                            continue
                 nx, ny = pnx[p], pny[p]
                 on_wall = nx != 0.0 or ny != 0.0
                 for w in range(w_start[o], w_start[o] + w_count[o]):
@@ -348,7 +410,9 @@ class RoofShade:
     def __post_init__(self):
         self.points_per_roof = np.bincount(self.owner, minlength=self.n_roofs)
         self.first_point = np.cumsum(self.points_per_roof) - self.points_per_roof
-        self._svf_points = sky_view_factor(self.horizon)
+        self._svf_points = np.empty(len(self.horizon))
+        by_rows(lambda lo, hi: self._svf_points.__setitem__(slice(lo, hi), sky_view_factor(self.horizon[lo:hi])),
+                len(self.horizon))
         svf_sum = np.bincount(self.owner, weights=self._svf_points, minlength=self.n_roofs)
         self._svf = np.where(self.points_per_roof > 0, svf_sum / np.maximum(self.points_per_roof, 1), 1.0)
 
@@ -373,19 +437,44 @@ class RoofShade:
         return out
 
 
+def _visible_share(horizon, first, count, sector, elevation):
+    """Share of each roof's points whose horizon in the sun's sector lies below the sun, (roofs, hours).
+
+    By sector rather than by hour: the hours are ordered by sector and then by elevation, and per roof and
+    sector the points' horizons are sorted once, so each hour's count of points below the sun is one step of a
+    merge (about points × sectors + hours comparisons per roof instead of points × hours). The counts, and so
+    the shares, are exactly those of comparing every point with every hour."""
+    n_sec = horizon.shape[1]
+    order = np.lexsort((elevation, sector)).astype(np.int64)
+    sector_start = np.searchsorted(sector[order], np.arange(n_sec + 1)).astype(np.int64)
+    return _visible_share_kernel(horizon, first, count, order, sector_start, elevation)
+
+
 @numba.njit(parallel=True, cache=True)
-def _visible_share(horizon, first, count, sector, elevation):  # pragma: no cover - compiled
-    """Share of each roof's points whose horizon in the sun's sector lies below the sun, (roofs, hours)."""
-    out = np.empty((len(first), len(sector)))
+def _visible_share_kernel(horizon, first, count, order, sector_start, elevation):  # pragma: no cover - compiled
+    out = np.empty((len(first), len(order)))
+    n_sec = len(sector_start) - 1
     for i in numba.prange(len(first)):
-        for t in range(len(sector)):
-            s = sector[t]
-            e = elevation[t]
+        n = count[i]
+        buf = np.empty(n, dtype=horizon.dtype)
+        for s in range(n_sec):
+            lo, hi = sector_start[s], sector_start[s + 1]
+            if lo == hi:
+                continue
+            for j in range(n):  # the points' horizons in this sector, insertion-sorted (a roof has a few dozen)
+                v = horizon[first[i] + j, s]
+                k = j
+                while k > 0 and buf[k - 1] > v:
+                    buf[k] = buf[k - 1]
+                    k -= 1
+                buf[k] = v
             lit = 0
-            for p in range(first[i], first[i] + count[i]):
-                if horizon[p, s] < e:
+            for q in range(lo, hi):  # hours of this sector, rising sun: the count of points below it only grows
+                t = order[q]
+                e = elevation[t]
+                while lit < n and buf[lit] < e:
                     lit += 1
-            out[i, t] = lit / count[i]
+                out[i, t] = lit / n
     return out
 
 

@@ -15,6 +15,7 @@ import logging
 from dataclasses import dataclass
 from typing import Protocol
 
+import numba
 import numpy as np
 import pandas as pd
 import pvlib
@@ -152,17 +153,62 @@ def orientation_groups(tilt: np.ndarray, azim: np.ndarray, active: np.ndarray):
 
 def shaded_ac_per_kwp(plane: PlaneIrradiance, visible: np.ndarray, svf: np.ndarray, temp_air, wind_speed,
                       cfg: PVConfig) -> tuple[np.ndarray, np.ndarray]:
-    """AC power per kWp [W kWp⁻¹] and plane-of-array irradiance [W m⁻²] of roofs under shade, (roofs, hours).
+    """AC power per kWp [W kWp⁻¹] of roofs under shade, (roofs, hours), and each roof's plane-of-array
+    irradiation summed over the hours [W h m⁻²], (roofs,).
 
     ``visible`` is the share of each roof's sample points that see the sun, (roofs, hours) [-]; ``svf`` the
-    sky-view factor, (roofs, 1) [-]. The beam and the circumsolar diffuse are scaled by the visible share, the
-    isotropic and horizon-band diffuse by the sky-view factor; the ground-reflected part is left as it is. The
-    one place the shaded PV chain is written: the yield stage, the hourly profiles and the forecast call it.
+    sky-view factor, (roofs, 1) or (roofs,) [-]. The beam and the circumsolar diffuse are scaled by the visible
+    share, the isotropic and horizon-band diffuse by the sky-view factor; the ground-reflected part is left as it
+    is. The one place the shaded PV chain is written: the yield stage, the hourly profiles and the forecast call
+    it. It is :func:`ac_per_kwp` (pvlib's ``sapm_cell``, ``pvwatts_dc``, ``pvwatts_losses`` and
+    ``inverter.pvwatts``) fused into one compiled pass over (roofs × hours), with no (roofs × hours) temporaries
+    but the result; ``tests/test_solar.py`` holds it to the pvlib functions (1e-12 relative).
     """
-    direct = plane.poa_direct * visible
-    diff = plane.sky_circumsolar * visible + (plane.sky_isotropic + plane.sky_horizon) * svf + plane.ground
-    poa = direct + diff
-    return ac_per_kwp(direct, diff, poa, plane.iam, temp_air, wind_speed, cfg), poa
+    params = pvlib.temperature.TEMPERATURE_MODEL_PARAMETERS["sapm"][cfg.temperature_model]
+    visible = np.ascontiguousarray(visible, dtype=float)
+    svf = np.ascontiguousarray(np.asarray(svf, dtype=float).reshape(-1))
+    wind_factor = np.exp(params["a"] + params["b"] * np.asarray(wind_speed, dtype=float))  # sapm_module's exp()
+    pdc0 = 1000.0  # W per kWp
+    inverter_pdc0 = pdc0 / cfg.dc_ac_ratio / cfg.eta_inv_nom
+    arrays = [np.ascontiguousarray(a, dtype=float) for a in (
+        plane.poa_direct, plane.sky_circumsolar, plane.sky_isotropic + plane.sky_horizon, plane.ground, plane.iam,
+        np.asarray(temp_air, dtype=float) * np.ones(len(plane.poa_direct)), wind_factor * np.ones(len(plane.poa_direct)))]
+    return _shaded_chain(visible, svf, *arrays, float(params["deltaT"]), pdc0, float(cfg.gamma_pdc),
+                         1.0 - losses_fraction(cfg), inverter_pdc0, float(cfg.eta_inv_nom))
+
+
+#: pvlib.inverter.pvwatts' reference efficiency (its default, which the chain keeps) [-]
+ETA_INV_REF = 0.9637
+
+
+@numba.njit(parallel=True, cache=True)
+def _shaded_chain(visible, svf, direct0, circ0, iso_hor0, ground0, iam, temp_air, wind_factor, delta_t, pdc0, gamma,
+                  keep, inv_pdc0, eta_nom):  # pragma: no cover - compiled
+    """:func:`ac_per_kwp` after the shade factors, element by element, in pvlib's order of operations."""
+    n, h = visible.shape
+    ac = np.empty((n, h))
+    poa_sum = np.zeros(n)
+    pac0 = eta_nom * inv_pdc0
+    scale = eta_nom / ETA_INV_REF
+    for i in numba.prange(n):
+        total = 0.0
+        for t in range(h):
+            v = visible[i, t]
+            direct = direct0[t] * v
+            diff = circ0[t] * v + iso_hor0[t] * svf[i] + ground0[t]
+            poa = direct + diff
+            total += poa
+            effective = direct * iam[t] + diff
+            temp_cell = (poa * wind_factor[t] + temp_air[t]) + (poa / 1000.0) * delta_t  # sapm_cell
+            dc = (effective * 0.001 * pdc0 * (1 + gamma * (temp_cell - 25.0))) * keep  # pvwatts_dc, losses
+            zeta = dc / inv_pdc0
+            inv = 0.0059 / zeta if dc != 0.0 else 0.0
+            p = scale * (-0.0162 * zeta - inv + 0.9858) * dc  # inverter.pvwatts
+            p = min(pac0, p)
+            p = max(0.0, p)
+            ac[i, t] = p if p == p else 0.0
+        poa_sum[i] = total
+    return ac, poa_sum
 
 
 def roof_yields(roofs: pd.DataFrame, weather: Weather, sun: Sun, cfg: PVConfig, shade: ShadeModel | None = None,
@@ -214,9 +260,9 @@ def roof_yields(roofs: pd.DataFrame, weather: Weather, sun: Sun, cfg: PVConfig, 
             chunk = idx[start : start + cfg.chunk_roofs]
             visible = shade.sun_visible(chunk, sun_az, sun_el)  # (c, h)
             svf = shade.sky_view(chunk)[:, None]
-            ac, poa = shaded_ac_per_kwp(plane, visible, svf, temp_air, wind, cfg)  # (c, h) W/kWp
+            ac, poa_wh = shaded_ac_per_kwp(plane, visible, svf, temp_air, wind, cfg)  # (c, h) W/kWp
             annual[chunk] = ac.sum(axis=1) / 1000.0 * cap[chunk]
-            poa_annual[chunk] = poa.sum(axis=1) / 1000.0
+            poa_annual[chunk] = poa_wh / 1000.0
             monthly[chunk] = ac @ onehot / 1000.0 * cap[chunk, None]
             if on_chunk is not None:
                 on_chunk(chunk, ac, annual[chunk], annual_unshaded[chunk])

@@ -218,3 +218,53 @@ def test_roofs_where_the_shade_changes_get_more_points(sun):
     open_roof, by_tower = shade.points_per_roof
     assert open_roof == 4 and by_tower >= 12  # a 5 × 3 grid: max_points_per_roof (16) on a rectangle
     assert _beam_loss(shade, az, el, dni, roof=0) == 0.0 and _beam_loss(shade, az, el, dni, roof=1) > 0.05
+
+
+def test_visible_share_by_sector_equals_every_point_against_every_hour():
+    """The sector-merge visible share (sorted horizons per sector, hours by elevation) against the plain count
+    of points below the sun per hour, written here: counts are integers, so the shares must be equal exactly,
+    ties between a horizon and the sun's elevation included."""
+    from solarmap.shading import visible_share
+
+    rng = np.random.default_rng(2)
+    n_sec = 180
+    count = rng.integers(1, 40, size=60)
+    first = np.cumsum(count) - count
+    horizon = rng.choice(np.float32([0, 5, 10, 12.5, 30, 60]), size=(count.sum(), n_sec)).astype(np.float32)
+    horizon += rng.random(horizon.shape).astype(np.float32) * (rng.random(horizon.shape) < 0.5)
+    hours = 3000
+    sector = rng.integers(0, n_sec, size=hours)
+    elevation = rng.choice(np.float32([5, 10, 30, 45]), size=hours) + rng.random(hours).astype(np.float32) * (rng.random(hours) < 0.5)
+    got = visible_share(horizon, first, count, sector, elevation)
+    ref = np.empty_like(got)
+    for i in range(len(first)):
+        pts = horizon[first[i]:first[i] + count[i]]
+        ref[i] = (pts[:, sector] < elevation.astype(np.float32)[None, :]).sum(axis=0) / count[i]
+    np.testing.assert_array_equal(got, ref)
+
+
+def test_occlusion_skipping_leaves_every_horizon_unchanged():
+    """Obstacles hidden behind nearer ones are skipped (the kernel's occlusion test): the horizons of roof and
+    wall sample points of a synthetic district must be bitwise those of evaluating every obstacle."""
+    import shapely
+
+    from solarmap import facades
+    from solarmap.config import Config
+    from solarmap.shading import horizon_profiles
+    from solarmap.synth import generate_buildings
+
+    city = generate_buildings(shapely.box(0, 0, 900, 900), crs="EPSG:32651", seed=3, id_prefix="T")
+    city["height_m"] = city["height_m"].fillna(city["floors"].astype(float) * 3.0).fillna(10.0)
+    geoms, heights = city.geometry.to_numpy(), city["height_m"].to_numpy(float)
+    cfg = Config()
+    table = facades.facade_surfaces(city, np.ones(len(city), dtype=bool), cfg.facades)
+    xy, z, owner, normals = facades.facade_points(table, cfg.facades)
+    kw = dict(point_group=owner, point_normal=normals[owner])
+    wall_on = horizon_profiles(xy, z, geoms, heights, **kw)
+    wall_off = horizon_profiles(xy, z, geoms, heights, occlusion=False, **kw)
+    roof_xy = shapely.get_coordinates(shapely.centroid(geoms))
+    roof_on = horizon_profiles(roof_xy, heights, geoms, heights, point_owner_obstacle=np.arange(len(city)))
+    roof_off = horizon_profiles(roof_xy, heights, geoms, heights, point_owner_obstacle=np.arange(len(city)), occlusion=False)
+    assert len(city) > 300 and (wall_on > 0).mean() > 0.3 and (roof_on > 0).mean() > 0.05  # a real test
+    np.testing.assert_array_equal(wall_on, wall_off)
+    np.testing.assert_array_equal(roof_on, roof_off)

@@ -105,3 +105,32 @@ def test_unshaded_yield_matches_modelchain_at_every_orientation(tilt, azimuth):
     ref = modelchain_annual_kwh(pv_model_description(cfg, weather), weather, 7.5, tilt, azimuth)
     # the same pvlib functions in the same order on unrounded numbers: only float summation order differs
     assert y["annual_kwh_unshaded"].iloc[0] == pytest.approx(ref, rel=1e-6)
+
+
+def test_fused_shaded_chain_equals_the_pvlib_functions():
+    """The compiled shaded chain against the same chain written with pvlib's own functions (sapm_cell,
+    pvwatts_dc, inverter.pvwatts) on random shade and a real plane: the same arithmetic in the same order, so
+    1e-12 relative (rounding of a few operations) would catch any changed term, clip or constant."""
+    from solarmap.solar import ac_per_kwp, daylight_hours, plane_irradiance, shaded_ac_per_kwp
+    from solarmap.sources.weather import read_embedded
+
+    w = read_embedded()
+    sun = sun_positions(w)
+    hours = daylight_hours(w, sun)
+    rng = np.random.default_rng(5)
+    for cfg in (PVConfig(), PVConfig(temperature_model="close_mount_glass_glass", dc_ac_ratio=1.4)):
+        plane = plane_irradiance(w, sun, hours, 90.0, 200.0, cfg)
+        visible = rng.random((37, len(hours)))
+        visible[:5] = 0.0
+        visible[5:10] = 1.0
+        svf = rng.random((37, 1))
+        temp = w.data["temp_air"].to_numpy()[hours]
+        wind = w.data["wind_speed"].to_numpy()[hours]
+        ac, poa_wh = shaded_ac_per_kwp(plane, visible, svf, temp, wind, cfg)
+        direct = plane.poa_direct * visible
+        diff = plane.sky_circumsolar * visible + (plane.sky_isotropic + plane.sky_horizon) * svf + plane.ground
+        ref = ac_per_kwp(direct, diff, direct + diff, plane.iam, temp, wind, cfg)
+        assert ac.shape == ref.shape
+        np.testing.assert_allclose(ac, ref, rtol=1e-12, atol=1e-9)
+        np.testing.assert_allclose(poa_wh, (direct + diff).sum(axis=1), rtol=1e-12)
+        assert (ref == ref.max()).sum() > 0 and ref.min() == 0.0  # the clip and the zero power are exercised
