@@ -230,7 +230,8 @@ def horizon_profiles(
     reach = np.clip((heights - float(gz.min())) / tan_min, 0.0, max_radius_m)
     ob_bounds = shapely.bounds(obstacles[obs_idx])
     boxes = shapely.box(ob_bounds[:, 0] - reach, ob_bounds[:, 1] - reach, ob_bounds[:, 2] + reach, ob_bounds[:, 3] + reach)
-    tree = shapely.STRtree(shapely.box(gx0, gy0, gx1, gy1))
+    tree = shapely.STRtree(boxes)
+    group_boxes = shapely.box(gx0, gy0, gx1, gy1)
     centres = np.radians((np.arange(n_sec) + 0.5) * delta)
     sin_c, cos_c = np.sin(centres), np.cos(centres)
     tan_horizon = np.zeros((P, n_sec), dtype=np.float32)  # tan(elevation): same order, no arctan per sample
@@ -242,26 +243,24 @@ def horizon_profiles(
     else:
         pnx = np.ascontiguousarray(point_normal[:, 0], dtype=np.float64)
         pny = np.ascontiguousarray(point_normal[:, 1], dtype=np.float64)
-    for o_lo in range(0, len(obs_idx), 5000):  # obstacle blocks bound the pair arrays' memory
-        ob, grp = tree.query(boxes[o_lo : o_lo + 5000])
+    wall_args = (walls.a[:, 0].copy(), walls.a[:, 1].copy(), walls.b[:, 0].copy(), walls.b[:, 1].copy(),
+                 walls.start.astype(np.int64), walls.count.astype(np.int64))
+    g_start64, g_count64 = g_start.astype(np.int64), g_count.astype(np.int64)
+    step = 4000
+    for g_lo in range(0, len(g_start), step):  # group blocks bound the pair arrays' memory
+        grp, ob = tree.query(group_boxes[g_lo : g_lo + step])  # grouped by group: the tree answers in input order
         if len(ob) == 0:
             continue
-        ob = ob + o_lo
-        # box-to-box distance: a lower bound of every point-to-wall distance in the pair
-        dx = np.maximum(np.maximum(ob_bounds[ob, 0] - gx1[grp], gx0[grp] - ob_bounds[ob, 2]), 0.0)
-        dy = np.maximum(np.maximum(ob_bounds[ob, 1] - gy1[grp], gy0[grp] - ob_bounds[ob, 3]), 0.0)
-        d = np.hypot(dx, dy)
-        rise = heights[ob] - gz[grp]
-        keep = (rise > 0) & (d * tan_min <= rise) & (d <= max_radius_m) & (g_own[grp] != ob)
-        ob, grp = ob[keep], grp[keep]
-        # nearest obstacles first within a group: what they raise hides farther ones, which the kernel then skips
-        order = np.lexsort((d[keep], grp))
-        ob, grp = ob[order], grp[order]
-        bounds = np.flatnonzero(np.r_[True, grp[1:] != grp[:-1]]) if len(grp) else np.zeros(0, dtype=np.int64)
-        _horizon_kernel(bounds.astype(np.int64), np.r_[bounds[1:], len(grp)].astype(np.int64), grp.astype(np.int64),
-                        ob.astype(np.int64), g_start.astype(np.int64), g_count.astype(np.int64), px, py, pz,
-                        pnx, pny, float(plane_tolerance_m), walls.a[:, 0].copy(), walls.a[:, 1].copy(), walls.b[:, 0].copy(), walls.b[:, 1].copy(),
-                        walls.start.astype(np.int64), walls.count.astype(np.int64), heights, n_sec, delta, sin_c, cos_c,
+        grp = (grp + g_lo).astype(np.int64)
+        ob = ob.astype(np.int64)
+        # keep the pairs whose obstacle can rise above the group's lowest point (by the box-to-box distance, a
+        # lower bound of every point-to-wall distance), nearest first within each group
+        run_start, run_end = _select_pairs(grp, ob, ob_bounds, gx0, gx1, gy0, gy1, gz, g_own.astype(np.int64),
+                                           heights, tan_min, float(max_radius_m))
+        if len(run_start) == 0:
+            continue
+        _horizon_kernel(run_start, run_end, grp, ob, g_start64, g_count64, px, py, pz,
+                        pnx, pny, float(plane_tolerance_m), *wall_args, heights, n_sec, delta, sin_c, cos_c,
                         ob_bounds, gx0, gx1, gy0, gy1, bool(occlusion), tan_horizon)
     # to degrees in place: one (points × sectors) array at a time, row blocks on threads (numpy frees the GIL)
     by_rows(lambda lo, hi: np.degrees(np.arctan(tan_horizon[lo:hi], out=tan_horizon[lo:hi]), out=tan_horizon[lo:hi]), P)
@@ -283,6 +282,40 @@ def by_rows(func, n: int, *, block: int = 20000, threads: int | None = None) -> 
     with ThreadPoolExecutor(workers) as pool:
         for _ in pool.map(lambda b: func(*b), blocks):
             pass
+
+
+@numba.njit(parallel=True, cache=True)
+def _select_pairs(grp, ob, ob_bounds, gx0, gx1, gy0, gy1, gz, g_own, heights, tan_min, max_radius):  # pragma: no cover - compiled
+    """Filter (group, obstacle) pairs sorted by group in place: keep those whose obstacle rises above the group's
+    lowest point by more than tan(min elevation) × their box-to-box distance, within ``max_radius``, not the
+    group's own building; within each group, nearest first. Returns the kept runs' [start, end) per group
+    (``grp`` and ``ob`` are reordered so each run is contiguous)."""
+    n = len(grp)
+    starts = np.flatnonzero(np.concatenate((np.ones(1, dtype=np.bool_), grp[1:] != grp[:-1]))) if n else np.zeros(0, dtype=np.int64)
+    ends = np.empty(len(starts), dtype=np.int64)
+    for r in numba.prange(len(starts)):
+        lo = starts[r]
+        hi = starts[r + 1] if r + 1 < len(starts) else n
+        g = grp[lo]
+        m = hi - lo
+        d = np.empty(m)
+        keep = np.empty(m, dtype=np.int64)
+        c = 0
+        for k in range(lo, hi):
+            o = ob[k]
+            dx = max(ob_bounds[o, 0] - gx1[g], gx0[g] - ob_bounds[o, 2], 0.0)
+            dy = max(ob_bounds[o, 1] - gy1[g], gy0[g] - ob_bounds[o, 3], 0.0)
+            dist = math.hypot(dx, dy)
+            rise = heights[o] - gz[g]
+            if rise > 0 and dist * tan_min <= rise and dist <= max_radius and g_own[g] != o:
+                d[c] = dist
+                keep[c] = o
+                c += 1
+        order = np.argsort(d[:c], kind="mergesort")
+        for j in range(c):
+            ob[lo + j] = keep[order[j]]
+        ends[r] = lo + c
+    return starts, ends
 
 
 @numba.njit(parallel=True, cache=True)
