@@ -363,6 +363,11 @@ def _horizon_kernel(run_start, run_end, pair_group, pair_obs, g_start, g_count, 
                 if rise <= 0.0:
                     continue
                 x, y = px[p], py[p]
+                nx, ny = pnx[p], pny[p]
+                on_wall = nx != 0.0 or ny != 0.0
+                # a point on a wall: an obstacle whose box lies wholly behind the wall's plane has no wall in front
+                if on_wall and max((bx0 - x) * nx, (bx1 - x) * nx) + max((by0 - y) * ny, (by1 - y) * ny) <= plane_tol:
+                    continue
                 if cull:
                     # no wall of the obstacle is nearer than its box, so none raises a sector above rise ÷ that
                     # distance: when every sector of the cone already holds more, a nearer obstacle hides it
@@ -378,8 +383,6 @@ def _horizon_kernel(run_start, run_end, pair_group, pair_obs, g_start, g_count, 
                                 break
                         if hidden:
                             continue
-                nx, ny = pnx[p], pny[p]
-                on_wall = nx != 0.0 or ny != 0.0
                 for w in range(w_start[o], w_start[o] + w_count[o]):
                     ax = ax_[w] - x
                     ay = ay_[w] - y
@@ -548,9 +551,12 @@ def point_beam_loss(horizon: np.ndarray, latitude_deg: np.ndarray, *, chunk: int
         sec = np.minimum((az / (360.0 / n_sec)).astype(np.int64), n_sec - 1)
         el32 = el.astype(np.float32)
         idx = np.flatnonzero(lat == k)
-        for lo in range(0, len(idx), chunk):
-            rows = idx[lo : lo + chunk]
+
+        def block(lo: int, hi: int, idx=idx, sec=sec, el32=el32, w=w) -> None:
+            rows = idx[lo:hi]
             out[rows] = (horizon[rows][:, sec] >= el32) @ w / w.sum()
+
+        by_rows(block, len(idx), block=chunk)
     return out
 
 
