@@ -273,15 +273,15 @@ def test_tianditu_without_a_key_says_so(browser, hostile_run, tmp_path, monkeypa
     out = tmp_path / "out"
     assert main(["run", "dapuqiao", "--buildings", str(src), "--boundary", "none", "--tiles", "tianditu", "--no-shading",
                  "--out", str(out), "-q"]) == 0
-    page = Page(browser, out / "dapuqiao" / "map.html")
+    page = Page(browser, out / "hostile" / "map.html")  # a run over hostile.geojson is named after it
     box = page.page.locator("#sm-summary .sm-warnings").inner_text()
     assert "Tianditu" in box and "TIANDITU_KEY" in box
     assert not any("tianditu" in u for u in page.blocked)  # no tile request with an empty key
     import json
 
-    summary = json.loads((out / "dapuqiao" / "summary.json").read_text(encoding="utf-8"))
+    summary = json.loads((out / "hostile" / "summary.json").read_text(encoding="utf-8"))
     assert any("TIANDITU_KEY" in w for w in summary["warnings"])
-    assert "TIANDITU_KEY" in (out / "dapuqiao" / "report.html").read_text(encoding="utf-8")
+    assert "TIANDITU_KEY" in (out / "hostile" / "report.html").read_text(encoding="utf-8")
     page.page.close()
 
 
@@ -296,7 +296,7 @@ def hostile_run(tmp_path_factory):
     g.to_file(path)
     out = tmp / "out"
     assert main(["run", "dapuqiao", "--buildings", str(path), "--boundary", "none", "--out", str(out), "-q"]) == 0
-    return out / "dapuqiao"
+    return out / "hostile"  # named after the file
 
 
 def test_hostile_names_show_as_text_and_run_nothing(browser, hostile_run):
@@ -338,9 +338,9 @@ def test_amap_tiles_draw_roofs_at_their_gcj02_position(browser, tmp_path):
     out = tmp_path / "out"
     assert main(["run", "dapuqiao", "--buildings", str(path), "--boundary", "none", "--tiles", "amap", "--out", str(out),
                  "--no-shading", "-q"]) == 0
-    html = (out / "dapuqiao" / "map.html").read_text(encoding="utf-8")
+    html = (out / "g" / "map.html").read_text(encoding="utf-8")
     assert "autonavi" in html and "GCJ-02" in html
-    page = Page(browser, out / "dapuqiao" / "map.html")
+    page = Page(browser, out / "g" / "map.html")
     drawn = page.page.evaluate("""() => { const o = window.solarmap.roofs; let pts = null;
         o.eachLayer(l => { pts = l.getLatLngs()[0].map(p => [p.lng, p.lat]); }); return pts; }""")
     corner = min(drawn, key=lambda p: (p[0] + p[1]))
@@ -361,7 +361,7 @@ def test_exclusion_zone_layer_draws_the_zone_roofs_and_popups_show_the_economics
     out = tmp_path / "out"
     assert main(["run", "dapuqiao", "--buildings", str(tmp_path / "grid.geojson"), "--boundary", "none",
                  "--exclude", f"{zone}:heritage", "--out", str(out), "-q"]) == 0
-    page = Page(browser, out / "dapuqiao" / "map.html")
+    page = Page(browser, out / "grid" / "map.html")
     assert page.errors == []
     n = page.page.evaluate("window.solarmap.roofCount")
     _radio(page, "zones")

@@ -55,11 +55,11 @@ def test_a_gcj02_warning_appears_in_summary_report_and_map(tmp_path):
     path = tmp_path / "gcj.gpkg"
     src.to_file(path, driver="GPKG")
     assert _run(["dapuqiao", "--buildings", str(path)], tmp_path / "out") == 0
-    s = _summary(tmp_path / "out")
+    s = _summary(tmp_path / "out", "gcj")  # a run over gcj.gpkg is named after it
     gcj = [w for w in s["warning_details"] if w["kind"] == "GCJ02Warning"]
     assert len(gcj) == 1 and "GCJ-02" in gcj[0]["message"]
     for page in ("report.html", "map.html"):
-        html = (tmp_path / "out" / "dapuqiao" / page).read_text(encoding="utf-8")
+        html = (tmp_path / "out" / "gcj" / page).read_text(encoding="utf-8")
         box = html[html.index('class="sm-warnings"'):]
         assert "GCJ-02" in box[:4000] and "坐标疑似 GCJ-02" in box[:4000], page
 
@@ -70,7 +70,7 @@ def test_warnings_in_english_only_pages_have_no_chinese_titles(tmp_path):
     path = tmp_path / "dup.gpkg"
     src.to_file(path, driver="GPKG")
     assert _run(["dapuqiao", "--buildings", str(path), "--lang", "en"], tmp_path / "out") == 0
-    html = (tmp_path / "out" / "dapuqiao" / "report.html").read_text(encoding="utf-8")
+    html = (tmp_path / "out" / "dup" / "report.html").read_text(encoding="utf-8")
     box = html[html.index('class="sm-warnings"'):html.index("</ul>", html.index('class="sm-warnings"'))]
     assert "duplicate building ids" in box and "Warnings of this run" in box and "输入数据" not in box
 
@@ -277,8 +277,7 @@ def test_solarmaps_own_roofs_gpkg_can_be_read_back_in(dapuqiao_run, tmp_path):
     path = tmp_path / "refeed.gpkg"
     back.to_file(path, driver="GPKG")
     assert _run(["dapuqiao", "--buildings", str(path), "--boundary", "none", "--no-shading"], tmp_path / "out") == 0
-    roofs = pd.read_csv(tmp_path / "out" / "refeed" / "roofs.csv" if (tmp_path / "out" / "refeed").exists()
-                        else tmp_path / "out" / "dapuqiao" / "roofs.csv", encoding="utf-8-sig")
+    roofs = pd.read_csv(tmp_path / "out" / "refeed" / "roofs.csv", encoding="utf-8-sig")  # named after the file
     assert len(roofs) == 300 and {"input_floors", "input_input_floors"} <= set(roofs.columns)
 
 

@@ -37,6 +37,15 @@ def subdistrict_table(roofs: pd.DataFrame) -> pd.DataFrame:
     return t.reset_index()
 
 
+def _names(name: str, sub) -> bool:
+    """Whether a run's name is the subdistrict's own (``dapuqiao``, ``打浦桥``, its code): else the title keeps the
+    run's name too (``solarmap · city · Dapuqiao (打浦桥街道)`` for a run over another buildings file)."""
+    try:
+        return find_subdistrict(name).slug == sub.slug
+    except Exception:  # noqa: BLE001 - not a subdistrict's name
+        return False
+
+
 def summarise(cfg, roofs, weather, boundary_label, policy_results, rule_set, warnings, run_id, hashes, crs, *,
               warning_details: list[dict] | None = None, category_detection: dict | None = None,
               exclusions: list[dict] | None = None, planes: pd.DataFrame | None = None, facades=None) -> dict:
@@ -57,7 +66,8 @@ def summarise(cfg, roofs, weather, boundary_label, policy_results, rule_set, war
     title = f"solarmap · {cfg.name}"
     if cfg.subdistrict and not cfg.boundary:  # the subdistrict's outline is the boundary (not a file, not 'none')
         try:
-            title = f"solarmap · {find_subdistrict(cfg.subdistrict).label}"
+            sub = find_subdistrict(cfg.subdistrict)
+            title = f"solarmap · {sub.label}" if _names(cfg.name, sub) else f"solarmap · {cfg.name} · {sub.label}"
         except Exception:  # noqa: BLE001 - a title is never worth failing a run
             pass
     flags = {c: int(roofs[c].sum()) for c in (*FLAG_COLUMNS, "height_imputed", "roof_overlap") if c in roofs.columns}
