@@ -507,3 +507,54 @@ def test_facade_layer_draws_the_walls_as_lines(browser, dapuqiao_run):
     page.page.wait_for_timeout(200)
     assert page.roof_paths() == roofs and not legend.is_visible()
     page.page.close()
+
+
+def test_warnings_are_in_chinese_on_the_report_and_the_map_under_lang_zh(browser, tmp_path):
+    """A run with four different warnings (GCJ-02 coordinates, duplicate ids, no building-use column, the pipeline's
+    dropped column mappings) under --lang zh: every one has its Chinese text in summary.json, and the report's
+    and the map's warning boxes show it, with the numbers and file names of the English one."""
+    import json
+
+    from solarmap.resources import sample_buildings
+    from solarmap.sources.coords import wgs84_to_gcj02
+
+    src = gpd.read_file(sample_buildings("dapuqiao")).drop(columns=["euluc_class", "kind"])
+    xy = shapely.get_coordinates(src.geometry.to_numpy())
+    lon, lat = wgs84_to_gcj02(xy[:, 0], xy[:, 1])
+    src["geometry"] = shapely.set_coordinates(src.geometry.to_numpy().copy(), list(zip(lon, lat, strict=True)))
+    src.loc[src.index[:3], "building_id"] = "same"
+    path = tmp_path / "gcj.gpkg"
+    src.to_file(path, driver="GPKG")
+    out = tmp_path / "out"
+    assert main(["run", "dapuqiao", "--buildings", str(path), "--lang", "zh", "--no-shading", "--out", str(out),
+                 "-q"]) == 0
+    run = out / "gcj"
+    details = json.loads((run / "summary.json").read_text(encoding="utf-8"))["warning_details"]
+    kinds = {w["kind"] for w in details}
+    assert {"GCJ02Warning", "CategoryWarning", "InputDataWarning", "ConfigWarning"} <= kinds, kinds
+    assert all(w["message_zh"] and w["message"] for w in details)
+    by_kind = {w["kind"]: w for w in details}
+    expect = {  # the Chinese text each warning must show, with the English one's values
+        "GCJ02Warning": "建筑轮廓的坐标疑似 GCJ-02（高德、腾讯）",
+        "CategoryWarning": "未找到建筑用途（用地性质）字段",
+        "ConfigWarning": "配置文件的字段映射",
+    }
+    dup = next(w for w in details if "duplicate building ids" in w["message"])
+    assert dup["message_zh"] == f"{path}：2 个重复的建筑编号已加 #n 后缀以示区分"
+    gcj = by_kind["GCJ02Warning"]
+    pcts = [s for s in gcj["message"].split() if s.endswith("%")]
+    assert len(pcts) == 2 and all(p in gcj["message_zh"] for p in pcts)  # the same shares, in the Chinese text
+    assert "category_column='euluc_class'" in by_kind["ConfigWarning"]["message_zh"]
+    report = (run / "report.html").read_text(encoding="utf-8")
+    box = report[report.index('class="sm-warnings"'):report.index("</ul>", report.index('class="sm-warnings"'))]
+    for text in [*expect.values(), dup["message_zh"]]:
+        assert text in box, text
+    assert "look like GCJ-02" not in box and "duplicate building ids" not in box  # not the English as well
+    page = Page(browser, run / "map.html", viewport=(1366, 768))
+    shown = page.page.locator("#sm-summary .sm-warnings").inner_text()
+    for text in [*expect.values(), dup["message_zh"]]:
+        assert text in shown, text
+    assert "look like GCJ-02" not in shown and "本次运行的注意事项" in shown
+    assert page.errors == []
+    page.page.close()
+

@@ -289,3 +289,32 @@ def test_a_projected_boundary_without_crs_is_refused_naming_the_boundary(tmp_pat
     assert _run(["dapuqiao", "--boundary", str(path)], tmp_path / "out") == 2
     err = capsys.readouterr().err
     assert f"boundary file {path} has no CRS" in err and "buildings" not in err.split("boundary file")[1][:80]
+
+
+def test_every_warning_solarmap_gives_has_a_chinese_text():
+    """Each warn(...) call in solarmap/ passes zh=, and no warning bypasses warn() through a bare logger.warning
+    (it would reach summary.json without a Chinese text and without being a Python warning)."""
+    import ast
+
+    from conftest import REPO
+
+    missing, bare, calls = [], [], 0
+    for path in sorted((REPO / "solarmap").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            f = node.func
+            name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
+            where = f"{path.relative_to(REPO)}:{node.lineno}"
+            owner = f.value.id if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) else ""
+            if name == "warn" and owner in ("", "errors"):  # solarmap.errors.warn (not warnings.warn inside it)
+                calls += 1
+                zh = [k for k in node.keywords if k.arg == "zh"]
+                if not zh or (isinstance(zh[0].value, ast.Constant) and zh[0].value.value is None):
+                    missing.append(where)
+            if name == "warning" and path.name != "errors.py" and owner in ("log", "logger", "_log", "LOG", "logging"):
+                bare.append(where)
+    assert calls >= 20  # the check sees the call sites (23 when written)
+    assert missing == [], f"warn() without zh=: {missing}"
+    assert bare == [], f"warnings logged without warn(): {bare}"

@@ -10,6 +10,7 @@ import pandas as pd
 
 from solarmap import economics, overlaps
 from solarmap.columns import FLAG_COLUMNS
+from solarmap.errors import warning_detail
 from solarmap.policy import overall_status
 from solarmap.solar import pv_model_description
 from solarmap.sources.subdistricts import find_subdistrict
@@ -117,7 +118,7 @@ def summarise(cfg, roofs, weather, boundary_label, policy_results, rule_set, war
         "repairs": {"flags": flags, **overlaps.overlap_summary(roofs), "height_sources": {str(k): int(v) for k, v in roofs["height_source"].value_counts().items()}},
         "warnings": list(dict.fromkeys(warnings)),
         "warning_details": warning_details if warning_details is not None else [
-            {"kind": "SolarmapWarning", "title_zh": "注意", "message": w} for w in dict.fromkeys(warnings)],
+            warning_detail("SolarmapWarning", w) for w in dict.fromkeys(warnings)],
         "weather": {"source": weather.source, "annual_ghi_kwh_m2": round(weather.annual_ghi_kwh_m2(), 1),
                     "latitude": weather.latitude, "longitude": weather.longitude},
         "roofs_model": vars(cfg.roofs).copy() | {"ground_coverage_ratio_used": median(roofs.loc[a, "ground_coverage_ratio"])},

@@ -583,6 +583,7 @@ _CSS = """
 .sm-warnings { margin-top: 6px; padding: 4px 6px; background: #fff4ce; border: 1px solid #d9a400; max-height: 160px;
   overflow-y: auto; }
 .sm-warnings ul { margin: 2px 0 0 0; padding-left: 16px; }
+.sm-warnings .sm-en { color: #555; font-size: 0.95em; }
 #sm-search input { width: 200px; font-size: 12px; padding: 3px 4px; }
 #sm-search ul { list-style: none; margin: 2px 0 0 0; padding: 0; max-width: 240px; }
 #sm-search li { cursor: pointer; padding: 2px 3px; font-size: 12px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
@@ -693,7 +694,7 @@ def _summary_html(summary: dict, lang: str, *, notes: list[str] = (), roofs_on_m
     if notes:
         extra["warning_details"] = list(summary.get("warning_details") or
                                         [{"message": w, "title_zh": "注意"} for w in summary.get("warnings", [])])
-        extra["warning_details"] += [{"message": n, "title_zh": "底图"} for n in notes]
+        extra["warning_details"] += [{"message": n, "title_zh": "底图", "message_zh": n} for n in notes]  # in lang
     lines.append(warnings_html(extra, lang, escape=_esc))
     # the content keeps its <div class="sm-panel sm-summary">: pages and tests find the panel by it
     return (f'<div id="sm-summary" class="sm-panel" style="display:none">'
@@ -708,9 +709,23 @@ def warnings_html(summary: dict, lang: str, *, escape) -> str:
     items = summary.get("warning_details") or [{"message": w, "title_zh": "注意"} for w in summary.get("warnings", [])]
     if not items:
         return ""
-    lis = "".join(f"<li>{escape(w['title_zh']) + '：' if lang != 'en' else ''}{escape(w['message'])}</li>" for w in items)
+    lis = "".join(f"<li>{_warning_text(w, lang, escape)}</li>" for w in items)
     return (f'<div class="sm-warnings" role="alert"><b>⚠ {escape(label("warnings", lang))} ({len(items)})</b>'
             f"<ul>{lis}</ul></div>")
+
+
+def _warning_text(w: dict, lang: str, escape) -> str:
+    """One warning: the English message (en); the Chinese title and message, or the English one where the warning
+    has no Chinese text (zh); both, the English below the Chinese (both)."""
+    en, zh = w.get("message", ""), w.get("message_zh")
+    if lang == "en":
+        return escape(en)
+    title = escape(w.get("title_zh") or "注意") + "："
+    if not zh:
+        return title + escape(en)
+    if lang == "zh" or zh == en:
+        return title + escape(zh)
+    return f'{title}{escape(zh)}<br><span class="sm-en">{escape(en)}</span>'
 
 
 def _esc(text) -> str:

@@ -251,7 +251,7 @@ tr, .chart, .sm-warnings, .kpis {{ break-inside: avoid; }}
 .chart {{ margin: 4px 12px 4px 0; }}
 .all {{ color: #444; margin: 2px 0 6px 0; }} .unclosed {{ color: #b00020; font-weight: 600; white-space: normal; text-align: left; font-size: 10.5px; }}
 .sm-warnings {{ margin: 10px 0; padding: 6px 10px; background: #fff4ce; border: 1px solid #d9a400; }}
-.sm-warnings ul {{ margin: 4px 0 0 0; padding-left: 18px; }}
+.sm-warnings ul {{ margin: 4px 0 0 0; padding-left: 18px; }} .sm-warnings .sm-en {{ color: #555; font-size: 0.95em; }}
 @media print {{ body {{ margin: 0; max-width: none; font-size: 11.5px; }}
   h1 {{ font-size: 17px; }} .kpi b {{ font-size: 15px; }} }}
 </style></head><body>
