@@ -558,3 +558,49 @@ def test_warnings_are_in_chinese_on_the_report_and_the_map_under_lang_zh(browser
     assert page.errors == []
     page.page.close()
 
+
+def test_economics_line_and_popups_say_each_label_and_unit_once(browser, zh_run, dapuqiao_run):
+    """The panel's economics line and the popups: each label and unit once, in the chosen language, from the column
+    registry ("投资 9,495 万元 · 回收期（中位数）5.3 年", "Capex 95.0 M CNY · median payback 5.3 yr"), never
+    "投资 CNY Capex CNY … 回收期 yr Payback yr"."""
+    import json
+    import re
+
+    from solarmap.columns import COLUMNS
+    from solarmap.report import maps
+
+    summary = json.loads((dapuqiao_run / "dapuqiao" / "summary.json").read_text(encoding="utf-8"))
+    econ = summary["economics"]["total"]
+    p50 = econ["payback_years_p10_p50_p90"][1]
+    zh = f"投资 {econ['capex_cny'] / 1e4:,.0f} 万元 · 回收期（中位数）{p50:.1f} 年"
+    en = f"Capex {econ['capex_cny'] / 1e6:,.1f} M CNY · median payback {p50:.1f} yr"
+    assert maps.economics_line(econ, "zh") == zh and maps.economics_line(econ, "en") == en
+    both = maps.economics_line(econ, "both")
+    assert both.count("投资") == both.count("Capex") == both.count("CNY") == 1 and both.count("yr") == 1
+    for lang in ("zh", "en", "both"):
+        panel = maps._summary_html(summary, lang)
+        assert not re.search(r"(CNY|yr|元|年)\s*(Capex|Payback|payback|回收期)", panel), lang  # a unit then a label
+        assert "投资 CNY" not in panel and "Capex CNY" not in panel and "Payback yr" not in panel, lang
+    zh_map = (zh_run / "map.html").read_text(encoding="utf-8")
+    assert zh in zh_map and "M CNY" not in zh_map
+    for key, col in (("capex", "capex_cny"), ("payback", "payback_years"), ("savings", "annual_savings_cny")):
+        c = COLUMNS[col]
+        assert maps.label(key, "zh") == f"{c.zh}（{c.unit_in('zh')}）" and "CNY" not in maps.label(key, "zh")
+        assert maps.label(key, "en") == f"{c.label} {c.unit}"  # English as before
+        assert maps.label(key, "both") == f"{c.zh} {c.label} {c.unit}"  # the unit once
+    assert maps.label("co2_roof", "both").count("CO₂") == 1
+    # the zh popup: Chinese units (元, 年), no English unit or label
+    roofs = pd.read_csv(zh_run / "roofs.csv", encoding="utf-8-sig")
+    one = roofs[roofs["suitable"].astype(bool) & (roofs["name"].fillna("") == "")]["building_id"].iloc[0]
+    page = Page(browser, zh_run / "map.html")
+    popup = page.click_roof(one)
+    assert "投资（元）" in popup and "回收期（年）" in popup and "年减排CO₂（吨/年）" in popup
+    assert not re.search(r"CNY|Capex|Payback|\byr\b", popup), popup
+    assert "名称" not in popup  # no empty name row
+    assert page.errors == []
+    page.page.close()
+    # the report's economics section in Chinese, its heading without a unit
+    report = (zh_run / "report.html").read_text(encoding="utf-8")
+    section = report[report.index("<h2>投资与回收期</h2>"):]
+    section = section[:section.index("<h2>", 5)]
+    assert "百万元" in section and "假设：折现率" in section and "capex" not in section and "Assumptions" not in section
