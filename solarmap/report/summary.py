@@ -79,7 +79,8 @@ def _unclosed(p: dict, lang: str) -> str:
     zh = f"尚缺 {n:,.0f} 栋" if count else f"尚缺 {n:,.0f} m²"
     en = (f"{n:,.0f} building{'s' if round(n) != 1 else ''} short" if count else f"{n:,.0f} m² short")
     rest = zh if lang == "zh" else en if lang == "en" else f"{zh} · {en}"
-    return f'<div class="unclosed">{_e(label("not_closable", lang))} ({_e(rest)})</div>'
+    wrap = f"（{rest}）" if lang == "zh" else f" ({rest})"
+    return f'<div class="unclosed">{_e(label("not_closable", lang))}{_e(wrap)}</div>'
 
 
 def _money(cny) -> str:
@@ -193,7 +194,8 @@ def _facade_section(summary: dict, lang: str) -> str:
         for k, o in fs["by_orientation"].items())
     heads = "".join(f"<th>{L(k)}</th>" for k in ("by_orientation", "th_facades", "th_suitable", "th_f_mwp", "th_f_gwh",
                                                    "th_f_gwh_all", "th_f_loss"))
-    reasons = ", ".join(f"{_e(reason_label(k, lang))} {v:,}" for k, v in fs.get("unsuitable_by_reason", {}).items())
+    reasons = ("，" if lang == "zh" else ", ").join(f"{_e(reason_label(k, lang))} {v:,}"
+                                                  for k, v in fs.get("unsuitable_by_reason", {}).items())
     return f"""<h2>{L('facades')}</h2>
 <div class="kpis">
 <span class="kpi"><b>{t['suitable']:,} / {t['facades']:,}</b>{L('th_suitable')} / {L('th_facades')}</span>
@@ -202,7 +204,7 @@ def _facade_section(summary: dict, lang: str) -> str:
 <span class="kpi"><b>{t['shading_loss_pct_total'] or 0:.1f} %</b>{L('shading')}</span>
 </div>
 <table><tr>{heads}</tr>{rows}</table>
-<div>{L('f_not_suitable')}: {reasons}</div>"""
+<div>{L('f_not_suitable')}{'：' if lang == 'zh' else ': '}{reasons}</div>"""
 
 
 def render_report(roofs: pd.DataFrame, summary: dict, *, lang: str = "both") -> str:
@@ -295,8 +297,8 @@ tr, .chart, .sm-warnings, .kpis {{ break-inside: avoid; }}
 {_facade_section(summary, lang)}
 <h2>{L('rules')}</h2>
 {use_line}
-<table class="rules"><colgroup>{cols}</colgroup><tr>{th}</tr>
-{''.join(rules)}</table>
+<table class="rules"><colgroup>{cols}</colgroup><thead><tr>{th}</tr></thead>
+<tbody>{''.join(rules)}</tbody></table>
 {economics}
 <h2>{L('by_reason')}</h2>
 <table><tr><th>{head('th_reason')}</th><th>{head('th_count')}</th></tr>{excluded}</table>
