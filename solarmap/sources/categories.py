@@ -431,7 +431,7 @@ def category_warnings(df: pd.DataFrame, detection: CategoryDetection, cat: pd.Da
             f"{_SCHEME_TEXT[d.scheme]} (more than buildings.max_other_share = {100 * max_other_share:g} %): the "
             f"installation rules see only the rest. Columns looked at: {', '.join(d.looked_at) or 'none'}. "
             f"If the land use is in another column or scheme: {_FIX}",
-            f"按{_SCHEME_TEXT_ZH[d.scheme]}读取{what_zh}，{n:,} 栋建筑中有 {other:,} 栋（{100 * other / n:.0f} %）计为"
+            f"按 {_SCHEME_TEXT_ZH[d.scheme]}读取{what_zh}，{n:,} 栋建筑中有 {other:,} 栋（{100 * other / n:.0f} %）计为"
             f"“其他”（other），超过 buildings.max_other_share = {100 * max_other_share:g} %：安装规则只统计其余建筑。"
             f"已查看的字段：{', '.join(d.looked_at) or '无'}。如用地性质在其他字段或采用其他分类：{_FIX_ZH}"))
     return out

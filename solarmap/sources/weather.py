@@ -190,8 +190,8 @@ def _season_problem(d: pd.DataFrame, latitude: float) -> str | None:
         f"its seasons are the {hemisphere} hemisphere's: {s_name} has {ratio:.2f} × the irradiation of {w_name} and "
         f"is {abs(warmer):.1f} °C {'colder' if warmer < 0 else 'warmer'}, but at {abs(latitude):.2f}° "
         f"{'N' if north else 'S'} {s_name} is summer (is the year shifted by six months, or from the other hemisphere?)",
-        f"其季节属于{'南' if north else '北'}半球：{s_zh}的辐照量为{w_zh}的 {ratio:.2f} 倍，气温"
-        f"{'低' if warmer < 0 else '高'} {abs(warmer):.1f} °C，而在{'北' if north else '南'}纬 {abs(latitude):.2f}° 处"
+        f"其季节属于{'南' if north else '北'}半球：{s_zh}的辐照量仅为 {w_zh}的 {ratio:.2f} 倍，气温"
+        f"{'低' if warmer < 0 else '高'} {abs(warmer):.1f} °C，而在{'北' if north else '南'}纬 {abs(latitude):.2f}° 处 "
         f"{s_zh}是夏季（年份是否错开了六个月，或数据来自另一半球？）",
     )
 
