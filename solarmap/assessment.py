@@ -38,12 +38,12 @@ from solarmap.columns import COLUMNS
 from solarmap.config import Config, applicable_mappings, with_buildings
 from solarmap.economics import apply_economics
 from solarmap.errors import (
-    WARNING_TITLES_ZH,
     ConfigWarning,
     GCJ02Warning,
     InputDataError,
     InputDataWarning,
     warn,
+    warning_detail,
 )
 from solarmap.policy import apply_rules
 from solarmap.roofs import layout_roofs
@@ -86,7 +86,8 @@ class WarningCollector(logging.Handler):
         self.records: list[dict] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.records.append({"kind": getattr(record, "solarmap_kind", "SolarmapWarning"), "message": record.getMessage()})
+        self.records.append({"kind": getattr(record, "solarmap_kind", "SolarmapWarning"), "message": record.getMessage(),
+                             "message_zh": getattr(record, "solarmap_zh", None)})
 
     @property
     def messages(self) -> list[str]:
@@ -94,12 +95,13 @@ class WarningCollector(logging.Handler):
         return list(dict.fromkeys(r["message"] for r in self.records))
 
     def details(self) -> list[dict]:
-        """Each warning once, in order: kind (the SolarmapWarning class), its Chinese title, message."""
+        """Each warning once, in order: kind (the SolarmapWarning class), message, its Chinese title and Chinese
+        message (:func:`solarmap.errors.warning_detail`)."""
         seen, out = set(), []
         for r in self.records:
             if r["message"] not in seen:
                 seen.add(r["message"])
-                out.append(r | {"title_zh": WARNING_TITLES_ZH.get(r["kind"], WARNING_TITLES_ZH["SolarmapWarning"])})
+                out.append(warning_detail(r["kind"], r["message"], r["message_zh"]))
         return out
 
     @contextlib.contextmanager
@@ -183,7 +185,7 @@ def _named_parts(b: gpd.GeoDataFrame, cfg: Config, path: str) -> Boundary:
                    f"{maxy:.0f}) are not longitude/latitude: give it a .prj, or save it with its CRS (e.g. as GeoPackage)")
             raise InputDataError(msg)
         warn(f"boundary file {path} has no CRS; its coordinates fit longitude/latitude, read as EPSG:4326",
-             InputDataWarning)
+             InputDataWarning, zh=f"边界文件 {path} 未定义坐标系；其坐标在经纬度范围内，按 EPSG:4326 读取")
         b = b.set_crs("EPSG:4326")
     b = b.to_crs("EPSG:4326")
     geoms = b.geometry.to_numpy()
@@ -207,7 +209,10 @@ def _named_parts(b: gpd.GeoDataFrame, cfg: Config, path: str) -> Boundary:
     if blank:
         warn(f"boundary file {path}: {len(blank)} of {len(b)} polygons have no name"
              f"{f' in column {col!r}' if col else ' (no name column found)'}; their buildings' subdistrict is "
-             f"'{cfg.name}-<n>'. Name them with --boundary-name-column COL", InputDataWarning)
+             f"'{cfg.name}-<n>'. Name them with --boundary-name-column COL", InputDataWarning,
+             zh=f"边界文件 {path}：{len(b)} 个多边形中有 {len(blank)} 个"
+                f"{f'在字段“{col}”中' if col else '没有名称字段，'}没有名称；其中建筑的街道记为“{cfg.name}-<n>”。"
+                "可用 --boundary-name-column 字段名 指定名称字段")
         for k, i in enumerate(blank, start=1):
             names[i] = f"{cfg.name}-{k}"
     parts = list(b.geometry.to_numpy())
@@ -279,7 +284,9 @@ def prepare(fp: gpd.GeoDataFrame, cfg: Config, *, baseline_year: int, boundary: 
         imputed |= from_neighbours
         if from_neighbours.any():
             warn(f"{int(from_neighbours.sum())} buildings without a plausible height took the median of their "
-                 "neighbours within 100 m (flag height_imputed)", InputDataWarning)
+                 "neighbours within 100 m (flag height_imputed)", InputDataWarning,
+                 zh=f"{int(from_neighbours.sum())} 栋建筑缺少可信的高度，已取其周边 100 米内建筑高度的中位数"
+                    "（标记为 height_imputed）")
     roofs["height_imputed"] = imputed
     ok = roofs["assessment"] == "assessed"
     roofs.loc[ok & roofs["height_m"].isna(), ["assessment", "reason"]] = ["excluded", "no_height"]
@@ -303,7 +310,7 @@ def prepare(fp: gpd.GeoDataFrame, cfg: Config, *, baseline_year: int, boundary: 
                    f"buildings are in this subdistrict and in the CRS they claim (or use --boundary none). {hint}").strip()
             raise InputDataError(msg)
         if hint:
-            warn(hint, GCJ02Warning)
+            warn(hint, GCJ02Warning, zh=hint.zh)
         out_b = (roofs["assessment"] == "assessed").to_numpy() & ~inside
         roofs.loc[out_b, ["assessment", "reason"]] = ["excluded", "outside_boundary"]
         roofs["in_boundary"] = inside  # a building excluded for another reason keeps it, and still lies outside
@@ -318,7 +325,8 @@ def prepare(fp: gpd.GeoDataFrame, cfg: Config, *, baseline_year: int, boundary: 
             named |= sel
         if twice:
             warn(f"boundary {boundary.label}: its polygons overlap; {twice} buildings lie in more than one and take "
-                 "the first one's name", InputDataWarning)
+                 "the first one's name", InputDataWarning,
+                 zh=f"边界 {boundary.label} 的多边形相互重叠：{twice} 栋建筑同时位于多个多边形内，取第一个多边形的名称")
     if boundary is None:
         roofs["in_boundary"] = True
     roofs["subdistrict"] = sub_of
@@ -554,9 +562,12 @@ def _read(buildings, cfg: Config) -> tuple[gpd.GeoDataFrame, Config, str]:
         new_b, dropped = applicable_mappings(cfg.buildings, raw.columns, source=source)
         cfg.buildings = new_b
         if dropped:
+            where_zh = "输入的 GeoDataFrame" if source == "the GeoDataFrame" else source
             warn(f"the pipeline's column mappings {', '.join(dropped)} name columns that {source} does not have; "
                  "they were dropped and those columns are detected afresh (give --id-column, --height-column, "
-                 "--category-column … to map them)", ConfigWarning)
+                 "--category-column … to map them)", ConfigWarning,
+                 zh=f"配置文件的字段映射 {', '.join(dropped)} 所指的字段在 {where_zh} 中不存在：已弃用，改为重新自动识别"
+                    "（可用 --id-column、--height-column、--category-column 等指定）")
     return raw, cfg, source
 
 

@@ -35,10 +35,20 @@ def _setup_logging(quiet: bool, verbose: bool) -> None:
 
 
 def _run(args) -> int:
-    from solarmap.config import apply_overrides, load_config, resolve_pipeline, with_buildings
+    from solarmap.config import (
+        apply_overrides,
+        load_config,
+        renames_run,
+        resolve_pipeline,
+        run_name_from_file,
+        with_buildings,
+    )
     from solarmap.pipeline import run
 
     cfg = load_config(resolve_pipeline(args.pipeline))
+    if args.buildings and not args.name and renames_run(cfg, args.buildings):
+        # another file than the pipeline's own: the run is named after it, so it never overwrites the pipeline's
+        args.name = run_name_from_file(args.buildings)
     if args.buildings:
         # another buildings file: the config layer keeps the pipeline's mappings that apply to it (see with_buildings)
         cfg = with_buildings(cfg, str(Path(args.buildings).resolve()))
@@ -264,7 +274,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="candidate ranking (default annual_kwh)")
     r.add_argument("--tiles", choices=["none", "osm", "carto", "tianditu", "amap"])
     r.add_argument("--lang", choices=["zh", "en", "both"])
-    r.add_argument("--name", help="run name (the output folder under --out)")
+    r.add_argument("--name", help="run name (the output folder under --out; default: the pipeline's name, or with "
+                   "--buildings over a pipeline with its own buildings file, that file's name)")
     r.add_argument("--out", help="output folder: the run goes to OUT/<name>/, the database to OUT/solarmap.duckdb")
     r.add_argument("--roof-shapes", choices=["auto", "column", "dsm", "rules", "flat"],
                    help="where roof shapes come from: auto (column, then DSM, then the pipeline's shape rules), one "

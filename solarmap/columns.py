@@ -51,11 +51,26 @@ class Column:
         token = next((t for suffix, t in _UNIT_TOKENS if self.name.endswith(suffix)), "")
         return f"{self.zh}_{token} {self.name}" if token else f"{self.zh} {self.name}"
 
+    def unit_in(self, lang: str = "en") -> str:
+        """The unit as a reader of ``lang`` writes it (``元/年`` for ``CNY/yr`` in Chinese); empty when none."""
+        unit = self.unit if self.unit and self.unit != "-" else ""
+        return UNITS_ZH.get(unit, unit) if lang == "zh" else unit
+
     def display(self, lang: str = "both") -> str:
-        """A label for maps and reports, with the unit: ``装机容量 kWp``, ``Capacity kWp`` or both."""
-        unit = f" {self.unit}" if self.unit and self.unit != "-" else ""
-        zh, en = f"{self.zh}{unit}", f"{self.label}{unit}"
-        return zh if lang == "zh" else en if lang == "en" else f"{zh} {en}"
+        """A label for maps and reports with its unit once: ``投资（元）``, ``Capex CNY``, or ``投资 Capex CNY``."""
+        unit = self.unit_in(lang)
+        if lang == "zh":
+            return f"{self.zh}（{unit}）" if unit else self.zh
+        en = f"{self.label} {unit}" if unit else self.label
+        if lang == "en":
+            return en
+        head, _, rest = en.partition(" ")
+        return f"{self.zh} {rest if rest and head in self.zh else en}"  # "年减排CO₂ avoided t/yr", not "CO₂ CO₂"
+
+
+#: units in Chinese where a planner writes them so (元, 年, 吨); kWh, kWp, m² and % stay as they are
+UNITS_ZH = {"CNY": "元", "CNY/yr": "元/年", "CNY/kWh": "元/kWh", "yr": "年", "t/yr": "吨/年", "kWh/yr": "kWh/年",
+            "kWh/kWp/yr": "kWh/kWp/年", "kWh/m²/yr": "kWh/m²/年"}
 
 
 def _c(name, dtype, unit, decimals, description, zh, label, group="roof") -> Column:
@@ -247,6 +262,7 @@ REASONS_ZH: dict[str, str] = {
     "underground": "地下建筑",
     "north_facing": "朝北坡面",
     "low_yield": "发电量过低",
+    "ground_storey": "仅首层外露",
 }
 
 

@@ -691,6 +691,31 @@ def with_buildings(cfg: Config, path: str) -> Config:
     return new
 
 
+#: suffixes a buildings file's run name drops (``shanghai.osm.pbf`` → ``shanghai``)
+_DATA_SUFFIXES = {".pbf", ".osm", ".bz2", ".gz", ".zip", ".parquet", ".geoparquet", ".gpkg", ".shp", ".geojson",
+                  ".json", ".fgb", ".csv", ".gml", ".kml", ".tab", ".xml"}
+
+
+def run_name_from_file(path: str | Path) -> str:
+    """The run name a buildings file gives (``solarmap run dapuqiao --buildings city.parquet`` → ``city``): the
+    file's name without its data suffixes, every character that is not a letter (Chinese included), a digit,
+    ``-``, ``_`` or ``.`` replaced by ``_``, at most 80 characters; ``run`` when nothing is left."""
+    stem = Path(str(path).rstrip("/\\")).name
+    while Path(stem).suffix.lower() in _DATA_SUFFIXES:
+        stem = stem[: -len(Path(stem).suffix)]
+    safe = re.sub(r"[^\w.\-]+", "_", stem, flags=re.UNICODE)
+    safe = re.sub(r"_{2,}", "_", safe).strip("._-")[:80].rstrip("._-")
+    return safe or "run"
+
+
+def renames_run(cfg: Config, buildings: str | Path) -> bool:
+    """Whether a run over ``buildings`` (``--buildings``) takes the file's name rather than the pipeline's: when
+    the pipeline has a buildings file of its own and this is another one. A pipeline without one (the shipped
+    Yuyuan, Laoximen, Wuliqiao) keeps its name: the file completes it."""
+    own = cfg.buildings.path
+    return bool(own) and Path(own).resolve() != Path(buildings).resolve()
+
+
 def applicable_mappings(b: BuildingsConfig, columns, *, source: str) -> tuple[BuildingsConfig, list[str]]:
     """The buildings settings that apply to data with ``columns``: inherited mappings (see
     :func:`with_buildings`) whose column is missing are reset to their default (detect afresh), and so is the

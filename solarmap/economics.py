@@ -41,6 +41,9 @@ SUBSIDY_KINDS = {
 #: the note summary.json and the report carry about prices
 TARIFF_NOTE = ("flat prices per category: time-of-use tariffs need hourly profiles per roof, which this version does "
                "not keep, so daytime PV is valued at the flat price (an underestimate under time-of-use)")
+#: the same note in Chinese, for reports in Chinese
+TARIFF_NOTE_ZH = ("各类别按单一电价计：分时电价需要逐屋顶的逐时出力，本版本不保存，因此白天的光伏电量按单一电价计价"
+                  "（在分时电价下为低估）")
 
 
 def capex_per_kwp(capacity_kwp, ec: EconomicsConfig) -> np.ndarray:

@@ -5,6 +5,8 @@ catch either ``SolarmapError`` or ``ValueError``/``OSError``. Messages say what 
 rows) and how to fix it.
 """
 
+from __future__ import annotations
+
 
 class SolarmapError(Exception):
     """Root of every error solarmap raises deliberately."""
@@ -66,14 +68,38 @@ class WeatherWarning(SolarmapWarning):
     """The weather was used although a plausibility check failed (``weather.anywhere``)."""
 
 
-def warn(message: str, category: type[SolarmapWarning] = SolarmapWarning, *, stacklevel: int = 2) -> None:
+def warn(message: str, category: type[SolarmapWarning] = SolarmapWarning, *, zh: str | None = None,
+         stacklevel: int = 2) -> None:
     """Give a warning both ways: through :func:`warnings.warn` (filterable) and on the ``solarmap`` logger (which
-    a run collects into its summary, report and map)."""
+    a run collects into its summary, report and map).
+
+    ``zh`` is the same warning in Chinese, built from the same values (numbers, file and column names unchanged):
+    summary.json carries it as ``message_zh``, and the report and map show it where the run's language is Chinese.
+    Every warning solarmap gives passes one (a test checks the call sites)."""
     import logging
     import warnings
 
-    logging.getLogger("solarmap").warning(message, extra={"solarmap_kind": category.__name__})
+    logging.getLogger("solarmap").warning(message, extra={"solarmap_kind": category.__name__, "solarmap_zh": zh})
     warnings.warn(message, category, stacklevel=stacklevel + 1)
+
+
+class Message(str):
+    """An English message that carries its Chinese text as ``.zh`` (for messages built in one place and warned or
+    raised in another): it is the English string everywhere a string is expected."""
+
+    zh: str
+
+    def __new__(cls, en: str, zh: str) -> Message:
+        obj = super().__new__(cls, en)
+        obj.zh = zh
+        return obj
+
+
+def warning_detail(kind: str, message: str, zh: str | None = None, *, title_zh: str | None = None) -> dict:
+    """One entry of summary.json's ``warning_details``: the kind (the SolarmapWarning class), the English message,
+    its Chinese title and the Chinese message (None where a warning has none: pages then show the English one)."""
+    title = title_zh or WARNING_TITLES_ZH.get(kind, WARNING_TITLES_ZH["SolarmapWarning"])
+    return {"kind": kind, "message": message, "title_zh": title, "message_zh": zh or None}
 
 
 #: a short Chinese title per warning kind, shown before the message where the run's language is Chinese

@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from solarmap.config import PVConfig
-from solarmap.errors import InputDataError
+from solarmap.errors import InputDataError, InputDataWarning, warn
 from solarmap.shading import visible_share
 from solarmap.solar import (
     Sun,
@@ -748,8 +748,9 @@ def select_roofs(store: ShadeStore, selection: str) -> np.ndarray:
                f"run (first: {', '.join(missing[:5])}); use ids from roofs.csv with assessment = assessed")
         raise InputDataError(msg)
     if missing:
-        log.warning("per-roof selection: %d ids are not assessed roofs of the run and were skipped (%s)",
-                    len(missing), ", ".join(missing[:5]))
+        shown = ", ".join(missing[:5])
+        warn(f"per-roof selection: {len(missing)} ids are not assessed roofs of the run and were skipped ({shown})",
+             InputDataWarning, zh=f"逐屋顶输出的选择：{len(missing)} 个编号不是本次运行已评估的屋顶，已跳过（{shown}）")
     return np.flatnonzero(found)
 
 

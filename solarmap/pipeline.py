@@ -26,7 +26,7 @@ import shapely
 from solarmap import hourly, store
 from solarmap.assessment import Stages, run_assessment
 from solarmap.config import Config
-from solarmap.errors import ConfigError, OutputError, OutputWarning, warn
+from solarmap.errors import ConfigError, OutputError, OutputWarning, warn, warning_detail
 from solarmap.report import aggregate, export, maps
 from solarmap.report import summary as report_page
 from solarmap.resources import EMBEDDED_WEATHER
@@ -205,10 +205,13 @@ def _write(cfg: Config, result, stages: Stages, *, started, out_root: Path, db_p
                 text = (f"{exc} The run's outputs are complete; its database rows are in "
                         f"{out_root / name / side.name}: merge them with 'solarmap store merge "
                         f"{out_root / name / side.name} --db {db_path}' once the database is free")
-                warn(text, OutputWarning)
+                side_path = out_root / name / side.name
+                zh = (f"数据库 {db_path} 正被另一进程占用。本次运行的输出已完整写出，数据库记录另存于 {side_path}；"
+                      f"待数据库空闲后用 'solarmap store merge {side_path} --db {db_path}' 合并")
+                warn(text, OutputWarning, zh=zh)
                 summary["warnings"].append(text)
-                summary["warning_details"].append({"kind": "OutputWarning", "title_zh": "数据库被占用，结果另存",
-                                                   "message": text})
+                summary["warning_details"].append(warning_detail("OutputWarning", text, zh,
+                                                                 title_zh="数据库被占用，结果另存"))
                 summary["database"] = {"written": False, "side_file": str(out_root / name / side.name)}
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -277,10 +280,12 @@ def _tiles_key_warning(cfg: Config, summary: dict) -> None:
         return
     text = ("output.tiles = 'tianditu' needs a Tianditu key: set output.tianditu_key in the pipeline or the "
             "TIANDITU_KEY environment variable; the map is drawn without a basemap")
-    warn(text, OutputWarning)
+    zh = ("底图 output.tiles = 'tianditu' 需要天地图密钥：请在配置文件中设置 output.tianditu_key，或设置环境变量 "
+          "TIANDITU_KEY；本图未加载底图")
+    warn(text, OutputWarning, zh=zh)
     summary.setdefault("warnings", []).append(text)
-    summary.setdefault("warning_details", []).append({"kind": "OutputWarning", "title_zh": "天地图底图缺少密钥",
-                                                      "message": text})
+    summary.setdefault("warning_details", []).append(warning_detail("OutputWarning", text, zh,
+                                                                    title_zh="天地图底图缺少密钥"))
 
 
 def _split_cells(x: np.ndarray, y: np.ndarray, idx: np.ndarray, limit: int, box: tuple) -> list[np.ndarray]:

@@ -149,8 +149,11 @@ def roof_shapes(raw: pd.DataFrame, roofs: gpd.GeoDataFrame, cfg: RoofsConfig, *,
             shape[has] = given[has]
             source[has] = "column"
             if len(unknown):
-                warn(f"roof shapes {', '.join(map(str, unknown[:8]))} in column '{col}' are not modelled as planes "
-                     f"(modelled: {', '.join(SHAPES)} and their synonyms): those roofs are modelled flat", InputDataWarning)
+                shown = ", ".join(map(str, unknown[:8]))
+                warn(f"roof shapes {shown} in column '{col}' are not modelled as planes "
+                     f"(modelled: {', '.join(SHAPES)} and their synonyms): those roofs are modelled flat", InputDataWarning,
+                     zh=f"字段“{col}”中的屋顶形式 {shown} 无法按坡屋面建模（可建模的形式：{', '.join(SHAPES)} 及其同义词），"
+                        "这些屋顶按平屋顶计算")
             if c := _first(raw, PITCH_COLUMNS):
                 v = _numbers(raw[c])
                 pitch = np.where(np.isfinite(v) & (v > 0) & (v < 80), v, np.nan)
@@ -396,7 +399,9 @@ def building_planes(roofs: gpd.GeoDataFrame, cfg: RoofsConfig) -> tuple[gpd.GeoD
         fits = (area >= MIN_FILL * np.maximum(rect, 1e-9)) | (area >= 0.98 * hull)
         if (~fits).any():
             warn(f"{int((~fits).sum())} pitched roofs have footprints far from a rectangle and not convex (filling "
-                 f"less than {MIN_FILL:.0%} of their oriented rectangle): modelled flat", InputDataWarning)
+                 f"less than {MIN_FILL:.0%} of their oriented rectangle): modelled flat", InputDataWarning,
+                 zh=f"{int((~fits).sum())} 栋坡屋顶建筑的轮廓既不近似矩形也不是凸多边形（面积不足其最小外接矩形的 "
+                    f"{MIN_FILL:.0%}），按平屋顶计算")
             idx = np.flatnonzero(built)[~fits]
             built[idx] = False
             ok[idx] = False

@@ -51,6 +51,8 @@ def snapshot(folder: Path) -> dict[str, str]:
 
 
 def run(args, out: Path, capsys) -> tuple[int, str]:
+    if "--buildings" in args and "--name" not in args:  # these tests are about the input, not the run's name
+        args = [*args, "--name", "dapuqiao"]
     code = main(["run", *args, "--out", str(out), "-q"])
     captured = capsys.readouterr()
     return code, captured.err
@@ -66,7 +68,8 @@ def out(tmp_path):
     o = tmp_path / "out"
     path = tmp_path / "good.geojson"
     make_buildings().to_crs(4326).to_file(path)
-    assert main(["run", "dapuqiao", "--buildings", str(path), "--out", str(o), "--no-shading", "-q"]) == 0
+    assert main(["run", "dapuqiao", "--buildings", str(path), "--name", "dapuqiao", "--out", str(o), "--no-shading",
+                 "-q"]) == 0
     return o
 
 

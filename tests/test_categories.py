@@ -168,11 +168,11 @@ def test_a_real_file_with_a_column_named_euluc_finds_its_public_institutions(tmp
     real.to_parquet(path)
     out = tmp_path / "out"
     assert main(["run", "dapuqiao", "--buildings", str(path), "--out", str(out), "--no-shading", "-q"]) == 0
-    roofs = pd.read_csv(out / "dapuqiao" / "roofs.csv", encoding="utf-8-sig")
+    roofs = pd.read_csv(out / "real" / "roofs.csv", encoding="utf-8-sig")  # named after the file
     found = roofs["category"].value_counts()
     assert found["public_institution"] == expected["public_institution"] == 80
     assert found.to_dict() == expected.to_dict()
-    summary = json.loads((out / "dapuqiao" / "summary.json").read_text(encoding="utf-8"))
+    summary = json.loads((out / "real" / "summary.json").read_text(encoding="utf-8"))
     assert summary["categories"]["column"] == "euluc" and summary["categories"]["scheme"] == "euluc"
     assert summary["categories"]["how"] == "detected"
     assert {p["rule_id"]: p["eligible_buildings"] > 0 for p in summary["policy"]} == {

@@ -39,7 +39,7 @@ def test_dsm_heights_recovered_within_half_a_metre_through_the_cli(tmp_path):
     out = tmp_path / "out"
     assert main(["run", "dapuqiao", "--buildings", str(path), "--dsm", str(tif), "--boundary", "none",
                  "--out", str(out), "--no-shading", "-q"]) == 0
-    roofs = pd.read_csv(out / "dapuqiao" / "roofs.csv", encoding="utf-8-sig").set_index("building_id")
+    roofs = pd.read_csv(out / "footprints" / "roofs.csv", encoding="utf-8-sig").set_index("building_id")
     got = roofs.loc[[f"D{i}" for i in range(40)], "height_m"].to_numpy()
     assert (roofs["height_source"] == "dsm").all()
     np.testing.assert_allclose(got, heights, atol=0.5)

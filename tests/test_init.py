@@ -93,5 +93,5 @@ def test_year_built_column_on_the_command_line(tmp_path):
     out = tmp_path / "out"
     assert main(["run", "dapuqiao", "--buildings", str(tmp_path / "c.gpkg"), "--boundary", "none", "--id-column", "编号",
                  "--height-column", "高度", "--year-built-column", "built_in", "--no-shading", "--out", str(out), "-q"]) == 0
-    roofs = pd.read_csv(out / "dapuqiao" / "roofs.csv", encoding="utf-8-sig")
+    roofs = pd.read_csv(out / "c" / "roofs.csv", encoding="utf-8-sig")
     assert (roofs["stage"] == "new").all() and (roofs["year_built"] == 2023).all()

@@ -203,7 +203,7 @@ def test_library_and_cli_drop_the_same_mappings(dapuqiao_gdf, tmp_path, capsys):
     assert main(["run", "dapuqiao", "--buildings", str(path), "--out", str(tmp_path / "out"), "-q"]) == 0
     err = capsys.readouterr().err
     assert "name_column='name'" in err and "floors_column='floors'" in err
-    cli = pd.read_csv(tmp_path / "out" / "dapuqiao" / "roofs.csv", encoding="utf-8-sig")
+    cli = pd.read_csv(tmp_path / "out" / "other" / "roofs.csv", encoding="utf-8-sig")
     assert np.allclose(np.round(lib["annual_kwh"].to_numpy(float), 1), cli["annual_kwh"].to_numpy(float), equal_nan=True)
     assert (lib["category"].to_numpy() == cli["category"].to_numpy()).all()  # euluc_class still mapped in both
 

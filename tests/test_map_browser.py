@@ -273,15 +273,15 @@ def test_tianditu_without_a_key_says_so(browser, hostile_run, tmp_path, monkeypa
     out = tmp_path / "out"
     assert main(["run", "dapuqiao", "--buildings", str(src), "--boundary", "none", "--tiles", "tianditu", "--no-shading",
                  "--out", str(out), "-q"]) == 0
-    page = Page(browser, out / "dapuqiao" / "map.html")
+    page = Page(browser, out / "hostile" / "map.html")  # a run over hostile.geojson is named after it
     box = page.page.locator("#sm-summary .sm-warnings").inner_text()
     assert "Tianditu" in box and "TIANDITU_KEY" in box
     assert not any("tianditu" in u for u in page.blocked)  # no tile request with an empty key
     import json
 
-    summary = json.loads((out / "dapuqiao" / "summary.json").read_text(encoding="utf-8"))
+    summary = json.loads((out / "hostile" / "summary.json").read_text(encoding="utf-8"))
     assert any("TIANDITU_KEY" in w for w in summary["warnings"])
-    assert "TIANDITU_KEY" in (out / "dapuqiao" / "report.html").read_text(encoding="utf-8")
+    assert "TIANDITU_KEY" in (out / "hostile" / "report.html").read_text(encoding="utf-8")
     page.page.close()
 
 
@@ -296,7 +296,7 @@ def hostile_run(tmp_path_factory):
     g.to_file(path)
     out = tmp / "out"
     assert main(["run", "dapuqiao", "--buildings", str(path), "--boundary", "none", "--out", str(out), "-q"]) == 0
-    return out / "dapuqiao"
+    return out / "hostile"  # named after the file
 
 
 def test_hostile_names_show_as_text_and_run_nothing(browser, hostile_run):
@@ -338,9 +338,9 @@ def test_amap_tiles_draw_roofs_at_their_gcj02_position(browser, tmp_path):
     out = tmp_path / "out"
     assert main(["run", "dapuqiao", "--buildings", str(path), "--boundary", "none", "--tiles", "amap", "--out", str(out),
                  "--no-shading", "-q"]) == 0
-    html = (out / "dapuqiao" / "map.html").read_text(encoding="utf-8")
+    html = (out / "g" / "map.html").read_text(encoding="utf-8")
     assert "autonavi" in html and "GCJ-02" in html
-    page = Page(browser, out / "dapuqiao" / "map.html")
+    page = Page(browser, out / "g" / "map.html")
     drawn = page.page.evaluate("""() => { const o = window.solarmap.roofs; let pts = null;
         o.eachLayer(l => { pts = l.getLatLngs()[0].map(p => [p.lng, p.lat]); }); return pts; }""")
     corner = min(drawn, key=lambda p: (p[0] + p[1]))
@@ -361,7 +361,7 @@ def test_exclusion_zone_layer_draws_the_zone_roofs_and_popups_show_the_economics
     out = tmp_path / "out"
     assert main(["run", "dapuqiao", "--buildings", str(tmp_path / "grid.geojson"), "--boundary", "none",
                  "--exclude", f"{zone}:heritage", "--out", str(out), "-q"]) == 0
-    page = Page(browser, out / "dapuqiao" / "map.html")
+    page = Page(browser, out / "grid" / "map.html")
     assert page.errors == []
     n = page.page.evaluate("window.solarmap.roofCount")
     _radio(page, "zones")
@@ -507,3 +507,100 @@ def test_facade_layer_draws_the_walls_as_lines(browser, dapuqiao_run):
     page.page.wait_for_timeout(200)
     assert page.roof_paths() == roofs and not legend.is_visible()
     page.page.close()
+
+
+def test_warnings_are_in_chinese_on_the_report_and_the_map_under_lang_zh(browser, tmp_path):
+    """A run with four different warnings (GCJ-02 coordinates, duplicate ids, no building-use column, the pipeline's
+    dropped column mappings) under --lang zh: every one has its Chinese text in summary.json, and the report's
+    and the map's warning boxes show it, with the numbers and file names of the English one."""
+    import json
+
+    from solarmap.resources import sample_buildings
+    from solarmap.sources.coords import wgs84_to_gcj02
+
+    src = gpd.read_file(sample_buildings("dapuqiao")).drop(columns=["euluc_class", "kind"])
+    xy = shapely.get_coordinates(src.geometry.to_numpy())
+    lon, lat = wgs84_to_gcj02(xy[:, 0], xy[:, 1])
+    src["geometry"] = shapely.set_coordinates(src.geometry.to_numpy().copy(), list(zip(lon, lat, strict=True)))
+    src.loc[src.index[:3], "building_id"] = "same"
+    path = tmp_path / "gcj.gpkg"
+    src.to_file(path, driver="GPKG")
+    out = tmp_path / "out"
+    assert main(["run", "dapuqiao", "--buildings", str(path), "--lang", "zh", "--no-shading", "--out", str(out),
+                 "-q"]) == 0
+    run = out / "gcj"
+    details = json.loads((run / "summary.json").read_text(encoding="utf-8"))["warning_details"]
+    kinds = {w["kind"] for w in details}
+    assert {"GCJ02Warning", "CategoryWarning", "InputDataWarning", "ConfigWarning"} <= kinds, kinds
+    assert all(w["message_zh"] and w["message"] for w in details)
+    by_kind = {w["kind"]: w for w in details}
+    expect = {  # the Chinese text each warning must show, with the English one's values
+        "GCJ02Warning": "建筑轮廓的坐标疑似 GCJ-02（高德、腾讯）",
+        "CategoryWarning": "未找到建筑用途（用地性质）字段",
+        "ConfigWarning": "配置文件的字段映射",
+    }
+    dup = next(w for w in details if "duplicate building ids" in w["message"])
+    assert dup["message_zh"] == f"{path}：2 个重复的建筑编号已加 #n 后缀以示区分"
+    gcj = by_kind["GCJ02Warning"]
+    pcts = [s for s in gcj["message"].split() if s.endswith("%")]
+    assert len(pcts) == 2 and all(p in gcj["message_zh"] for p in pcts)  # the same shares, in the Chinese text
+    assert "category_column='euluc_class'" in by_kind["ConfigWarning"]["message_zh"]
+    report = (run / "report.html").read_text(encoding="utf-8")
+    box = report[report.index('class="sm-warnings"'):report.index("</ul>", report.index('class="sm-warnings"'))]
+    for text in [*expect.values(), dup["message_zh"]]:
+        assert text in box, text
+    assert "look like GCJ-02" not in box and "duplicate building ids" not in box  # not the English as well
+    page = Page(browser, run / "map.html", viewport=(1366, 768))
+    shown = page.page.locator("#sm-summary .sm-warnings").inner_text()
+    for text in [*expect.values(), dup["message_zh"]]:
+        assert text in shown, text
+    assert "look like GCJ-02" not in shown and "本次运行的注意事项" in shown
+    assert page.errors == []
+    page.page.close()
+
+
+def test_economics_line_and_popups_say_each_label_and_unit_once(browser, zh_run, dapuqiao_run):
+    """The panel's economics line and the popups: each label and unit once, in the chosen language, from the column
+    registry ("投资 9,495 万元 · 回收期（中位数）5.3 年", "Capex 95.0 M CNY · median payback 5.3 yr"), never
+    "投资 CNY Capex CNY … 回收期 yr Payback yr"."""
+    import json
+    import re
+
+    from solarmap.columns import COLUMNS
+    from solarmap.report import maps
+
+    summary = json.loads((dapuqiao_run / "dapuqiao" / "summary.json").read_text(encoding="utf-8"))
+    econ = summary["economics"]["total"]
+    p50 = econ["payback_years_p10_p50_p90"][1]
+    zh = f"投资 {econ['capex_cny'] / 1e4:,.0f} 万元 · 回收期（中位数）{p50:.1f} 年"
+    en = f"Capex {econ['capex_cny'] / 1e6:,.1f} M CNY · median payback {p50:.1f} yr"
+    assert maps.economics_line(econ, "zh") == zh and maps.economics_line(econ, "en") == en
+    both = maps.economics_line(econ, "both")
+    assert both.count("投资") == both.count("Capex") == both.count("CNY") == 1 and both.count("yr") == 1
+    for lang in ("zh", "en", "both"):
+        panel = maps._summary_html(summary, lang)
+        assert not re.search(r"(CNY|yr|元|年)\s*(Capex|Payback|payback|回收期)", panel), lang  # a unit then a label
+        assert "投资 CNY" not in panel and "Capex CNY" not in panel and "Payback yr" not in panel, lang
+    zh_map = (zh_run / "map.html").read_text(encoding="utf-8")
+    assert zh in zh_map and "M CNY" not in zh_map
+    for key, col in (("capex", "capex_cny"), ("payback", "payback_years"), ("savings", "annual_savings_cny")):
+        c = COLUMNS[col]
+        assert maps.label(key, "zh") == f"{c.zh}（{c.unit_in('zh')}）" and "CNY" not in maps.label(key, "zh")
+        assert maps.label(key, "en") == f"{c.label} {c.unit}"  # English as before
+        assert maps.label(key, "both") == f"{c.zh} {c.label} {c.unit}"  # the unit once
+    assert maps.label("co2_roof", "both").count("CO₂") == 1
+    # the zh popup: Chinese units (元, 年), no English unit or label
+    roofs = pd.read_csv(zh_run / "roofs.csv", encoding="utf-8-sig")
+    one = roofs[roofs["suitable"].astype(bool) & (roofs["name"].fillna("") == "")]["building_id"].iloc[0]
+    page = Page(browser, zh_run / "map.html")
+    popup = page.click_roof(one)
+    assert "投资（元）" in popup and "回收期（年）" in popup and "年减排CO₂（吨/年）" in popup
+    assert not re.search(r"CNY|Capex|Payback|\byr\b", popup), popup
+    assert "名称" not in popup  # no empty name row
+    assert page.errors == []
+    page.page.close()
+    # the report's economics section in Chinese, its heading without a unit
+    report = (zh_run / "report.html").read_text(encoding="utf-8")
+    section = report[report.index("<h2>投资与回收期</h2>"):]
+    section = section[:section.index("<h2>", 5)]
+    assert "百万元" in section and "假设：折现率" in section and "capex" not in section and "Assumptions" not in section

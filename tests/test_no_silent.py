@@ -55,11 +55,11 @@ def test_a_gcj02_warning_appears_in_summary_report_and_map(tmp_path):
     path = tmp_path / "gcj.gpkg"
     src.to_file(path, driver="GPKG")
     assert _run(["dapuqiao", "--buildings", str(path)], tmp_path / "out") == 0
-    s = _summary(tmp_path / "out")
+    s = _summary(tmp_path / "out", "gcj")  # a run over gcj.gpkg is named after it
     gcj = [w for w in s["warning_details"] if w["kind"] == "GCJ02Warning"]
     assert len(gcj) == 1 and "GCJ-02" in gcj[0]["message"]
     for page in ("report.html", "map.html"):
-        html = (tmp_path / "out" / "dapuqiao" / page).read_text(encoding="utf-8")
+        html = (tmp_path / "out" / "gcj" / page).read_text(encoding="utf-8")
         box = html[html.index('class="sm-warnings"'):]
         assert "GCJ-02" in box[:4000] and "坐标疑似 GCJ-02" in box[:4000], page
 
@@ -70,7 +70,7 @@ def test_warnings_in_english_only_pages_have_no_chinese_titles(tmp_path):
     path = tmp_path / "dup.gpkg"
     src.to_file(path, driver="GPKG")
     assert _run(["dapuqiao", "--buildings", str(path), "--lang", "en"], tmp_path / "out") == 0
-    html = (tmp_path / "out" / "dapuqiao" / "report.html").read_text(encoding="utf-8")
+    html = (tmp_path / "out" / "dup" / "report.html").read_text(encoding="utf-8")
     box = html[html.index('class="sm-warnings"'):html.index("</ul>", html.index('class="sm-warnings"'))]
     assert "duplicate building ids" in box and "Warnings of this run" in box and "输入数据" not in box
 
@@ -277,8 +277,7 @@ def test_solarmaps_own_roofs_gpkg_can_be_read_back_in(dapuqiao_run, tmp_path):
     path = tmp_path / "refeed.gpkg"
     back.to_file(path, driver="GPKG")
     assert _run(["dapuqiao", "--buildings", str(path), "--boundary", "none", "--no-shading"], tmp_path / "out") == 0
-    roofs = pd.read_csv(tmp_path / "out" / "refeed" / "roofs.csv" if (tmp_path / "out" / "refeed").exists()
-                        else tmp_path / "out" / "dapuqiao" / "roofs.csv", encoding="utf-8-sig")
+    roofs = pd.read_csv(tmp_path / "out" / "refeed" / "roofs.csv", encoding="utf-8-sig")  # named after the file
     assert len(roofs) == 300 and {"input_floors", "input_input_floors"} <= set(roofs.columns)
 
 
@@ -290,3 +289,32 @@ def test_a_projected_boundary_without_crs_is_refused_naming_the_boundary(tmp_pat
     assert _run(["dapuqiao", "--boundary", str(path)], tmp_path / "out") == 2
     err = capsys.readouterr().err
     assert f"boundary file {path} has no CRS" in err and "buildings" not in err.split("boundary file")[1][:80]
+
+
+def test_every_warning_solarmap_gives_has_a_chinese_text():
+    """Each warn(...) call in solarmap/ passes zh=, and no warning bypasses warn() through a bare logger.warning
+    (it would reach summary.json without a Chinese text and without being a Python warning)."""
+    import ast
+
+    from conftest import REPO
+
+    missing, bare, calls = [], [], 0
+    for path in sorted((REPO / "solarmap").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            f = node.func
+            name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
+            where = f"{path.relative_to(REPO)}:{node.lineno}"
+            owner = f.value.id if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) else ""
+            if name == "warn" and owner in ("", "errors"):  # solarmap.errors.warn (not warnings.warn inside it)
+                calls += 1
+                zh = [k for k in node.keywords if k.arg == "zh"]
+                if not zh or (isinstance(zh[0].value, ast.Constant) and zh[0].value.value is None):
+                    missing.append(where)
+            if name == "warning" and path.name != "errors.py" and owner in ("log", "logger", "_log", "LOG", "logging"):
+                bare.append(where)
+    assert calls >= 20  # the check sees the call sites (23 when written)
+    assert missing == [], f"warn() without zh=: {missing}"
+    assert bare == [], f"warnings logged without warn(): {bare}"

@@ -62,7 +62,7 @@ def test_osm_file_end_to_end_heights_categories_parts_and_pv(tmp_path, capsys):
     out = tmp_path / "out"
     code = main(["run", "dapuqiao", "--buildings", str(dapuqiao_osm(tmp_path / "d.osm")), "--out", str(out), "-q"])
     assert code == 0, capsys.readouterr().err
-    r = roofs(out)
+    r = roofs(out, "d")  # a run over d.osm is named after it
     assert len(r) == 8  # 6 buildings (one of them replaced by its 2 parts) + 2 parts; generators are not rows
     expect = {  # id: (height_m, height_rule, category, use_class)
         "way/101": (25.0, "height", "public_institution", "education"),
@@ -95,7 +95,7 @@ def test_osm_file_end_to_end_heights_categories_parts_and_pv(tmp_path, capsys):
     assert pv.drop(["way/102", "way/105", "way/107"]).sum() == 0.0
     # stage from the outline's start_date (2022 ≥ the rule set's baseline): the parts are new buildings
     assert r.loc["way/105", "stage"] == "new" and r.loc["way/101", "stage"] == "existing"
-    summary = json.loads((out / "dapuqiao" / "summary.json").read_text(encoding="utf-8"))
+    summary = json.loads((out / "d" / "summary.json").read_text(encoding="utf-8"))
     assert summary["excluded_by_reason"] == {"replaced_by_parts": 1}
     assert any("without a size" in w for w in summary["warnings"])
 
@@ -208,7 +208,7 @@ def test_overture_geoparquet_end_to_end(tmp_path, capsys):
     code = main(["run", "dapuqiao", "--buildings", str(overture_buildings(tmp_path / "o.parquet")), "--out", str(out),
                  "--no-shading", "-q"])
     assert code == 0, capsys.readouterr().err
-    r = roofs(out)
+    r = roofs(out, "o")
     school, flats, office, bare, garage = r.index  # input order kept, GERS ids as building ids
     assert school == "08b31190a4d1bfff0200b2f2d6d2a3f1"
     assert (r.loc[school, "height_m"], r.loc[school, "height_rule"], r.loc[school, "floors"]) == (22.5, "height", 6)
@@ -303,7 +303,7 @@ def test_pvgis_weather_run_records_source_and_database_and_reruns_offline(monkey
     refuse_network(monkeypatch)
     assert main([*args, "--out", str(tmp_path / "b")]) == 0, capsys.readouterr().err
     assert len(rec.urls) == 1
-    s1, s2 = (json.loads((tmp_path / o / "dapuqiao" / "summary.json").read_text(encoding="utf-8")) for o in "ab")
+    s1, s2 = (json.loads((tmp_path / o / "b" / "summary.json").read_text(encoding="utf-8")) for o in "ab")
     assert s1["weather"]["source"].startswith("pvgis:PVGIS-ERA5 tmy 31.21,121.47 2005-2023")
     assert s1["inputs"]["weather"] == s1["weather"]["source"]
     assert s1["weather"] == s2["weather"] and s1["totals"]["annual_kwh"] == s2["totals"]["annual_kwh"]
@@ -389,7 +389,7 @@ def test_fetch_osm_writes_a_table_that_runs(monkeypatch, tmp_path, capsys):
     assert asked["tags"]["building:part"] is True and asked["polygon"].contains(shapely.Point(121.47, 31.2095))
     assert settings.use_cache and str(tmp_path / "cache" / "osmnx") == settings.cache_folder
     assert main(["run", "dapuqiao", "--buildings", str(out), "--out", str(tmp_path / "o"), "--no-shading", "-q"]) == 0
-    r = roofs(tmp_path / "o")
+    r = roofs(tmp_path / "o", "f")
     assert r.loc["way/77", "height_m"] == 21.0 and r.loc["way/77", "use_class"] == "education"
 
 

@@ -107,3 +107,69 @@ def test_subdistricts_command_lists_ten(capsys):
     assert main(["subdistricts"]) == 0
     out = capsys.readouterr().out
     assert out.count("310101") == 10 and "打浦桥街道" in out
+
+
+def _small_file(path, n: int, prefix: str):
+    """``n`` buildings of the embedded Dapuqiao sample (inside its outline), ids prefixed so two files differ."""
+    src = gpd.read_file(BUILDINGS_DIR / "dapuqiao.geojson").head(n)
+    src["building_id"] = prefix + src["building_id"].astype(str)
+    src.to_file(path, driver="GPKG" if path.suffix == ".gpkg" else None)
+    return path
+
+
+def test_two_runs_over_different_buildings_files_leave_two_folders_named_after_the_files(tmp_path):
+    out = tmp_path / "out"
+    a = _small_file(tmp_path / "city.gpkg", 60, "C")
+    b = _small_file(tmp_path / "老西门 survey (v2).gpkg", 40, "L")
+    assert main(["run", "dapuqiao", "--buildings", str(a), "--out", str(out), "--no-shading", "-q"]) == 0
+    first = (out / "city" / "roofs.csv").read_bytes()
+    assert main(["run", "dapuqiao", "--buildings", str(b), "--out", str(out), "--no-shading", "-q"]) == 0
+    folders = sorted(p.name for p in out.iterdir() if p.is_dir())
+    # the Chinese name is kept, the spaces and brackets become _; nothing went to outputs/dapuqiao/
+    assert folders == ["city", "老西门_survey_v2"], folders
+    assert (out / "city" / "roofs.csv").read_bytes() == first  # the second run overwrote nothing
+    ra = pd.read_csv(out / "city" / "roofs.csv", encoding="utf-8-sig")
+    rb = pd.read_csv(out / "老西门_survey_v2" / "roofs.csv", encoding="utf-8-sig")
+    assert len(ra) == 60 and ra["building_id"].str.startswith("C").all()
+    assert len(rb) == 40 and rb["building_id"].str.startswith("L").all()
+    for folder, name in (("city", "city"), ("老西门_survey_v2", "老西门_survey_v2")):
+        s = json.loads((out / folder / "summary.json").read_text(encoding="utf-8"))
+        assert s["name"] == name
+        # the title names the file's run and, as the Dapuqiao outline is the boundary, the subdistrict
+        assert s["title"] == f"solarmap · {name} · Dapuqiao (打浦桥街道)", s["title"]
+        report = (out / folder / "report.html").read_text(encoding="utf-8")
+        assert f"<h1>solarmap · {name} · Dapuqiao" in report and f"<title>solarmap · {name}" in report
+    runs = store.query(out / "solarmap.duckdb", "SELECT name FROM runs ORDER BY started_at")
+    assert runs["name"].tolist() == ["city", "老西门_survey_v2"]
+
+
+def test_the_run_name_of_a_buildings_file(tmp_path):
+    """--name wins; a pipeline's own buildings file keeps the pipeline's name; without a boundary the title is the
+    file's alone."""
+    from solarmap.config import load_config, renames_run, resolve_pipeline, run_name_from_file
+
+    assert run_name_from_file("/data/city.parquet") == "city"
+    assert run_name_from_file("shanghai.osm.pbf") == "shanghai"
+    assert run_name_from_file("dapuqiao_overture.parquet") == "dapuqiao_overture"
+    assert run_name_from_file("黄浦 区/楼栋:2024*.gpkg") == "楼栋_2024"  # the folder is not part of the name
+    assert run_name_from_file("a<b>|c?.geojson") == "a_b_c"
+    assert run_name_from_file("../___.shp") == "run" and run_name_from_file("--.gpkg") == "run"
+    assert len(run_name_from_file("x" * 300 + ".gpkg")) == 80
+    cfg = load_config(resolve_pipeline("dapuqiao"))
+    assert renames_run(cfg, tmp_path / "other.gpkg") and not renames_run(cfg, cfg.buildings.path)
+    assert not renames_run(load_config(resolve_pipeline("yuyuan")), tmp_path / "other.gpkg")  # no file of its own
+
+    f = _small_file(tmp_path / "blocks.gpkg", 30, "B")
+    out = tmp_path / "out"
+    assert main(["run", "dapuqiao", "--buildings", str(f), "--name", "mine", "--boundary", "none", "--out", str(out),
+                 "--no-shading", "-q"]) == 0
+    s = json.loads((out / "mine" / "summary.json").read_text(encoding="utf-8"))
+    assert s["title"] == "solarmap · mine" and not (out / "blocks").exists()
+    # a pipeline TOML with its own buildings path keeps its name; --buildings on it with that same file does too
+    toml = tmp_path / "my-area.toml"
+    toml.write_text('name = "my-area"\nsubdistrict = "dapuqiao"\n[buildings]\npath = "blocks.gpkg"\n', encoding="utf-8")
+    assert main(["run", str(toml), "--out", str(out), "--no-shading", "-q"]) == 0
+    assert main(["run", str(toml), "--buildings", str(f), "--out", str(out), "--no-shading", "-q"]) == 0
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["mine", "my-area"]
+    s = json.loads((out / "my-area" / "summary.json").read_text(encoding="utf-8"))
+    assert s["title"] == "solarmap · my-area · Dapuqiao (打浦桥街道)"

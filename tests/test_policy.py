@@ -226,7 +226,7 @@ def test_a_file_without_a_category_column_warns_and_every_rule_is_not_applicable
     src.drop(columns=["euluc_class", "kind"]).to_file(path)
     out = tmp_path / "out"
     assert main(["run", "dapuqiao", "--buildings", str(path), "--out", str(out), "--no-shading", "-q"]) == 0
-    run = out / "dapuqiao"
+    run = out / "nocat"
     summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
     (warning,) = [w for w in summary["warnings"] if "building-use column" in w]
     assert warning.startswith("no building-use column found: every building counts as 'other'")

@@ -10,6 +10,7 @@ import pandas as pd
 
 from solarmap import economics, overlaps
 from solarmap.columns import FLAG_COLUMNS
+from solarmap.errors import warning_detail
 from solarmap.policy import overall_status
 from solarmap.solar import pv_model_description
 from solarmap.sources.subdistricts import find_subdistrict
@@ -37,6 +38,15 @@ def subdistrict_table(roofs: pd.DataFrame) -> pd.DataFrame:
     return t.reset_index()
 
 
+def _names(name: str, sub) -> bool:
+    """Whether a run's name is the subdistrict's own (``dapuqiao``, ``打浦桥``, its code): else the title keeps the
+    run's name too (``solarmap · city · Dapuqiao (打浦桥街道)`` for a run over another buildings file)."""
+    try:
+        return find_subdistrict(name).slug == sub.slug
+    except Exception:  # noqa: BLE001 - not a subdistrict's name
+        return False
+
+
 def summarise(cfg, roofs, weather, boundary_label, policy_results, rule_set, warnings, run_id, hashes, crs, *,
               warning_details: list[dict] | None = None, category_detection: dict | None = None,
               exclusions: list[dict] | None = None, planes: pd.DataFrame | None = None, facades=None) -> dict:
@@ -57,7 +67,8 @@ def summarise(cfg, roofs, weather, boundary_label, policy_results, rule_set, war
     title = f"solarmap · {cfg.name}"
     if cfg.subdistrict and not cfg.boundary:  # the subdistrict's outline is the boundary (not a file, not 'none')
         try:
-            title = f"solarmap · {find_subdistrict(cfg.subdistrict).label}"
+            sub = find_subdistrict(cfg.subdistrict)
+            title = f"solarmap · {sub.label}" if _names(cfg.name, sub) else f"solarmap · {cfg.name} · {sub.label}"
         except Exception:  # noqa: BLE001 - a title is never worth failing a run
             pass
     flags = {c: int(roofs[c].sum()) for c in (*FLAG_COLUMNS, "height_imputed", "roof_overlap") if c in roofs.columns}
@@ -107,7 +118,7 @@ def summarise(cfg, roofs, weather, boundary_label, policy_results, rule_set, war
         "repairs": {"flags": flags, **overlaps.overlap_summary(roofs), "height_sources": {str(k): int(v) for k, v in roofs["height_source"].value_counts().items()}},
         "warnings": list(dict.fromkeys(warnings)),
         "warning_details": warning_details if warning_details is not None else [
-            {"kind": "SolarmapWarning", "title_zh": "注意", "message": w} for w in dict.fromkeys(warnings)],
+            warning_detail("SolarmapWarning", w) for w in dict.fromkeys(warnings)],
         "weather": {"source": weather.source, "annual_ghi_kwh_m2": round(weather.annual_ghi_kwh_m2(), 1),
                     "latitude": weather.latitude, "longitude": weather.longitude},
         "roofs_model": vars(cfg.roofs).copy() | {"ground_coverage_ratio_used": median(roofs.loc[a, "ground_coverage_ratio"])},

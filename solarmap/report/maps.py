@@ -82,6 +82,9 @@ LABELS = {
     "suitable_roofs": ("适宜屋顶", "suitable roofs"),
     "all_assessed": ("全部已评估屋顶（含遮挡严重的）", "all assessed roofs (shaded ones too)"),
     "warnings": ("本次运行的注意事项", "Warnings of this run"),
+    "economics": ("投资与回收期", "Capex and payback"),
+    "h_set": ("组合", "set"), "h_peak_kw": ("峰值 kW", "peak kW"), "h_peak_hour": ("峰值时段（起始）", "peak hour (start)"),
+    "h_cf": ("容量系数", "capacity factor"), "h_gwh": ("GWh/年", "GWh/yr"),
     "not_closable": ("候选屋顶不足以补足", "cannot be closed with the candidates"),
     "excluded_shaded": ("个遮挡过重，不计入适宜", "too shaded to count as suitable"),
     "not_compliant": ("未达标", "not compliant"),
@@ -148,13 +151,33 @@ TILES = {
 }
 
 
-#: "both" labels where "zh en" would repeat a word ("年减排 CO₂ CO₂ avoided")
-_BOTH = {"co2": "年减排 CO₂ · avoided per year"}
+#: "both" labels where "zh en" would repeat a word ("年减排 CO₂ CO₂ avoided"); a column's label and unit come once
+#: ("投资 Capex CNY", not "投资 CNY Capex CNY")
+_BOTH = {"co2": "年减排 CO₂ · avoided per year",
+         **{k: COLUMNS[c].display("both") for k, c in _POPUP_COLUMNS.items()},
+         **{k: FACADE_COLUMNS[c].display("both") for k, c in _FACADE_POPUP.items()}}
 
 
 def label(key: str, lang: str) -> str:
     zh, en = LABELS[key]
     return zh if lang == "zh" else en if lang == "en" else _BOTH.get(key, f"{zh} {en}")
+
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def rule_text(text: str, lang: str) -> str:
+    """A rule's text in the chosen language: the shipped rule files write ``中文 · English``; with ``zh`` or ``en``
+    the one half, with ``both`` (or a text not so written) the whole."""
+    text = str(text or "")
+    zh, sep, en = text.partition(" · ")
+    if lang == "both" or not sep or not _CJK.search(zh) or _CJK.search(en):
+        return text
+    return zh if lang == "zh" else en
+
+
+def gwh_per_year(lang: str) -> str:
+    return "GWh/年" if lang == "zh" else "GWh/yr"
 
 
 def status_label(result: dict, lang: str) -> str:
@@ -312,7 +335,7 @@ def _data(roofs: gpd.GeoDataFrame, digits: int, lang: str) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
-def _facade_data(facades: gpd.GeoDataFrame, digits: int) -> str | None:
+def _facade_data(facades: gpd.GeoDataFrame, digits: int, lang: str = "both") -> str | None:
     """The facades with a capacity as compact columnar JSON: each wall's two ends as integer offsets (units of
     10^-digits °) from one origin, numbers rounded, reasons coded; None when there is none."""
     f = facades[np.isfinite(facades["capacity_kwp"].to_numpy(dtype=float))]
@@ -335,7 +358,7 @@ def _facade_data(facades: gpd.GeoDataFrame, digits: int) -> str | None:
                                "ua": num("usable_area_m2", 0), "kw": num("capacity_kwp", 1), "e": num("annual_kwh", 0),
                                "sy": num("specific_yield_kwh_per_kwp", 0), "sv": num("sky_view_factor", 2),
                                "sl": num("shading_loss_pct", 1), "ok": [bool(x) for x in f["suitable"]], "r": codes},
-            "R": reasons}
+            "R": [reason_label(r, lang) for r in reasons]}  # the reasons in the chosen language
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
@@ -385,10 +408,10 @@ window.addEventListener('DOMContentLoaded', function() {
     return s + (p.rl ? ' (' + p.rl + ')' : '');
   }
   function popup(p) {
-    var rows = [['id', p.i], ['name', p.n], ['category', tr(p.c)], ['stage', tr(p.s)],
+    var rows = [['id', p.i]].concat(p.n ? [['name', p.n]] : []).concat([['category', tr(p.c)], ['stage', tr(p.s)],
       ['status', statusText(p)], ['roof_area', fmt(p.ra)], ['usable_area', fmt(p.ua)],
       ['capacity', fmt(p.kw)], ['annual', fmt(p.e)], ['specific', fmt(p.sy)], ['shading', fmt(p.sl)],
-      ['existing_pv', fmt(p.pv)]];
+      ['existing_pv', fmt(p.pv)]]);
     if (p.cx !== null && p.cx !== undefined) {
       rows.push(['capex', fmt(p.cx)], ['savings', fmt(p.sv)], ['payback', fmt(p.pb)], ['npv', fmt(p.np)],
                 ['co2_roof', fmt(p.co)]);
@@ -583,6 +606,7 @@ _CSS = """
 .sm-warnings { margin-top: 6px; padding: 4px 6px; background: #fff4ce; border: 1px solid #d9a400; max-height: 160px;
   overflow-y: auto; }
 .sm-warnings ul { margin: 2px 0 0 0; padding-left: 16px; }
+.sm-warnings .sm-en { color: #555; font-size: 0.95em; }
 #sm-search input { width: 200px; font-size: 12px; padding: 3px 4px; }
 #sm-search ul { list-style: none; margin: 2px 0 0 0; padding: 0; max-width: 240px; }
 #sm-search li { cursor: pointer; padding: 2px 3px; font-size: 12px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
@@ -667,33 +691,33 @@ def _summary_html(summary: dict, lang: str, *, notes: list[str] = (), roofs_on_m
         f"<div>{label('roofs', lang)}: {t.get('assessed', 0):,} {label('assessed', lang)}, "
         f"{t.get('excluded', 0):,} {label('excluded', lang)}</div>",
         f"<div><b>{label('potential', lang)} · {t.get('suitable', 0):,} {label('suitable_roofs', lang)}: "
-        f"{t.get('suitable_capacity_mw', 0):,.1f} MWp, {t.get('suitable_annual_gwh', 0):,.2f} GWh/yr</b></div>",
-        f"<div>{label('all_assessed', lang)}: {t.get('capacity_mw', 0):,.1f} MWp, {t.get('annual_gwh', 0):,.2f} GWh/yr</div>",
-        f"<div>{label('co2', lang)} ({label('suitable_roofs', lang)}): {t.get('suitable_co2_t_per_year', 0):,.0f} t</div>",
+        f"{t.get('suitable_capacity_mw', 0):,.1f} MWp, {t.get('suitable_annual_gwh', 0):,.2f} {gwh_per_year(lang)}</b></div>",
+        f"<div>{label('all_assessed', lang)}: {t.get('capacity_mw', 0):,.1f} MWp, {t.get('annual_gwh', 0):,.2f} "
+        f"{gwh_per_year(lang)}</div>",
+        f"<div>{label('co2', lang)} ({label('suitable_roofs', lang)}): {t.get('suitable_co2_t_per_year', 0):,.0f} "
+        f"{'吨' if lang == 'zh' else 't'}</div>",
     ]
     econ = (summary.get("economics") or {}).get("total")
     if econ and econ.get("suitable_roofs"):
-        p50 = econ["payback_years_p10_p50_p90"][1]
-        lines.append(f"<div>{label('capex', lang)}: {econ['capex_cny'] / 1e6:,.1f} M CNY · {label('payback', lang)} "
-                     f"p50 {p50 if p50 is not None else '–'}</div>")
+        lines.append(f"<div>{_esc(economics_line(econ, lang))}</div>")
     for z in summary.get("exclusions", []):
         lines.append(f"<div>{label('zone', lang)}: {_esc(z['name'])} ({_esc(label('v_' + z['action'], lang))}) "
                      f"{z['buildings_inside']:,}</div>")
     ft = (summary.get("facades") or {}).get("totals")
     if ft:
         lines.append(f"<div>{label('facades', lang)} · {ft.get('suitable', 0):,} / {ft.get('facades', 0):,}: "
-                     f"{ft.get('capacity_mw', 0):,.1f} MWp, {ft.get('annual_gwh', 0):,.2f} GWh/yr</div>")
+                     f"{ft.get('capacity_mw', 0):,.1f} MWp, {ft.get('annual_gwh', 0):,.2f} {gwh_per_year(lang)}</div>")
     if roofs_on_map is not None:
         lines.append(f"<div>{_esc(label('roofs_on_map', lang))}: {roofs_on_map:,}</div>")
     for rule in summary.get("policy_overview", []):
         why = f' title="{_esc(rule["reason"])}"' if rule.get("reason") else ""
-        lines.append(f"<div{why}>{_esc(rule.get('rule_id', ''))}: {_esc(rule.get('text', ''))} — "
+        lines.append(f"<div{why}>{_esc(rule.get('rule_id', ''))}: {_esc(rule_text(rule.get('text', ''), lang))} — "
                      f"{status_label(rule, lang)}</div>")
     extra = dict(summary)
     if notes:
         extra["warning_details"] = list(summary.get("warning_details") or
                                         [{"message": w, "title_zh": "注意"} for w in summary.get("warnings", [])])
-        extra["warning_details"] += [{"message": n, "title_zh": "底图"} for n in notes]
+        extra["warning_details"] += [{"message": n, "title_zh": "底图", "message_zh": n} for n in notes]  # in lang
     lines.append(warnings_html(extra, lang, escape=_esc))
     # the content keeps its <div class="sm-panel sm-summary">: pages and tests find the panel by it
     return (f'<div id="sm-summary" class="sm-panel" style="display:none">'
@@ -703,14 +727,44 @@ def _summary_html(summary: dict, lang: str, *, notes: list[str] = (), roofs_on_m
             + "</div></div></div>")
 
 
+def economics_line(econ: dict, lang: str) -> str:
+    """The suitable roofs' capex and median payback, each label and unit once in the chosen language, the labels
+    from the column registry: ``投资 9,495 万元 · 回收期（中位数）5.3 年`` / ``Capex 95.0 M CNY · median payback
+    5.3 yr`` / both labels with the English figures."""
+    capex, payback = COLUMNS["capex_cny"], COLUMNS["payback_years"]
+    p50 = econ["payback_years_p10_p50_p90"][1]
+    years = "–" if p50 is None else f"{p50:.{payback.decimals}f}"
+    if lang == "zh":
+        return (f"{capex.zh} {econ['capex_cny'] / 1e4:,.0f} 万元 · {payback.zh}（中位数）{years} "
+                f"{payback.unit_in('zh')}")
+    en = (f"{econ['capex_cny'] / 1e6:,.1f} M {capex.unit_in('en')}", f"{years} {payback.unit_in('en')}")
+    if lang == "en":
+        return f"{capex.label} {en[0]} · median {payback.label.lower()} {en[1]}"
+    return f"{capex.zh} {capex.label} {en[0]} · {payback.zh}中位数 median {payback.label.lower()} {en[1]}"
+
+
 def warnings_html(summary: dict, lang: str, *, escape) -> str:
     """The run's warnings as a visible box (empty when there are none); Chinese titles where the language is."""
     items = summary.get("warning_details") or [{"message": w, "title_zh": "注意"} for w in summary.get("warnings", [])]
     if not items:
         return ""
-    lis = "".join(f"<li>{escape(w['title_zh']) + '：' if lang != 'en' else ''}{escape(w['message'])}</li>" for w in items)
+    lis = "".join(f"<li>{_warning_text(w, lang, escape)}</li>" for w in items)
     return (f'<div class="sm-warnings" role="alert"><b>⚠ {escape(label("warnings", lang))} ({len(items)})</b>'
             f"<ul>{lis}</ul></div>")
+
+
+def _warning_text(w: dict, lang: str, escape) -> str:
+    """One warning: the English message (en); the Chinese title and message, or the English one where the warning
+    has no Chinese text (zh); both, the English below the Chinese (both)."""
+    en, zh = w.get("message", ""), w.get("message_zh")
+    if lang == "en":
+        return escape(en)
+    title = escape(w.get("title_zh") or "注意") + "："
+    if not zh:
+        return title + escape(en)
+    if lang == "zh" or zh == en:
+        return title + escape(zh)
+    return f'{title}{escape(zh)}<br><span class="sm-en">{escape(en)}</span>'
 
 
 def _esc(text) -> str:
@@ -731,7 +785,7 @@ def tiles_key_missing(tiles: str, tianditu_key: str) -> bool:
     return tiles == "tianditu" and not tianditu_key
 
 
-def _planes_collection(planes: gpd.GeoDataFrame, digits: int, amap: bool) -> str:
+def _planes_collection(planes: gpd.GeoDataFrame, digits: int, amap: bool, lang: str = "both") -> str:
     """The roof planes as compact GeoJSON: building, plane, tilt, azimuth, capacity, specific yield, used, reason."""
     geoms = planes.geometry.to_numpy()
     if amap:
@@ -745,7 +799,7 @@ def _planes_collection(planes: gpd.GeoDataFrame, digits: int, amap: bool) -> str
             continue
         props = {"i": str(i), "k": int(k), "t": round(float(t), 1), "az": round(float(az), 0),
                  "kw": round(float(kw), 2) if np.isfinite(kw) else None,
-                 "sy": round(float(sy), 0) if np.isfinite(sy) else None, "u": bool(u), "r": str(r or "")}
+                 "sy": round(float(sy), 0) if np.isfinite(sy) else None, "u": bool(u), "r": reason_label(r or "", lang)}
         out.append('{"type":"Feature","geometry":' + g + ',"properties":' + json.dumps(props, ensure_ascii=False) + "}")
     return '{"type":"FeatureCollection","features":[' + ",".join(out) + "]}"
 
@@ -781,7 +835,7 @@ def render_map(roofs: gpd.GeoDataFrame, *, outline=None, summary: dict | None = 
     if facades is not None and amap:
         facades = facades.set_geometry(gpd.GeoSeries(_to_gcj02(facades.geometry.to_numpy()), crs=facades.crs,
                                                      index=facades.index))
-    facade_json = _facade_data(facades, digits) if facades is not None else None
+    facade_json = _facade_data(facades, digits, lang) if facades is not None else None
     if len(roofs):
         minx, miny, maxx, maxy = roofs.total_bounds
         center = [(miny + maxy) / 2, (minx + maxx) / 2]
@@ -833,7 +887,7 @@ def render_map(roofs: gpd.GeoDataFrame, *, outline=None, summary: dict | None = 
         "cfg": json.dumps(cfg),
         "zones": json.dumps({"type": "FeatureCollection", "features": zone_features}, ensure_ascii=False).replace("</", "<\\/"),
         "outline": shapely.to_geojson(_round_coords(np.array([outline_geom]), digits)[0]) if outline_geom is not None else "null",
-        "planes": _planes_collection(planes, digits, amap).replace("</", "<\\/") if planes is not None and len(planes) else "null",
+        "planes": _planes_collection(planes, digits, amap, lang).replace("</", "<\\/") if planes is not None and len(planes) else "null",
         "facades": facade_json.replace("</", "<\\/") if facade_json else "null",
     }
     m.get_root().script.add_child(branca.element.Element(script), name="solarmap_layers")

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from solarmap.columns import reason_label
-from solarmap.report.maps import LABELS, label, status_label, warnings_html
+from solarmap.economics import TARIFF_NOTE, TARIFF_NOTE_ZH
+from solarmap.report.maps import LABELS, label, rule_text, status_label, warnings_html
 
 _MONTHS_ZH = ["1月", "2月", "3月", "4月", "5月", "6月", "7月", "8月", "9月", "10月", "11月", "12月"]
 _MONTHS_EN = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
@@ -57,21 +58,29 @@ def _bar_chart(values: np.ndarray, months: list[str], title: str) -> str:
             f'<line x1="{left}" y1="{h - bottom}" x2="{w - right}" y2="{h - bottom}" stroke="#333"/>' + "".join(bars) + "</svg>")
 
 
-def _sub_label(slug: str) -> str:
-    """An embedded subdistrict's name (Dapuqiao (打浦桥街道)); other names as they are."""
+def _sub_label(slug: str, lang: str = "both") -> str:
+    """An embedded subdistrict's name in the chosen language (打浦桥街道, Dapuqiao, or Dapuqiao (打浦桥街道));
+    other names as they are."""
     from solarmap.sources.subdistricts import find_subdistrict
 
     try:
-        return find_subdistrict(slug).label
+        sub = find_subdistrict(slug)
     except Exception:  # noqa: BLE001 - a boundary file's own names are not embedded subdistricts
         return slug
+    return sub.name_zh if lang == "zh" else sub.name_en if lang == "en" else sub.label
 
 
 def _unclosed(p: dict, lang: str) -> str:
     """A mark on a shortfall the candidate roofs cannot close."""
     if p.get("closable", True):
         return ""
-    return f'<div class="unclosed">{_e(label("not_closable", lang))} ({p.get("unclosed", 0):,})</div>'
+    n = p.get("unclosed", 0) or 0
+    count = p.get("measure") == "share_of_buildings"  # the rest in the rule's measure: buildings or m² of roof
+    zh = f"尚缺 {n:,.0f} 栋" if count else f"尚缺 {n:,.0f} m²"
+    en = (f"{n:,.0f} building{'s' if round(n) != 1 else ''} short" if count else f"{n:,.0f} m² short")
+    rest = zh if lang == "zh" else en if lang == "en" else f"{zh} · {en}"
+    wrap = f"（{rest}）" if lang == "zh" else f" ({rest})"
+    return f'<div class="unclosed">{_e(label("not_closable", lang))}{_e(wrap)}</div>'
 
 
 def _money(cny) -> str:
@@ -92,14 +101,24 @@ def _economics_html(econ: dict | None, lang: str) -> str:
         for c, v in econ["by_category"].items())
     a = econ["assumptions"]
     heads = "".join(f"<th>{L(k)}</th>" for k in ("th_category", "suitable_roofs", "th_pb10", "th_pb50", "th_pb90", "th_lcoe"))
-    return (f"<h2>{L('capex')} · {L('payback')}</h2>"
-            f"<div>{t['suitable_roofs']:,} {L('suitable_roofs')}, {t['capacity_kwp'] / 1000:,.1f} MWp: capex "
-            f"{_money(t['capex_cny'])} M CNY, year-one savings {_money(t['annual_savings_cny'])} M CNY, NPV "
-            f"{_money(t['npv_cny'])} M CNY, CO₂ {t['co2_t_per_year']:,.0f} t/yr; payback p10/p50/p90 "
-            f"{p10} / {p50} / {p90} years</div>"
+    if lang == "zh":
+        totals = (f"{t['suitable_roofs']:,} 个{L('suitable_roofs')}，{t['capacity_kwp'] / 1000:,.1f} MWp：投资 "
+                  f"{_money(t['capex_cny'])} 百万元，首年收益 {_money(t['annual_savings_cny'])} 百万元，净现值 "
+                  f"{_money(t['npv_cny'])} 百万元，年减排 CO₂ {t['co2_t_per_year']:,.0f} 吨；静态回收期 p10/p50/p90 为 "
+                  f"{p10} / {p50} / {p90} 年")
+        note = TARIFF_NOTE_ZH if a["tariffs"] == TARIFF_NOTE else a["tariffs"]
+        assumptions = (f"假设：折现率 {a['discount_rate']:.0%}，运营 {a['lifetime_years']} 年，上网电价 "
+                       f"{a['export_cny_per_kwh']} 元/kWh；{_e(note)}。")
+    else:
+        totals = (f"{t['suitable_roofs']:,} {L('suitable_roofs')}, {t['capacity_kwp'] / 1000:,.1f} MWp: capex "
+                  f"{_money(t['capex_cny'])} M CNY, year-one savings {_money(t['annual_savings_cny'])} M CNY, NPV "
+                  f"{_money(t['npv_cny'])} M CNY, CO₂ {t['co2_t_per_year']:,.0f} t/yr; payback p10/p50/p90 "
+                  f"{p10} / {p50} / {p90} years")
+        assumptions = (f"Assumptions: discount rate {a['discount_rate']:.0%}, {a['lifetime_years']} "
+                       f"years, export {a['export_cny_per_kwh']} CNY/kWh; {_e(a['tariffs'])}.")
+    return (f"<h2>{L('economics')}</h2><div>{totals}</div>"
             f"<table><tr>{heads}</tr>{rows}</table>"
-            f"<div style=\"font-size:11px\">Assumptions: discount rate {a['discount_rate']:.0%}, {a['lifetime_years']} "
-            f"years, export {a['export_cny_per_kwh']} CNY/kWh; {_e(a['tariffs'])}.</div>")
+            f"<div style=\"font-size:11px\">{assumptions}</div>")
 
 
 def _heat_colour(v: float, vmax: float) -> str:
@@ -156,8 +175,9 @@ def _hourly_section(summary: dict, months: list[str], lang: str) -> str:
         if grid:
             maps.append(_heat_map(grid, months, f"{pick(z, e)} · {pick('月平均日功率', 'average day per month')} kW"))
     title = pick("逐时功率", "Hourly AC power")
-    return (f"<h2>{_e(title)}</h2><table><tr><th>set</th><th>kWp</th><th>peak kW</th><th>peak hour (start)</th>"
-            f"<th>capacity factor</th><th>GWh/yr</th></tr>{''.join(rows)}</table>" + "".join(maps))
+    heads = "".join(f"<th>{_e(pick(*LABELS[k]) if k else 'kWp')}</th>"
+                    for k in ("h_set", "", "h_peak_kw", "h_peak_hour", "h_cf", "h_gwh"))
+    return f"<h2>{_e(title)}</h2><table><tr>{heads}</tr>{''.join(rows)}</table>" + "".join(maps)
 def _facade_section(summary: dict, lang: str) -> str:
     """Facade PV (when it ran): totals, one row per compass quarter, and the facades not suitable by reason."""
     fs = summary.get("facades")
@@ -174,7 +194,8 @@ def _facade_section(summary: dict, lang: str) -> str:
         for k, o in fs["by_orientation"].items())
     heads = "".join(f"<th>{L(k)}</th>" for k in ("by_orientation", "th_facades", "th_suitable", "th_f_mwp", "th_f_gwh",
                                                    "th_f_gwh_all", "th_f_loss"))
-    reasons = ", ".join(f"{_e(k)} {v:,}" for k, v in fs.get("unsuitable_by_reason", {}).items())
+    reasons = ("，" if lang == "zh" else ", ").join(f"{_e(reason_label(k, lang))} {v:,}"
+                                                  for k, v in fs.get("unsuitable_by_reason", {}).items())
     return f"""<h2>{L('facades')}</h2>
 <div class="kpis">
 <span class="kpi"><b>{t['suitable']:,} / {t['facades']:,}</b>{L('th_suitable')} / {L('th_facades')}</span>
@@ -183,7 +204,7 @@ def _facade_section(summary: dict, lang: str) -> str:
 <span class="kpi"><b>{t['shading_loss_pct_total'] or 0:.1f} %</b>{L('shading')}</span>
 </div>
 <table><tr>{heads}</tr>{rows}</table>
-<div>{L('f_not_suitable')}: {reasons}</div>"""
+<div>{L('f_not_suitable')}{'：' if lang == 'zh' else ': '}{reasons}</div>"""
 
 
 def render_report(roofs: pd.DataFrame, summary: dict, *, lang: str = "both") -> str:
@@ -191,15 +212,15 @@ def render_report(roofs: pd.DataFrame, summary: dict, *, lang: str = "both") -> 
     L = lambda key: _e(label(key, lang))  # noqa: E731
     months = _MONTHS_EN if lang == "en" else _MONTHS_ZH
     monthly = monthly_by_subdistrict(roofs)
-    charts = "".join(_bar_chart(row.to_numpy(dtype=float), months, f"{_sub_label(sub)} · MWh")
+    charts = "".join(_bar_chart(row.to_numpy(dtype=float), months, f"{_sub_label(sub, lang)} · MWh")
                      for sub, row in monthly.iterrows())
     rules = []
     for p in summary.get("policy", []):
         ok = _e(status_label(p, lang)) + (f"<br><small>{_e(p['reason'])}</small>" if p.get("reason") else "")
         share = lambda v: "–" if v is None else f"{100 * v:.1f} %"  # noqa: E731
         rules.append(
-            f"<tr><td>{_e(p['rule_id'])}</td><td>{_e(_sub_label(p.get('subdistrict', '')))}</td>"
-            f"<td>{_e(p.get('text', ''))}</td>"
+            f"<tr><td>{_e(p['rule_id'])}</td><td>{_e(_sub_label(p.get('subdistrict', ''), lang))}</td>"
+            f"<td>{_e(rule_text(p.get('text', ''), lang))}</td>"
             f"<td class=\"n\">{p.get('eligible_buildings', 0)}</td><td class=\"n\">{p.get('buildings_with_pv', 0)}</td>"
             f"<td class=\"n\">{share(p.get('share_by_count'))}</td><td class=\"n\">{share(p.get('share_by_gross_area'))}</td>"
             f"<td class=\"n\">{share(p.get('share_by_installable_area'))}</td><td>{ok}</td>"
@@ -229,7 +250,8 @@ def render_report(roofs: pd.DataFrame, summary: dict, *, lang: str = "both") -> 
     cols = "".join(f'<col style="width:{w}%">' for w in (5, 8, 18, 6, 6, 6, 6, 7, 9, 9, 6, 7, 7))
     zones = "".join(
         f"<li>{_e(z['name'])} ({_e(label('v_' + z['action'], lang))}, {_e(Path(z['path']).name)}): "
-        f"{z['buildings_inside']:,} buildings inside, {z['excluded']:,} excluded, {z['flagged']:,} flagged</li>"
+        + (f"区内 {z['buildings_inside']:,} 栋，排除 {z['excluded']:,} 栋，标记 {z['flagged']:,} 栋" if lang == "zh" else
+           f"{z['buildings_inside']:,} buildings inside, {z['excluded']:,} excluded, {z['flagged']:,} flagged") + "</li>"
         for z in summary.get("exclusions", []))
     economics = _economics_html(summary.get("economics"), lang)
     gwh = "GWh/年" if lang == "zh" else "GWh/yr"
@@ -251,7 +273,7 @@ tr, .chart, .sm-warnings, .kpis {{ break-inside: avoid; }}
 .chart {{ margin: 4px 12px 4px 0; }}
 .all {{ color: #444; margin: 2px 0 6px 0; }} .unclosed {{ color: #b00020; font-weight: 600; white-space: normal; text-align: left; font-size: 10.5px; }}
 .sm-warnings {{ margin: 10px 0; padding: 6px 10px; background: #fff4ce; border: 1px solid #d9a400; }}
-.sm-warnings ul {{ margin: 4px 0 0 0; padding-left: 18px; }}
+.sm-warnings ul {{ margin: 4px 0 0 0; padding-left: 18px; }} .sm-warnings .sm-en {{ color: #555; font-size: 0.95em; }}
 @media print {{ body {{ margin: 0; max-width: none; font-size: 11.5px; }}
   h1 {{ font-size: 17px; }} .kpi b {{ font-size: 15px; }} }}
 </style></head><body>
@@ -275,8 +297,8 @@ tr, .chart, .sm-warnings, .kpis {{ break-inside: avoid; }}
 {_facade_section(summary, lang)}
 <h2>{L('rules')}</h2>
 {use_line}
-<table class="rules"><colgroup>{cols}</colgroup><tr>{th}</tr>
-{''.join(rules)}</table>
+<table class="rules"><colgroup>{cols}</colgroup><thead><tr>{th}</tr></thead>
+<tbody>{''.join(rules)}</tbody></table>
 {economics}
 <h2>{L('by_reason')}</h2>
 <table><tr><th>{head('th_reason')}</th><th>{head('th_count')}</th></tr>{excluded}</table>

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from solarmap.errors import CategoryWarning, InputDataError, warn
+from solarmap.errors import CategoryWarning, InputDataError, Message, warn
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +106,7 @@ CATEGORY_COLUMN_CANDIDATES = ("category", "euluc", "euluc_class", "euluc_type", 
 #: The schemes ``auto`` chooses among; ties go to the first.
 SCHEMES = ("column", "euluc", "osm")
 _SCHEME_TEXT = {"column": "solarmap categories / use classes", "euluc": "EULUC-China classes", "osm": "OSM tags"}
+_SCHEME_TEXT_ZH = {"column": "solarmap 类别/用途", "euluc": "EULUC-China 用地分类", "osm": "OSM 标签"}
 
 
 def _own(df: pd.DataFrame) -> list[str]:
@@ -369,6 +370,8 @@ def unknown_category_values(df: pd.DataFrame, *, scheme: str, column: str) -> li
 _FIX = ("--category-column COL --category-scheme euluc (EULUC-China classes; 'column' for solarmap's own "
         "categories or use classes, 'osm' for OSM values), or buildings.category_column and "
         "buildings.category_scheme in the pipeline file")
+_FIX_ZH = ("--category-column 字段名 --category-scheme euluc（EULUC-China 用地分类；'column' 为 solarmap 自有的类别或"
+           "用途，'osm' 为 OSM 取值），或在配置文件中设置 buildings.category_column 和 buildings.category_scheme")
 
 #: Columns the footprint reader adds (not the user's): left out of the list of the file's columns.
 _NOT_INPUT = {"geometry", "assessment", "reason", "geometry_repaired", "id_deduplicated", "geometry_from_point"}
@@ -380,9 +383,10 @@ def _listing(names, limit: int = 30) -> str:
 
 
 def category_warnings(df: pd.DataFrame, detection: CategoryDetection, cat: pd.DataFrame, *,
-                      max_other_share: float = 0.5) -> list[str]:
+                      max_other_share: float = 0.5) -> list[Message]:
     """The warnings a run must show about building use: unknown values, no category column, or more than
-    ``max_other_share`` of the buildings in 'other' (each names the columns looked at and the fix)."""
+    ``max_other_share`` of the buildings in 'other' (each names the columns looked at and the fix). Each is the
+    English text, with the Chinese one as ``.zh``."""
     out = []
     d = detection
     if d.column and d.scheme != "osm":
@@ -393,29 +397,43 @@ def category_warnings(df: pd.DataFrame, detection: CategoryDetection, cat: pd.Da
     else:
         unknown = []
     if unknown:
-        out.append("category values not recognised, counted as 'other': " + ", ".join(unknown[:20]))
+        shown = ", ".join(unknown[:20])
+        out.append(Message("category values not recognised, counted as 'other': " + shown,
+                           "以下用地性质（类别）取值无法识别，计为“其他”（other）：" + shown))
     if not d.used:
         known = "a known category" if d.configured_scheme == "auto" else f"known to the '{d.configured_scheme}' scheme"
         found = "; ".join(f"found '{c}', but none of its values is {known} ({', '.join(v) or 'all empty'})"
                           for c, v in d.unusable.items())
         scheme = "" if d.configured_scheme == "auto" else f" for category_scheme = '{d.configured_scheme}'"
         columns = [str(c) for c in df.columns if c not in _NOT_INPUT]
-        out.append(
+        known_zh = "已知类别" if d.configured_scheme == "auto" else f"“{d.configured_scheme}”方案中的类别"
+        found_zh = "；".join(f"找到字段“{c}”，但其取值都不是{known_zh}（{', '.join(v) or '全部为空'}）"
+                            for c, v in d.unusable.items())
+        scheme_zh = "" if d.configured_scheme == "auto" else f"（category_scheme = '{d.configured_scheme}'）"
+        out.append(Message(
             f"no building-use column found{scheme}: every building counts as 'other', so no installation rule has an "
             f"eligible building and every rule reads 'not applicable'. Looked for the columns "
             f"{', '.join(CATEGORY_COLUMN_CANDIDATES)} (any case) and the OSM tags {', '.join(OSM_TAG_COLUMNS)}"
             + (f"; {found}" if found else "") + f". The file's columns: {_listing(columns)}. "
-            f"Name the land-use column: {_FIX}")
+            f"Name the land-use column: {_FIX}",
+            f"未找到建筑用途（用地性质）字段{scheme_zh}：所有建筑都计为“其他”（other），没有建筑适用任何安装规则，"
+            f"各规则均为“不适用”。已查找字段 {', '.join(CATEGORY_COLUMN_CANDIDATES)}（不区分大小写）和 OSM 标签 "
+            f"{', '.join(OSM_TAG_COLUMNS)}" + (f"；{found_zh}" if found_zh else "") + f"。文件中的字段："
+            f"{_listing(columns)}。请指定用地性质字段：{_FIX_ZH}"))
         return out
     n = len(cat)
     other = int((cat["category"] == "other").sum())
     if n and other / n > max_other_share:
         what = f"column '{d.column}'" if d.column else "the OSM tags " + ", ".join(d.tag_columns)
-        out.append(
+        what_zh = f"字段“{d.column}”" if d.column else "OSM 标签 " + ", ".join(d.tag_columns)
+        out.append(Message(
             f"{other:,} of {n:,} buildings ({100 * other / n:.0f} %) fall to category 'other' reading {what} as "
             f"{_SCHEME_TEXT[d.scheme]} (more than buildings.max_other_share = {100 * max_other_share:g} %): the "
             f"installation rules see only the rest. Columns looked at: {', '.join(d.looked_at) or 'none'}. "
-            f"If the land use is in another column or scheme: {_FIX}")
+            f"If the land use is in another column or scheme: {_FIX}",
+            f"按 {_SCHEME_TEXT_ZH[d.scheme]}读取{what_zh}，{n:,} 栋建筑中有 {other:,} 栋（{100 * other / n:.0f} %）计为"
+            f"“其他”（other），超过 buildings.max_other_share = {100 * max_other_share:g} %：安装规则只统计其余建筑。"
+            f"已查看的字段：{', '.join(d.looked_at) or '无'}。如用地性质在其他字段或采用其他分类：{_FIX_ZH}"))
     return out
 
 
@@ -430,7 +448,7 @@ def categorise_buildings(df: pd.DataFrame, *, scheme: str = "auto", column: str 
         log.info("building use from %s, read as %s (%d of %d buildings with a known value); set "
                  "--category-column/--category-scheme to choose another", what, _SCHEME_TEXT[d.scheme], d.recognised, d.rows)
     for w in category_warnings(df, d, cat, max_other_share=max_other_share):
-        warn(w, CategoryWarning)
+        warn(w, CategoryWarning, zh=w.zh)
     return cat
 
 

@@ -11,6 +11,8 @@ import numpy as np
 import shapely
 from pyproj import CRS
 
+from solarmap.errors import Message
+
 _A = 6378245.0  # Krasovsky 1940 semi-major axis used by the GCJ-02 formula [m]
 _EE = 0.00669342162296594323  # its first eccentricity squared
 
@@ -69,16 +71,18 @@ def gcj02_to_wgs84(lon, lat, *, iterations: int = 8):
     return wlon, wlat
 
 
-def gcj02_hint(centres_lon, centres_lat, boundary) -> str:
+def gcj02_hint(centres_lon, centres_lat, boundary) -> Message:
     """A hint when footprints sit where GCJ-02 data would: many more centres fall inside the boundary once
-    converted from GCJ-02 to WGS84 than as given."""
+    converted from GCJ-02 to WGS84 than as given; its Chinese text is ``.zh``."""
     ok = np.isfinite(centres_lon)
     if boundary is None or ok.sum() < 5:
-        return ""
+        return Message("", "")
     raw = shapely.contains_xy(boundary, centres_lon[ok], centres_lat[ok]).mean()
     lon, lat = gcj02_to_wgs84(centres_lon[ok], centres_lat[ok])
     conv = shapely.contains_xy(boundary, lon, lat).mean()
     if conv > raw + 0.15 and conv > 0.5:
-        return (f"the footprints look like GCJ-02 coordinates (AMap/Gaode, Tencent): {raw:.0%} of them lie inside "
-                f"the boundary as given but {conv:.0%} once converted to WGS84. Rerun with --input-datum gcj02")
-    return ""
+        return Message(f"the footprints look like GCJ-02 coordinates (AMap/Gaode, Tencent): {raw:.0%} of them lie inside "
+                       f"the boundary as given but {conv:.0%} once converted to WGS84. Rerun with --input-datum gcj02",
+                       f"建筑轮廓的坐标疑似 GCJ-02（高德、腾讯）：按原坐标有 {raw:.0%} 位于边界内，转换为 WGS84 后为 "
+                       f"{conv:.0%}。请加 --input-datum gcj02 重新运行")
+    return Message("", "")

@@ -149,7 +149,9 @@ def apply_exclusions(roofs: gpd.GeoDataFrame, exclusions: list[ExclusionConfig])
             entry |= {"ids_listed": len(listed), "ids_not_found": len(missing)}
             if missing:
                 warn(f"exclusion list {path.name}: {len(missing)} of {len(listed)} ids match no building "
-                     f"(e.g. {', '.join(missing[:5])})", InputDataWarning)
+                     f"(e.g. {', '.join(missing[:5])})", InputDataWarning,
+                     zh=f"排除名单 {path.name}：{len(listed)} 个编号中有 {len(missing)} 个找不到对应的建筑"
+                        f"（如 {', '.join(missing[:5])}）")
         else:
             zone = read_zone(path, layer=e.layer)
             out.zones.append((name, e.action, zone))
@@ -165,7 +167,8 @@ def apply_exclusions(roofs: gpd.GeoDataFrame, exclusions: list[ExclusionConfig])
         entry |= {"buildings_inside": int(inside.sum()), "excluded": int(changed.sum()),
                   "flagged": int((take & (e.action == "flag")).sum())}
         if not inside.any():
-            warn(f"exclusion {name!r} ({path.name}) covers no building of this run", InputDataWarning)
+            warn(f"exclusion {name!r} ({path.name}) covers no building of this run", InputDataWarning,
+                 zh=f"排除区“{name}”（{path.name}）未覆盖本次运行的任何建筑")
         log.info("exclusion %s: %d buildings inside (%s)", name, int(inside.sum()), e.action)
         out.entries.append(entry)
     roofs["exclusion_zone"] = zone_of

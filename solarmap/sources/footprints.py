@@ -105,7 +105,8 @@ def _read_any(path: Path, suffix: str, *, layer: str, encoding: str, wkt_column:
             if enc:
                 kwargs["encoding"] = enc
                 if not encoding:
-                    warn(f"{path.name} has no .cpg; its attributes decode as {enc}, read them so", InputDataWarning)
+                    warn(f"{path.name} has no .cpg; its attributes decode as {enc}, read them so", InputDataWarning,
+                         zh=f"{path.name} 缺少 .cpg 文件；其属性可按 {enc} 编码解读，已按 {enc} 读取")
         elif encoding:
             kwargs["encoding"] = encoding
         return gpd.read_file(path, engine="pyogrio", **kwargs)
@@ -127,7 +128,8 @@ def _read_parquet(path: Path) -> gpd.GeoDataFrame:
         df = pd.read_parquet(path)
         if "geometry" not in df.columns or not df["geometry"].map(lambda v: isinstance(v, bytes | type(None))).all():
             raise
-        warn(f"{path.name} is Parquet without GeoParquet metadata; its 'geometry' column is read as WKB", InputDataWarning)
+        warn(f"{path.name} is Parquet without GeoParquet metadata; its 'geometry' column is read as WKB", InputDataWarning,
+             zh=f"{path.name} 是不含 GeoParquet 元数据的 Parquet 文件；其“geometry”字段按 WKB 读取")
         return gpd.GeoDataFrame(df.drop(columns="geometry"), geometry=shapely.from_wkb(df["geometry"].to_numpy()), crs=None)
 
 
@@ -178,7 +180,8 @@ def _assume_crs(gdf: gpd.GeoDataFrame, crs: str, path) -> gpd.GeoDataFrame:
         return gdf
     minx, miny, maxx, maxy = gdf.total_bounds
     if np.isfinite([minx, miny, maxx, maxy]).all() and -180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90:
-        warn(f"{path} has no CRS; its coordinates fit longitude/latitude, read as EPSG:4326", InputDataWarning)
+        warn(f"{path} has no CRS; its coordinates fit longitude/latitude, read as EPSG:4326", InputDataWarning,
+             zh=f"{path} 未定义坐标系；其坐标在经纬度范围内，按 EPSG:4326 读取")
         return gdf.set_crs("EPSG:4326")
     msg = (f"{path} has no CRS and its coordinates (x {minx:.0f}..{maxx:.0f}, y {miny:.0f}..{maxy:.0f}) are not "
            "longitude/latitude; say which CRS they are in with --crs (e.g. --crs EPSG:32651 or EPSG:4547)")
@@ -296,7 +299,8 @@ def footprints_from_frame(
     if len(preset) == n:
         reason = np.where(preset != "", preset, reason)
     if repaired.any():
-        warn(f"{path}: repaired {int(repaired.sum())} invalid polygons (self-intersections)", InputDataWarning)
+        warn(f"{path}: repaired {int(repaired.sum())} invalid polygons (self-intersections)", InputDataWarning,
+             zh=f"{path}：已修复 {int(repaired.sum())} 个无效多边形（自相交）")
 
     attrs = pd.DataFrame(raw.drop(columns=raw.geometry.name))
     id_col = _pick(attrs, id_column, ID_CANDIDATES, "building id", path)
@@ -309,7 +313,8 @@ def footprints_from_frame(
     if dup.any():
         counts = ids.groupby(ids).cumcount().to_numpy()
         ids = pd.Series(np.where(dup, ids.to_numpy(dtype=object) + "#" + (counts + 1).astype(str), ids.to_numpy(dtype=object)), dtype="string")
-        warn(f"{path}: {int(dup.sum())} duplicate building ids made unique with a #n suffix", InputDataWarning)
+        warn(f"{path}: {int(dup.sum())} duplicate building ids made unique with a #n suffix", InputDataWarning,
+             zh=f"{path}：{int(dup.sum())} 个重复的建筑编号已加 #n 后缀以示区分")
     names = attrs[name_col].astype("string").fillna("") if name_col else pd.Series([""] * n, dtype="string")
 
     # the id and name columns are consumed; other clashes with this stage's columns are kept as input_<name>

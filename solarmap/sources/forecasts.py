@@ -460,7 +460,9 @@ def _fill_defaults(df: pd.DataFrame, where: str, notes: list[str]) -> pd.DataFra
             note = f"no {col} in the file: {value:g} used (pvlib ModelChain's default)"
             if note not in notes:
                 notes.append(note)
-                warn(f"forecast weather file {where}: {note}", InputDataWarning)
+                what = {"temp_air": "气温", "wind_speed": "风速"}.get(col, col)
+                warn(f"forecast weather file {where}: {note}", InputDataWarning,
+                     zh=f"预报气象文件 {where}：文件中没有{what}（{col}），按 {value:g} 计算（pvlib ModelChain 的默认值）")
     return df
 
 

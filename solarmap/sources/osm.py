@@ -413,7 +413,9 @@ def buildings_from_features(feats: gpd.GeoDataFrame, *, storey_height_m: float =
                 above = shapely.union(above, g[i])
     if uncovered_n:
         warn(f"{source}: {uncovered_n} buildings have parts that leave {uncovered_m2:.0f} m² of their outline uncovered; "
-             "that area is left out (with parts the outline is replaced by them, as 3D renderers do)", InputDataWarning)
+             "that area is left out (with parts the outline is replaced by them, as 3D renderers do)", InputDataWarning,
+             zh=f"{source}：{uncovered_n} 栋建筑的分体（building:part）未覆盖其轮廓中 {uncovered_m2:.0f} m² 的面积，"
+                "这部分不计（有分体时以分体代替整体轮廓，与三维渲染的做法一致）")
 
     # existing PV: on the building, or a solar generator inside it
     area_now = np.where(np.isin(shapely.get_type_id(g), [3, 6]), shapely.area(g), 0.0)
@@ -465,7 +467,9 @@ def buildings_from_features(feats: gpd.GeoDataFrame, *, storey_height_m: float =
     unsized = sum("unsized" in s for s in pv_src)
     if unsized:
         warn(f"{source}: {unsized} buildings have PV tagged without a size (generator:output:electricity); each counts "
-             f"as {UNSIZED_PV_KWP:.0f} kWp (existing_pv_source = unsized)", InputDataWarning)
+             f"as {UNSIZED_PV_KWP:.0f} kWp (existing_pv_source = unsized)", InputDataWarning,
+             zh=f"{source}：{unsized} 栋建筑标注了光伏但未注明装机容量（generator:output:electricity），每栋按 "
+                f"{UNSIZED_PV_KWP:.0f} kWp 计（existing_pv_source = unsized）")
 
     reason[replaced] = "replaced_by_parts"
     g[replaced] = shapely.Polygon()

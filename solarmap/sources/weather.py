@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pvlib
 
-from solarmap.errors import WeatherError, WeatherWarning, warn
+from solarmap.errors import Message, WeatherError, WeatherWarning, warn
 from solarmap.resources import EMBEDDED_WEATHER
 
 log = logging.getLogger(__name__)
@@ -118,6 +118,11 @@ def _place(latitude: float, longitude: float) -> str:
     return f"{abs(latitude):.2f}° {ns}, {abs(longitude):.2f}° {ew}"
 
 
+def _place_zh(latitude: float, longitude: float) -> str:
+    return (f"{'北' if latitude >= 0 else '南'}纬 {abs(latitude):.2f}°、"
+            f"{'东' if longitude >= 0 else '西'}经 {abs(longitude):.2f}°")
+
+
 def _peak_hour(d: pd.DataFrame) -> float:
     """Hour of day [h, local clock] around which the mean daily GHI is centred, taken at interval midpoints.
 
@@ -148,10 +153,12 @@ def _distance_problem(weather: Weather, latitude: float, longitude: float, max_d
     km = great_circle_km(weather.latitude, weather.longitude, latitude, longitude)
     if km <= max_distance_km:
         return None
-    return (
+    return Message(
         f"it is for {_place(weather.latitude, weather.longitude)}, {km:,.0f} km from the buildings at "
         f"{_place(latitude, longitude)} (weather.max_distance_km = {max_distance_km:g}): its sun, seasons and yield "
-        "would be another place's"
+        "would be another place's",
+        f"其站点位于{_place_zh(weather.latitude, weather.longitude)}，距建筑（{_place_zh(latitude, longitude)}）"
+        f"{km:,.0f} 公里（weather.max_distance_km = {max_distance_km:g}）：太阳位置、季节和发电量都将是另一地点的",
     )
 
 
@@ -177,11 +184,15 @@ def _season_problem(d: pd.DataFrame, latitude: float) -> str | None:
     if ratio >= 1.0 or warmer >= 1.0:
         return None
     s_name, w_name = ("May-August", "November-February") if north else ("November-February", "May-August")
+    s_zh, w_zh = ("5–8 月", "11 月至次年 2 月") if north else ("11 月至次年 2 月", "5–8 月")
     hemisphere = "southern" if north else "northern"
-    return (
+    return Message(
         f"its seasons are the {hemisphere} hemisphere's: {s_name} has {ratio:.2f} × the irradiation of {w_name} and "
         f"is {abs(warmer):.1f} °C {'colder' if warmer < 0 else 'warmer'}, but at {abs(latitude):.2f}° "
-        f"{'N' if north else 'S'} {s_name} is summer (is the year shifted by six months, or from the other hemisphere?)"
+        f"{'N' if north else 'S'} {s_name} is summer (is the year shifted by six months, or from the other hemisphere?)",
+        f"其季节属于{'南' if north else '北'}半球：{s_zh}的辐照量仅为 {w_zh}的 {ratio:.2f} 倍，气温"
+        f"{'低' if warmer < 0 else '高'} {abs(warmer):.1f} °C，而在{'北' if north else '南'}纬 {abs(latitude):.2f}° 处 "
+        f"{s_zh}是夏季（年份是否错开了六个月，或数据来自另一半球？）",
     )
 
 
@@ -244,7 +255,8 @@ def validate_weather(
             msg += f". {NEARBY_FIX if problems else ELSEWHERE_FIX}"
         raise WeatherError(msg)
     for text in warnings:
-        warn(f"weather {where}: {text} (used anyway: --weather-anywhere / weather.anywhere)", WeatherWarning)
+        warn(f"weather {where}: {text} (used anyway: --weather-anywhere / weather.anywhere)", WeatherWarning,
+             zh=f"气象文件 {where}：{text.zh}（按 --weather-anywhere / weather.anywhere 仍予使用）")
     return weather
 
 
