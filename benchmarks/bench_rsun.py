@@ -5,7 +5,8 @@ Install GRASS first (Debian 12 ships GRASS 8.2)::
 
     apt-get install -y grass-core        # sudo apt-get install -y grass-core when not root
 
-Run: python benchmarks/bench_rsun.py [--pipeline dapuqiao] [--cell 1.0] [--keep DIR]
+Run: python benchmarks/bench_rsun.py [--pipeline dapuqiao] [--cell 1.0] [--keep DIR | --reuse DIR]
+(``--reuse`` a kept folder re-times solarmap and re-compares against the kept r.sun maps without running GRASS.)
 Records nothing by itself; copy the printed tables into benchmarks/RESULTS.md.
 
 What runs:
@@ -317,6 +318,8 @@ def main() -> None:
     ap.add_argument("--min-cells", type=int, default=4, help="roofs with fewer set-back cells are left out")
     ap.add_argument("--days", default=",".join(map(str, KLEIN_DAYS)), help="days of the year (default: Klein's)")
     ap.add_argument("--keep", help="keep the DSM and r.sun's summed maps in this folder")
+    ap.add_argument("--reuse", help="a --keep folder of an earlier run: compare against its r.sun maps (the DSM "
+                    "must be the same) instead of running GRASS again; solarmap is timed, GRASS not")
     args = ap.parse_args()
     if shutil.which("grass") is None:
         sys.exit("GRASS GIS is not installed: apt-get install -y grass-core")
@@ -331,19 +334,26 @@ def main() -> None:
     ours = solarmap_losses(side)
     linke = linke_of_days(side["lat"], side["lon"], days)
 
-    work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench_rsun_"))
+    work = Path(args.reuse or args.keep) if (args.reuse or args.keep) else Path(tempfile.mkdtemp(prefix="bench_rsun_"))
     work.mkdir(parents=True, exist_ok=True)
+    g = None
     try:
         t0 = time.perf_counter()
         dsm, transform = rasterise(roofs, args.cell)
-        write_tif(work / "dsm.tif", dsm, transform, roofs.crs)
         t_raster = time.perf_counter() - t0
-        g = run_grass(work / "dsm.tif", roofs.crs.to_epsg(), days, linke, step=args.step, maxdist=args.maxdistance,
-                      nprocs=args.nprocs, work=work, cells=args.rsun_cells)
+        if args.reuse:
+            with rasterio.open(work / "dsm.tif") as f:
+                if f.transform != transform or not np.array_equal(f.read(1), dsm):
+                    sys.exit(f"{work / 'dsm.tif'} is not this run's DSM: run GRASS again (without --reuse)")
+        else:
+            write_tif(work / "dsm.tif", dsm, transform, roofs.crs)
+            t_raster = time.perf_counter() - t0
+            g = run_grass(work / "dsm.tif", roofs.crs.to_epsg(), days, linke, step=args.step,
+                          maxdist=args.maxdistance, nprocs=args.nprocs, work=work, cells=args.rsun_cells)
         maps = {m: read_tif(work / f"{m}.tif") for m in ("glob_sh", "beam_sh", "glob_open", "beam_open")}
         zone = roof_zones(roofs, ours["row"].to_numpy(), dsm, transform, side["cfg"].roofs.edge_setback_m)
     finally:
-        if not args.keep:
+        if not (args.keep or args.reuse):
             shutil.rmtree(work, ignore_errors=True)
 
     n = len(ours)
@@ -355,9 +365,10 @@ def main() -> None:
     use = (cells >= args.min_cells) & np.isfinite(rsun_loss) & np.isfinite(ours["ac"].to_numpy())
     o = ours[use]
     ref = rsun_loss[use]
-    w, c = g["wall"], g["cpu"]
-    core = ("horizon", "sun_shaded", "sun_open")
-    g_wall, g_cpu = sum(w[k] for k in core), sum(c[k] for k in core)
+    if g is not None:
+        w, c = g["wall"], g["cpu"]
+        core = ("horizon", "sun_shaded", "sun_open")
+        g_wall, g_cpu = sum(w[k] for k in core), sum(c[k] for k in core)
     rsun_beam_share = float(np.nanmean((means["beam_open"] / means["glob_open"])[use]))
 
     print(f"\nDSM {dsm.shape[1]:,} × {dsm.shape[0]:,} cells of {args.cell:g} m ({dsm.size / 1e6:.2f} M, "
@@ -380,18 +391,21 @@ def main() -> None:
     print(f"| solarmap | whole `run_assessment` (ingest … shading, yield shaded and unshaded, hourly, policy; best of 3)"
           f" | {side['wall_s']:.2f} s | {side['cpu_s']:.2f} s | |")
     print(f"| solarmap | the same, first run in the process | {side['cold_s']:.2f} s | | |")
-    print(f"| GRASS {version.split()[-1]} | `r.horizon` (24 directions, {args.maxdistance:g} m, whole DSM; one thread) "
-          f"| {w['horizon']:.1f} s | {c['horizon']:.1f} s | {g['load']} |")
-    print(f"| GRASS | `r.sun` with the horizons × {len(days)} days ({args.rsun_cells} cells) | {w['sun_shaded']:.1f} s "
-          f"| {c['sun_shaded']:.1f} s | |")
-    print(f"| GRASS | `r.sun -p` (unshaded) × {len(days)} days | {w['sun_open']:.1f} s | {c['sun_open']:.1f} s | |")
-    print(f"| GRASS | `r.horizon` + `r.sun` × {2 * len(days)} | **{g_wall:.1f} s** | {g_cpu:.1f} s | |")
-    extra = ", ".join(f"{k} {w[k]:.1f} s" for k in ("import", "null_ground", "sum", "export") if k in w)
-    print(f"| GRASS | besides: {extra}; whole session {g['session_s']:.1f} s | | | |")
-    print(f"\nratios (wall): GRASS r.horizon ÷ solarmap shading stage {w['horizon'] / side['shading_s']:.0f}×; "
-          f"GRASS r.horizon + r.sun ÷ solarmap's whole assessment {g_wall / side['wall_s']:.0f}× "
-          f"(CPU {g_cpu / side['cpu_s']:.0f}×); without the unshaded r.sun runs "
-          f"{(g_wall - w['sun_open']) / side['wall_s']:.0f}×")
+    if g is not None:
+        print(f"| GRASS {version.split()[-1]} | `r.horizon` (24 directions, {args.maxdistance:g} m, whole DSM; one "
+              f"thread) | {w['horizon']:.1f} s | {c['horizon']:.1f} s | {g['load']} |")
+        print(f"| GRASS | `r.sun` with the horizons × {len(days)} days ({args.rsun_cells} cells) | "
+              f"{w['sun_shaded']:.1f} s | {c['sun_shaded']:.1f} s | |")
+        print(f"| GRASS | `r.sun -p` (unshaded) × {len(days)} days | {w['sun_open']:.1f} s | {c['sun_open']:.1f} s | |")
+        print(f"| GRASS | `r.horizon` + `r.sun` × {2 * len(days)} | **{g_wall:.1f} s** | {g_cpu:.1f} s | |")
+        extra = ", ".join(f"{k} {w[k]:.1f} s" for k in ("import", "null_ground", "sum", "export") if k in w)
+        print(f"| GRASS | besides: {extra}; whole session {g['session_s']:.1f} s | | | |")
+        print(f"\nratios (wall): GRASS r.horizon ÷ solarmap shading stage {w['horizon'] / side['shading_s']:.0f}×; "
+              f"GRASS r.horizon + r.sun ÷ solarmap's whole assessment {g_wall / side['wall_s']:.0f}× "
+              f"(CPU {g_cpu / side['cpu_s']:.0f}×); without the unshaded r.sun runs "
+              f"{(g_wall - w['sun_open']) / side['wall_s']:.0f}×")
+    else:
+        print(f"(GRASS not run: r.sun's maps from {work})")
 
     print("\n| solarmap loss (12 days, clear sky, horizontal) | vs r.sun | roofs | solarmap mean | r.sun mean | "
           "mean diff. | median abs. diff. | 90th pct abs. diff. | Pearson r |")
