@@ -34,13 +34,14 @@ import math
 from dataclasses import dataclass
 
 import geopandas as gpd
+import numba
 import numpy as np
 import pandas as pd
 import shapely
 
 from solarmap.config import Config, FacadesConfig, PVConfig
 from solarmap.planes import obstacle_heights
-from solarmap.shading import RoofShade, by_rows, horizon_profiles
+from solarmap.shading import RoofShade, horizon_profiles
 
 log = logging.getLogger(__name__)
 
@@ -314,16 +315,25 @@ def vertical_sky_view_factor(horizon_deg: np.ndarray, normal_azimuth_deg: np.nda
     """
     n_sec = horizon_deg.shape[1]
     centres = (np.arange(n_sec) + 0.5) * 360.0 / n_sec
-    out = np.empty(len(horizon_deg))
-    normal = np.asarray(normal_azimuth_deg)
+    return _vertical_svf(np.ascontiguousarray(horizon_deg), np.asarray(normal_azimuth_deg, dtype=float), centres)
 
-    def block(lo: int, hi: int) -> None:  # rows [lo, hi): bounds the (points, sectors) temporaries
-        hz = np.radians(np.clip(horizon_deg[lo:hi].astype(float), 0.0, 90.0))
-        w = np.clip(np.cos(np.radians(centres[None, :] - normal[lo:hi, None])), 0.0, None)
-        g = math.pi / 4 - hz / 2 - np.sin(2 * hz) / 4
-        out[lo:hi] = (w * g).sum(axis=1) / (math.pi / 4 * w.sum(axis=1))
 
-    by_rows(block, len(horizon_deg))
+@numba.njit(parallel=True, cache=True)
+def _vertical_svf(horizon_deg, normal_deg, centres):  # pragma: no cover - compiled
+    """:func:`vertical_sky_view_factor` per point: only the front half-space's sectors (cosine weight > 0)."""
+    out = np.empty(horizon_deg.shape[0])
+    rad = math.pi / 180.0
+    for i in numba.prange(horizon_deg.shape[0]):
+        num = 0.0
+        den = 0.0
+        for s in range(len(centres)):
+            w = math.cos((centres[s] - normal_deg[i]) * rad)
+            if w <= 0.0:
+                continue
+            hz = min(max(float(horizon_deg[i, s]), 0.0), 90.0) * rad
+            num += w * (math.pi / 4 - hz / 2 - math.sin(2 * hz) / 4)
+            den += w
+        out[i] = num / (math.pi / 4 * den)
     return out
 
 
