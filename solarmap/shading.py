@@ -462,14 +462,17 @@ class RoofShade:
         """Share of each roof's points whose horizon lies below the sun, (len(roofs), hours) [-]."""
         n_sec = self.horizon.shape[1]
         sector = np.minimum((np.mod(sun_azimuth, 360.0) / self.sector_deg).astype(np.int64), n_sec - 1)
-        out = np.ones((len(roofs), len(sun_azimuth)))
         counts = self.points_per_roof[roofs]
         has = counts > 0
         if not has.any():
-            return out
+            return np.ones((len(roofs), len(sun_azimuth)))
         sel = roofs[has]
-        out[has] = _visible_share(self.horizon, self.first_point[sel].astype(np.int64), counts[has].astype(np.int64),
-                                  sector.astype(np.int64), np.asarray(sun_elevation, dtype=np.float32))
+        share = _visible_share(self.horizon, self.first_point[sel].astype(np.int64), counts[has].astype(np.int64),
+                               sector.astype(np.int64), np.asarray(sun_elevation, dtype=np.float32))
+        if has.all():  # the usual case: no second (roofs × hours) array
+            return share
+        out = np.ones((len(roofs), len(sun_azimuth)))
+        out[has] = share
         return out
 
 
