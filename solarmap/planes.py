@@ -473,24 +473,7 @@ def shade_planes(planes: gpd.GeoDataFrame, obstacles: np.ndarray, obstacle_heigh
                                         max_radius_m=cfg.max_search_radius_m,
                                         point_owner_obstacle=np.asarray(own_obstacle)[owner], point_group=owner)
 
-    xy, owner = shading.sample_points(geoms, max_points=cfg.max_points_per_roof, spacing_m=cfg.point_spacing_m)
-    horizon = horizons(xy, owner)
-    if cfg.point_spacing_m <= 0 and len(xy):
-        lat = np.full(len(planes), np.nan) if latitude_deg is None else np.asarray(latitude_deg, dtype=float)
-        worst, spread = shading.first_pass_shade(horizon, owner, len(planes), lat)
-        room = shading.points_for_area(shapely.area(geoms), max_points=cfg.max_points_per_roof) < cfg.max_points_per_roof
-        refined = ((spread > shading.REFINE_SPREAD) | (worst > shading.REFINE_MAX_LOSS)) & room
-        sel = np.flatnonzero(refined)
-        if len(sel):
-            xy2, o2 = shading.sample_points(geoms[sel], max_points=cfg.max_points_per_roof,
-                                            counts=np.full(len(sel), cfg.max_points_per_roof))
-            o2 = sel[o2]
-            keep = ~refined[owner]
-            xy = np.concatenate([xy[keep], xy2])
-            owner = np.concatenate([owner[keep], o2])
-            horizon = np.concatenate([horizon[keep], horizons(xy2, o2)])
-            order = np.argsort(owner, kind="stable")
-            owner, horizon = owner[order], horizon[order]
+    _, owner, horizon, _, _ = shading.two_pass_points(geoms, horizons, cfg, latitude_deg=latitude_deg)
     log.info("shading: %d roof planes, %d sample points", len(planes), len(owner))
     return shading.RoofShade(len(planes), owner, horizon, 360.0 / horizon.shape[1])
 

@@ -590,6 +590,38 @@ def visible_share(horizon: np.ndarray, first: np.ndarray, count: np.ndarray, sec
                           np.asarray(elevation, dtype=np.float32))
 
 
+def two_pass_points(surfaces: np.ndarray, horizons, cfg: ShadingConfig, *, latitude_deg: np.ndarray | None = None,
+                    refine_spread: float = REFINE_SPREAD, refine_max_loss: float = REFINE_MAX_LOSS):
+    """Sample points of each surface polygon and their horizons in two passes: the size-based points of
+    :func:`sample_points`, then, where the shade changes across a surface — its points' clear-sky beam losses
+    (:func:`first_pass_shade`) differ by more than ``refine_spread`` or one exceeds ``refine_max_loss`` — a full
+    grid of ``cfg.max_points_per_roof`` points replacing the first (none with a fixed ``point_spacing_m``).
+    ``horizons(xy, owner)`` gives the horizons of points owned by surface positions. Returns ``xy``, ``owner``
+    (sorted), ``horizon``, the first pass's point count and which surfaces were resampled. Flat roofs
+    (:func:`shade_targets`) and roof planes (:func:`solarmap.planes.shade_planes`) share it."""
+    xy, owner = sample_points(surfaces, max_points=cfg.max_points_per_roof, spacing_m=cfg.point_spacing_m)
+    horizon = horizons(xy, owner)
+    n_first = len(xy)
+    refined = np.zeros(len(surfaces), dtype=bool)
+    if cfg.point_spacing_m <= 0 and len(xy):
+        lat = np.full(len(surfaces), np.nan) if latitude_deg is None else np.asarray(latitude_deg, dtype=float)
+        worst, spread = first_pass_shade(horizon, owner, len(surfaces), lat)
+        room = points_for_area(shapely.area(surfaces), max_points=cfg.max_points_per_roof) < cfg.max_points_per_roof
+        refined = ((spread > refine_spread) | (worst > refine_max_loss)) & room
+        sel = np.flatnonzero(refined)
+        if len(sel):
+            xy2, o2 = sample_points(surfaces[sel], max_points=cfg.max_points_per_roof,
+                                    counts=np.full(len(sel), cfg.max_points_per_roof))
+            o2 = sel[o2]
+            keep = ~refined[owner]
+            xy = np.concatenate([xy[keep], xy2])
+            owner = np.concatenate([owner[keep], o2])
+            horizon = np.concatenate([horizon[keep], horizons(xy2, o2)])
+            order = np.argsort(owner, kind="stable")
+            xy, owner, horizon = xy[order], owner[order], horizon[order]
+    return xy, owner, horizon, n_first, refined
+
+
 def shade_targets(targets: gpd.GeoDataFrame, target_heights: np.ndarray, obstacles: gpd.GeoDataFrame,
                   obstacle_heights: np.ndarray, cfg: ShadingConfig, *, target_obstacle: np.ndarray | None = None,
                   setback_m: float = 0.0, refine_spread: float = REFINE_SPREAD,
@@ -600,11 +632,9 @@ def shade_targets(targets: gpd.GeoDataFrame, target_heights: np.ndarray, obstacl
     ``target_obstacle`` gives, per target, its own index among the obstacles (skipped), or −1.
     Sample points lie on each roof inset by ``setback_m`` (the usable area), at the roof's height; the roof is the
     targets' ``roof_geometry`` column when present (the footprint less what stands on it), else the footprint.
-    Two passes: the size-based points of :func:`sample_points`, then, for every roof where the shade changes —
-    its points' clear-sky beam losses (:func:`first_pass_shade`, on the sun path at the targets'
-    ``latitude_deg``, Huangpu's where not given) differ by more than ``refine_spread`` or one exceeds
-    ``refine_max_loss``: a tall neighbour near — a new grid of ``cfg.max_points_per_roof`` points replacing the
-    first (none with a fixed ``point_spacing_m``).
+    Two passes (:func:`two_pass_points`): the size-based points, then a full grid on every roof where the shade
+    changes (a tall neighbour near), judged on the sun path at the targets' ``latitude_deg`` (Huangpu's where not
+    given).
     """
     geoms = targets[ROOF_GEOMETRY].to_numpy() if ROOF_GEOMETRY in targets.columns else targets.geometry.to_numpy()
     usable = shapely.buffer(geoms, -setback_m, join_style="mitre") if setback_m > 0 else geoms
@@ -619,26 +649,8 @@ def shade_targets(targets: gpd.GeoDataFrame, target_heights: np.ndarray, obstacl
                                 min_sun_elevation_deg=cfg.min_sun_elevation_deg, max_radius_m=cfg.max_search_radius_m,
                                 point_owner_obstacle=own, point_group=owner)
 
-    xy, owner = sample_points(usable, max_points=cfg.max_points_per_roof, spacing_m=cfg.point_spacing_m)
-    horizon = horizons(xy, owner)
-    n_first = len(xy)
-    refined = np.zeros(len(targets), dtype=bool)
-    if cfg.point_spacing_m <= 0 and len(xy):
-        lat = np.full(len(targets), np.nan) if latitude_deg is None else np.asarray(latitude_deg, dtype=float)
-        worst, spread = first_pass_shade(horizon, owner, len(targets), lat)
-        room = points_for_area(shapely.area(usable), max_points=cfg.max_points_per_roof) < cfg.max_points_per_roof
-        refined = ((spread > refine_spread) | (worst > refine_max_loss)) & room
-        sel = np.flatnonzero(refined)
-        if len(sel):
-            xy2, o2 = sample_points(usable[sel], max_points=cfg.max_points_per_roof,
-                                    counts=np.full(len(sel), cfg.max_points_per_roof))
-            o2 = sel[o2]
-            keep = ~refined[owner]
-            xy = np.concatenate([xy[keep], xy2])
-            owner = np.concatenate([owner[keep], o2])
-            horizon = np.concatenate([horizon[keep], horizons(xy2, o2)])
-            order = np.argsort(owner, kind="stable")
-            xy, owner, horizon = xy[order], owner[order], horizon[order]
+    xy, owner, horizon, n_first, refined = two_pass_points(usable, horizons, cfg, latitude_deg=latitude_deg,
+                                                           refine_spread=refine_spread, refine_max_loss=refine_max_loss)
     log.info("shading: %d roofs, %d sample points (%d first pass; %d roofs resampled where the shade changes), "
              "%d sectors", len(targets), len(xy), n_first, int(refined.sum()), horizon.shape[1])
     return RoofShade(len(targets), owner, horizon, 360.0 / horizon.shape[1])

@@ -298,7 +298,7 @@ def pv_model_description(cfg: PVConfig, weather: Weather) -> dict:
         "array": {"albedo": cfg.albedo, "module_parameters": {"pdc0": "capacity_kwp * 1000", "gamma_pdc": cfg.gamma_pdc},
                   "temperature_model_parameters": {"set": f"sapm/{cfg.temperature_model}", **temp}},
         "inverter_parameters": {"pdc0": "pdc0 / dc_ac_ratio / eta_inv_nom", "eta_inv_nom": cfg.eta_inv_nom,
-                                "eta_inv_ref": 0.9637, "dc_ac_ratio": cfg.dc_ac_ratio},
+                                "eta_inv_ref": ETA_INV_REF, "dc_ac_ratio": cfg.dc_ac_ratio},
         "losses_parameters": vars(cfg.losses).copy(),
         "losses_total_pct": round(losses_fraction(cfg) * 100.0, 3),
         "shading": "beam and circumsolar diffuse × share of roof sample points that see the sun; isotropic and "

@@ -41,15 +41,21 @@ class DatabaseBusy(OutputError):
     """The database is held by another process (another run, or an analyst's open connection)."""
 
 
-def check_writable(path: str | Path) -> None:
-    """Fail fast, before any work, when the database cannot be opened for writing (held by another process,
-    a folder that cannot be created). Waits as :func:`connect` does."""
+def _database_folder(path: str | Path) -> Path:
+    """``path`` as a Path, its folder created (an :class:`OutputError` naming it when that fails)."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         msg = f"cannot create the database folder {path.parent}: {exc.strerror}"
         raise OutputError(msg) from None
+    return path
+
+
+def check_writable(path: str | Path) -> None:
+    """Fail fast, before any work, when the database cannot be opened for writing (held by another process,
+    a folder that cannot be created). Waits as :func:`connect` does."""
+    path = _database_folder(path)
     existed = path.exists()
     con = connect(path)
     con.close()
@@ -257,12 +263,7 @@ def write_run(db_path: str | Path, *, run: dict, roofs: pd.DataFrame, geometry_w
               hourly_profiles=None, shade=None) -> None:
     """Write one run (its record, every roof, its roof planes and facades, the summaries; the hourly profiles and
     the stored shade when given) in a single transaction."""
-    db_path = Path(db_path)
-    try:
-        db_path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        msg = f"cannot create the database folder {db_path.parent}: {exc.strerror}"
-        raise OutputError(msg) from None
+    db_path = _database_folder(db_path)
     table = _typed(roofs, run["run_id"], ROOF_TABLE_COLUMNS)
     table["geometry_wkb"] = list(geometry_wkb)
     con = connect(db_path)
