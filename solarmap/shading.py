@@ -554,12 +554,10 @@ def point_beam_loss(horizon: np.ndarray, latitude_deg: np.ndarray, *, chunk: int
         sec = np.minimum((az / (360.0 / n_sec)).astype(np.int64), n_sec - 1)
         el32 = el.astype(np.float32)
         idx = np.flatnonzero(lat == k)
-
-        def block(lo: int, hi: int, idx=idx, sec=sec, el32=el32, w=w) -> None:
-            rows = idx[lo:hi]
+        # one thread: the product goes through BLAS, which is not safe to enter from several threads at once
+        for lo in range(0, len(idx), chunk):
+            rows = idx[lo : lo + chunk]
             out[rows] = (horizon[rows][:, sec] >= el32) @ w / w.sum()
-
-        by_rows(block, len(idx), block=chunk)
     return out
 
 
