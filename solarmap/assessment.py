@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import ctypes
 import functools
 import logging
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -572,14 +574,16 @@ def _read(buildings, cfg: Config) -> tuple[gpd.GeoDataFrame, Config, str]:
 
 
 def run_assessment(buildings=None, config: Config | None = None, *, weather: Weather | str | None = None,
-                   boundary=None, rule_set: RuleSet | None = None) -> Assessment:
+                   boundary=None, rule_set: RuleSet | None = None, spill_dir: str | Path | None = None) -> Assessment:
     """The whole assessment: prepare (with exclusions) → roofs → shading → yield → economics → policy. Pure: reads
     its inputs, writes nothing.
 
     ``buildings``: a GeoDataFrame of footprints (any CRS; a CRS-less one in longitude/latitude is read as WGS84)
     or a path (default: ``config.buildings.path``). ``config``: a :class:`Config` (default ``Config()``),
     validated on entry. ``weather``: a :class:`solarmap.sources.weather.Weather`, or a source name or path
-    (default ``config.weather.source``). ``boundary``: see :func:`resolve_boundary`.
+    (default ``config.weather.source``). ``boundary``: see :func:`resolve_boundary`. ``spill_dir``: the folder
+    where a tiled run keeps the stored shade's horizons in unnamed temporary files rather than in memory (default
+    the system's temporary folder; the pipeline gives its output folder): the results are the same.
     """
     cfg = (config or Config()).validate()
     stages = Stages()
@@ -615,15 +619,24 @@ def run_assessment(buildings=None, config: Config | None = None, *, weather: Wea
         collected: list[dict] = []
         facades_out: list = []
         if e.kind == "dask" or len(roofs) > e.tile_above_roofs:
+            spill = str(spill_dir or tempfile.gettempdir())
+
+            def keep(extra: dict) -> None:  # each tile's stored shade leaves memory as it arrives
+                if extra.get("store") is not None:
+                    extra["store"].horizon_q = hourly.spilled_copy(extra["store"].horizon_q, spill)
+                collected.append(extra)
+
             t0 = time.perf_counter()
             roofs, tile_timings = assess_in_tiles(roofs, cfg, weather=w, sun=sun, engine=e.kind,
                                                   tile_size_m=e.tile_size_m, workers=e.workers, scheduler=e.scheduler,
                                                   npartitions=e.npartitions, with_timings=True,
                                                   latitude_deg=site_lat, planes_out=planes_out,
-                                                  facades_out=facades_out, on_extra=collected.append)
+                                                  facades_out=facades_out, on_extra=keep)
             stages.add(tile_timings)  # summed over tiles (and over workers: CPU-like on Dask)
+            _give_back_freed_memory()
             stages.timings["assess_wall"] = round(time.perf_counter() - t0, 3)
         else:
+            spill = None
             # rows are spaced for the buildings' latitude, not the weather site's (which may be elsewhere)
             collected.append({})
             roofs, f = assess_buildings(roofs, cfg, weather=w, sun=sun, stages=stages, latitude_deg=site_lat,
@@ -638,7 +651,7 @@ def run_assessment(buildings=None, config: Config | None = None, *, weather: Wea
         profiles = store = None
         if cfg.hourly.enabled:
             with stages.stage("hourly"):
-                profiles, store = _hourly_after_policy(roofs, collected, cfg, w, sun)
+                profiles, store = _hourly_after_policy(roofs, collected, cfg, w, sun, spill_dir=spill)
         roofs = gpd.GeoDataFrame(roofs, geometry="geometry", crs=metric_crs)
     return Assessment(roofs=roofs, input_index=input_index, input_crs=input_crs, config=cfg, weather=w,
                       rule_set=rule_set, policy=policy_results, rule_set_info=rule_set_info,
@@ -649,10 +662,20 @@ def run_assessment(buildings=None, config: Config | None = None, *, weather: Wea
                       facades=facade_table)
 
 
-def _hourly_after_policy(roofs: pd.DataFrame, collected: list[dict], cfg: Config, weather: Weather, sun: Sun):
+def _give_back_freed_memory() -> None:
+    """Hand the memory the tiles' working arrays freed back to the system (glibc keeps freed blocks for reuse, so
+    a city's run would otherwise carry the largest tile's peak to its end); nothing where there is no glibc."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _hourly_after_policy(roofs: pd.DataFrame, collected: list[dict], cfg: Config, weather: Weather, sun: Sun, *,
+                         spill_dir: str | None = None):
     """The run's hourly profiles and shade store from what the yield stage collected (per tile): the
     ``potential`` and ``existing`` sets summed there, the ``candidates`` (known only now) from the store."""
-    store = hourly.ShadeStore.concat([c.pop("store", None) for c in collected])  # the tiles' copies go
+    store = hourly.ShadeStore.concat([c.pop("store", None) for c in collected], spill_dir=spill_dir)
     profiles = hourly.Profiles(weather.data.index)
     for c in collected:
         if c.get("profiles") is not None:
@@ -663,6 +686,7 @@ def _hourly_after_policy(roofs: pd.DataFrame, collected: list[dict], cfg: Config
     if store.candidate.any():
         profiles.merge(hourly.group_profiles(store, weather, sun, cfg.pv,
                                              {"candidates": hourly.set_weights(store, "candidates")}))
+        hourly.release_pages(store.horizon_q)
     store.meta.update({"latitude": weather.latitude, "longitude": weather.longitude, "altitude": weather.altitude,
                        "tz": str(weather.data.index.tz), "weather_source": weather.source, "pv": vars(cfg.pv) | {
                            "losses": vars(cfg.pv.losses).copy()}, "max_loss_pct": cfg.shading.max_loss_pct})

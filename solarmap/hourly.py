@@ -33,6 +33,8 @@ from __future__ import annotations
 
 import json
 import logging
+import mmap
+import tempfile
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -55,6 +57,8 @@ from solarmap.sources.weather import Weather
 log = logging.getLogger(__name__)
 
 SETS = ("potential", "existing", "candidates")
+#: a joined store whose uint8 horizons exceed this many bytes keeps them in a temporary file, not in memory
+SPILL_ABOVE_BYTES = 256 * 2**20
 #: one uint8 step of a stored horizon [°]
 HORIZON_STEP_DEG = np.float32(90.0 / 255.0)
 #: sectors kept on either side of the range the run's sun visited (a forecast in another year stays inside)
@@ -309,9 +313,11 @@ class ShadeStore:
                           meta=dict(self.meta))
 
     @staticmethod
-    def concat(parts: list[ShadeStore]) -> ShadeStore:
+    def concat(parts: list[ShadeStore], *, spill_dir: str | Path | None = None) -> ShadeStore:
         """One store from tile stores (same sectors), rows in the run's table order. The list is emptied as each
-        tile's points are copied into place, so a city holds about one copy of its points, not three."""
+        tile's points are copied into place, so a city holds about one copy of its points, not three. With
+        ``spill_dir``, uint8 horizons of more than :data:`SPILL_ABOVE_BYTES` go to a temporary file there (see
+        :func:`spilled_uint8`): a million-building city's 2.4 GB of horizons then stay out of memory."""
         live = [p for p in parts if p is not None]
         parts.clear()
         if not live:
@@ -328,7 +334,9 @@ class ShadeStore:
         first = np.cumsum(kw["n_points"]) - kw["n_points"]
         total = int(kw["n_points"].sum())
         width = live[0].horizon_q.shape[1]
-        horizon_q = np.empty((total, width), dtype=np.uint8)
+        spill = spill_dir is not None and (total * width > SPILL_ABOVE_BYTES
+                                           or any(spill_file(p.horizon_q) is not None for p in live))
+        horizon_q = spilled_uint8((total, width), spill_dir) if spill else np.empty((total, width), dtype=np.uint8)
         point_svf = np.empty(total, dtype=np.float32)
         exc_p, exc_s, exc_v = [], [], []
         base = 0
@@ -344,7 +352,9 @@ class ShadeStore:
             exc_s.append(p.exc_sector)
             exc_v.append(p.exc_value)
             base += len(p)
+            release_pages(p.horizon_q)  # a spilled tile store: its file goes with it
             del p
+            release_pages(horizon_q)
         ep, es, ev = np.concatenate(exc_p), np.concatenate(exc_s), np.concatenate(exc_v)
         o = np.lexsort((es, ep))
         return ShadeStore(**kw, horizon_q=horizon_q, point_svf=point_svf, exc_point=ep[o], exc_sector=es[o],
@@ -373,6 +383,43 @@ def empty_store(n_sectors: int = 180, sector_lo: int = 0, width: int = 0) -> Sha
                       horizon_q=np.zeros((0, width), dtype=np.uint8), point_svf=np.zeros(0, dtype=np.float32),
                       exc_point=np.zeros(0, dtype=np.int64), exc_sector=np.zeros(0, dtype=np.int16),
                       exc_value=np.zeros(0, dtype=np.float32), n_sectors=n_sectors, sector_lo=sector_lo)
+
+
+def spilled_uint8(shape: tuple[int, int], folder: str | Path) -> np.ndarray:
+    """A zeroed uint8 array of ``shape`` kept in an unnamed temporary file in ``folder`` (memory-mapped): its pages
+    are the operating system's file cache, given back by :func:`release_pages` once read or written. The file has
+    no name from the start (it is unlinked on creation), so it goes with the array, even when the process is
+    killed."""
+    n = max(int(shape[0]) * int(shape[1]), 1)
+    with tempfile.TemporaryFile(dir=folder) as fh:
+        fh.truncate(n)
+        mm = mmap.mmap(fh.fileno(), n)  # the mapping keeps the file alive after its descriptor is closed
+    return np.frombuffer(mm, dtype=np.uint8, count=int(shape[0]) * int(shape[1])).reshape(shape)
+
+
+def spilled_copy(arr: np.ndarray, folder: str | Path) -> np.ndarray:
+    """``arr`` (2-D uint8) moved to a :func:`spilled_uint8` array in ``folder``, its pages released."""
+    out = spilled_uint8(arr.shape, folder)
+    out[...] = arr
+    release_pages(out)
+    return out
+
+
+def spill_file(arr: np.ndarray) -> mmap.mmap | None:
+    """The mapping behind a :func:`spilled_uint8` array or a view of one; None for an array in memory."""
+    base = arr
+    while base is not None and not isinstance(base, mmap.mmap):
+        base = base.obj if isinstance(base, memoryview) else getattr(base, "base", None)
+    return base
+
+
+def release_pages(arr: np.ndarray) -> None:
+    """Drop the resident pages of a :func:`spilled_uint8` array from this process (its contents stay in the
+    file and are read back on use; on a system without ``madvise`` they stay until the array goes); nothing for
+    an array in memory."""
+    mm = spill_file(arr)
+    if mm is not None and hasattr(mmap, "MADV_DONTNEED"):
+        mm.madvise(mmap.MADV_DONTNEED)
 
 
 def sun_sector_range(sun: Sun, hours: np.ndarray, n_sectors: int) -> tuple[int, int]:
@@ -612,7 +659,13 @@ def write_store(store: ShadeStore, folder: Path) -> None:
 
     folder.mkdir(parents=True, exist_ok=True)
     pq.write_table(pa.table(roof_frame(store)), folder / ROOF_FILE, compression="zstd")
-    pq.write_table(point_table(store), folder / POINT_FILE, compression="zstd", row_group_size=100_000)
+    n = len(store.point_svf)
+    table = point_table(store, 0, min(n, POINT_GROUP))
+    with pq.ParquetWriter(folder / POINT_FILE, table.schema, compression="zstd") as writer:
+        writer.write_table(table, row_group_size=POINT_GROUP)
+        for a in range(POINT_GROUP, n, POINT_GROUP):  # a group at a time: a spilled store is read once, in order
+            writer.write_table(point_table(store, a, min(n, a + POINT_GROUP)), row_group_size=POINT_GROUP)
+            release_pages(store.horizon_q)
     (folder / META_FILE).write_text(json.dumps(store_meta(store), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
@@ -632,25 +685,35 @@ def roof_frame(store: ShadeStore) -> pd.DataFrame:
         "plane": store.plane.astype(np.int32), "unit": np.arange(len(store), dtype=np.int64)})
 
 
-def point_table(store: ShadeStore):
+#: sample points per row group of ``points.parquet`` (and per step of :func:`write_store`)
+POINT_GROUP = 100_000
+
+
+def point_table(store: ShadeStore, start: int = 0, stop: int | None = None):
+    """The point rows ``start`` … ``stop`` (default all) of ``points.parquet`` as a pyarrow table."""
     import pyarrow as pa
 
     n, width = store.horizon_q.shape
-    owner = np.repeat(np.arange(len(store)), store.n_points)
-    horizon = pa.FixedSizeBinaryArray.from_buffers(pa.binary(max(width, 1)), n,
-                                                   [None, pa.py_buffer(np.ascontiguousarray(store.horizon_q))]) \
-        if width else pa.array([b""] * n, type=pa.binary())
-    counts = np.bincount(store.exc_point, minlength=n) if len(store.exc_point) else np.zeros(n, dtype=np.int64)
+    stop = n if stop is None else stop
+    m = stop - start
+    owner = np.repeat(np.arange(len(store)), store.n_points)[start:stop]
+    units, local_owner = np.unique(owner, return_inverse=True)
+    horizon = pa.FixedSizeBinaryArray.from_buffers(pa.binary(max(width, 1)), m,
+                                                   [None, pa.py_buffer(np.ascontiguousarray(store.horizon_q[start:stop]))]) \
+        if width else pa.array([b""] * m, type=pa.binary())
+    lo, hi = np.searchsorted(store.exc_point, [start, stop])
+    ep = store.exc_point[lo:hi] - start
+    counts = np.bincount(ep, minlength=m) if len(ep) else np.zeros(m, dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
     return pa.table({
-        "building_id": pa.DictionaryArray.from_arrays(pa.array(owner.astype(np.int32)),
-                                                      pa.array(store.building_id.astype(str))),
+        "building_id": pa.DictionaryArray.from_arrays(pa.array(local_owner.astype(np.int32)),
+                                                      pa.array(store.building_id[units].astype(str))),
         "unit": pa.array(owner.astype(np.int64)),
-        "point": pa.array((np.arange(n) - store.first_point[owner]).astype(np.int32)),
-        "sky_view_factor": pa.array(store.point_svf.astype(np.float32)),
+        "point": pa.array((np.arange(start, stop) - store.first_point[owner]).astype(np.int32)),
+        "sky_view_factor": pa.array(store.point_svf[start:stop].astype(np.float32)),
         "horizon_u8": horizon,
-        "exact_sectors": pa.ListArray.from_arrays(pa.array(offsets), pa.array(store.exc_sector.astype(np.int16))),
-        "exact_deg": pa.ListArray.from_arrays(pa.array(offsets), pa.array(store.exc_value.astype(np.float32))),
+        "exact_sectors": pa.ListArray.from_arrays(pa.array(offsets), pa.array(store.exc_sector[lo:hi].astype(np.int16))),
+        "exact_deg": pa.ListArray.from_arrays(pa.array(offsets), pa.array(store.exc_value[lo:hi].astype(np.float32))),
     })
 
 

@@ -116,7 +116,7 @@ def run(cfg: Config) -> RunResult:
     _prepare_output(out_root, name)
     rule_set = load_rule_set(cfg.policy.rules)  # a bad rule file fails before any work
     store.check_writable(db_path)  # and so does a database another process holds
-    result = run_assessment(cfg.buildings.path, cfg, rule_set=rule_set)
+    result = run_assessment(cfg.buildings.path, cfg, rule_set=rule_set, spill_dir=out_root)
     cfg = result.config  # with the column mappings that applied to the buildings file
     stages = Stages()
     stages.add(result.timings_s)
@@ -156,18 +156,20 @@ def _write(cfg: Config, result, stages: Stages, *, started, out_root: Path, db_p
             summary["timings_s"] = stages.timings
             if result.profiles is not None:
                 summary["hourly"] = _hourly_summary(result.profiles)
+            hourly_tables = _write_hourly(cfg, result, run_id, tmp, summary)  # first: the stored shade goes
             wgs = roofs.to_crs("EPSG:4326")
+            facades_wgs = (result.facades.to_crs("EPSG:4326")  # once, for the maps, the files and the database
+                           if result.facades is not None and len(result.facades) else None)
             zh = cfg.output.chinese_headers
             export.write_roofs_csv(roofs, tmp / "roofs.csv", chinese_headers=zh)
             export.write_csv(export.candidates_table(roofs), tmp / "candidates.csv", chinese_headers=zh)
             _tiles_key_warning(cfg, summary)
             summary["maps"] = _write_maps(roofs, boundary, summary, cfg, tmp, rule_set, zones=result.exclusions.zones,
-                                          planes=result.planes, facades=result.facades)
+                                          planes=result.planes, facades=result.facades, facades_wgs=facades_wgs)
             (tmp / "report.html").write_text(report_page.render_report(roofs, summary, lang=cfg.output.lang), encoding="utf-8")
             export.write_geodata(wgs, tmp)
             export.write_planes(result.planes, tmp, chinese_headers=zh)
-            hourly_tables = _write_hourly(cfg, result, run_id, tmp, summary)
-            export.write_facades(result.facades, tmp, chinese_headers=zh)  # nothing with facades.enabled = false
+            export.write_facades(result.facades, tmp, chinese_headers=zh, wgs84=facades_wgs)  # none: facades off
         except OSError as exc:
             shutil.rmtree(tmp, ignore_errors=True)
             msg = f"cannot write the outputs in {out_root}: {exc.strerror or exc}. Choose another folder with --out DIR"
@@ -181,21 +183,19 @@ def _write(cfg: Config, result, stages: Stages, *, started, out_root: Path, db_p
             finished = dt.datetime.now(dt.UTC)
             summary["timings_s"] = dict(stages.timings)
             export.write_json(summary, tmp / "summary.json")
-            wkb = shapely.to_wkb(wgs.geometry.to_numpy())  # the report stage's WGS84 copy
             record = dict(
                 run={"run_id": run_id, "name": name, "started_at": started, "finished_at": finished,
                      "package_version": __version__, "pvlib_version": pvlib.__version__, "config": cfg.to_dict(),
                      "input_hashes": hashes, "summary": summary, "buildings": len(roofs),
                      "assessed": int((roofs["assessment"] == "assessed").sum()),
                      "excluded": int((roofs["assessment"] == "excluded").sum())},
-                roofs=roofs, geometry_wkb=wkb, subdistricts=aggregate.subdistrict_table(roofs),
+                roofs=roofs, geometry=wgs.geometry.to_numpy(), subdistricts=aggregate.subdistrict_table(roofs),
                 policy=policy_results, rule_set=rule_set.name, planes=result.planes,
-                planes_wkb=(shapely.to_wkb(result.planes.to_crs("EPSG:4326").geometry.to_numpy())
-                            if result.planes is not None and len(result.planes) else None),
+                planes_geometry=(result.planes.to_crs("EPSG:4326").geometry.to_numpy()
+                                 if result.planes is not None and len(result.planes) else None),
                 **hourly_tables,
                 facades=result.facades,
-                facades_wkb=(shapely.to_wkb(result.facades.to_crs("EPSG:4326").geometry.to_numpy())
-                             if result.facades is not None and len(result.facades) else None),
+                facades_geometry=facades_wgs.geometry.to_numpy() if facades_wgs is not None else None,
             )
             try:
                 store.write_run(db_path, **record)
@@ -305,12 +305,13 @@ def _split_cells(x: np.ndarray, y: np.ndarray, idx: np.ndarray, limit: int, box:
 
 
 def _write_maps(roofs: gpd.GeoDataFrame, boundary, summary: dict, cfg: Config, folder: Path, rule_set=None, *,
-                zones=(), planes=None, facades=None) -> list[dict]:
+                zones=(), planes=None, facades=None, facades_wgs=None) -> list[dict]:
     """map.html for the run. Above engine.max_map_roofs every roof still goes on a map: map_<subdistrict>.html for
     the subdistricts that fit, map_tile_<n>.html (quadtree cells of at most max_map_roofs roofs) for the rest, and
     map.html becomes the index page linking them. Returns one entry per map file (file, kind, label, roofs).
     The facades are drawn on the map of their building."""
-    facades_wgs = facades.to_crs("EPSG:4326") if facades is not None and len(facades) else None
+    if facades_wgs is None and facades is not None and len(facades):
+        facades_wgs = facades.to_crs("EPSG:4326")
 
     def walls(part):
         return None if facades_wgs is None else facades_wgs[facades_wgs["building_id"].isin(part["building_id"])]

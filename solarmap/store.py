@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
+import shapely
 
 from solarmap.columns import COLUMNS, FACADE_COLUMNS, PLANE_COLUMNS
 from solarmap.errors import ConfigError, OutputError
@@ -238,6 +239,20 @@ def _insert_hourly(con: duckdb.DuckDBPyConnection, run_id: str, hourly_profiles,
             pass
 
 
+def _insert_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, geometry: np.ndarray | None,
+                 run_id: str, columns: list[str], sql_type=None) -> None:
+    """``frame``'s registry ``columns`` and its ``geometry`` (WKB) into ``table``, :data:`INSERT_ROWS` at a time."""
+    names = ", ".join(f'"{c}"' for c in ["run_id", *columns])
+    for a in range(0, len(frame), INSERT_ROWS):
+        part = _typed(frame.iloc[a : a + INSERT_ROWS], run_id, columns, *([sql_type] if sql_type else []))
+        part["geometry_wkb"] = (list(shapely.to_wkb(np.asarray(geometry)[a : a + INSERT_ROWS]))
+                                if geometry is not None else None)
+        con.register("rows_df", part)
+        con.execute(f"INSERT INTO {table} ({names}, geometry) SELECT {names}, CASE WHEN geometry_wkb IS NULL "
+                    "THEN NULL ELSE ST_GeomFromWKB(geometry_wkb) END FROM rows_df")
+        con.unregister("rows_df")
+
+
 def _typed(frame: pd.DataFrame, run_id: str, columns: list[str], sql_type=_sql_type) -> pd.DataFrame:
     """``frame``'s registry columns with the database's types (``sql_type(name)``), after a ``run_id`` column."""
     table = pd.DataFrame({"run_id": run_id}, index=frame.index)
@@ -256,17 +271,25 @@ def _typed(frame: pd.DataFrame, run_id: str, columns: list[str], sql_type=_sql_t
     return table
 
 
-def write_run(db_path: str | Path, *, run: dict, roofs: pd.DataFrame, geometry_wkb: np.ndarray,
+#: rows per insert of :func:`write_run` (the typed copy of one chunk is what it holds at a time)
+INSERT_ROWS = 100_000
+#: DuckDB's buffer memory while a run is written (its default, 80 % of the machine, would let it cache every
+#: inserted row of a city until the commit; above this it writes them out instead)
+WRITE_MEMORY_LIMIT = "256MB"
+
+
+def write_run(db_path: str | Path, *, run: dict, roofs: pd.DataFrame, geometry: np.ndarray,
               subdistricts: pd.DataFrame, policy: list[dict] | None = None, rule_set: str = "",
-              planes: pd.DataFrame | None = None, planes_wkb: np.ndarray | None = None,
-              facades: pd.DataFrame | None = None, facades_wkb: np.ndarray | None = None,
+              planes: pd.DataFrame | None = None, planes_geometry: np.ndarray | None = None,
+              facades: pd.DataFrame | None = None, facades_geometry: np.ndarray | None = None,
               hourly_profiles=None, shade=None) -> None:
     """Write one run (its record, every roof, its roof planes and facades, the summaries; the hourly profiles and
-    the stored shade when given) in a single transaction."""
+    the stored shade when given) in a single transaction. ``geometry``, ``planes_geometry`` and
+    ``facades_geometry`` are the tables' shapes in WGS84 (shapely arrays); rows go in :data:`INSERT_ROWS` at a
+    time."""
     db_path = _database_folder(db_path)
-    table = _typed(roofs, run["run_id"], ROOF_TABLE_COLUMNS)
-    table["geometry_wkb"] = list(geometry_wkb)
     con = connect(db_path)
+    con.execute(f"SET memory_limit = '{WRITE_MEMORY_LIMIT}'")
     with _transaction(con):
         _ensure_schema(con)
         con.execute("DELETE FROM runs WHERE run_id = ?", [run["run_id"]])
@@ -279,27 +302,12 @@ def write_run(db_path: str | Path, *, run: dict, roofs: pd.DataFrame, geometry_w
              json.dumps(run["input_hashes"], ensure_ascii=False), json.dumps(run["summary"], ensure_ascii=False),
              run["buildings"], run["assessed"], run["excluded"]],
         )
-        con.register("roofs_df", table)
-        names = ", ".join(f'"{c}"' for c in ["run_id", *ROOF_TABLE_COLUMNS])
-        con.execute(f"INSERT INTO roofs ({names}, geometry) SELECT {names}, "
-                    "CASE WHEN geometry_wkb IS NULL THEN NULL ELSE ST_GeomFromWKB(geometry_wkb) END FROM roofs_df")
-        con.unregister("roofs_df")
+        _insert_rows(con, "roofs", roofs, geometry, run["run_id"], ROOF_TABLE_COLUMNS)
         if planes is not None and len(planes):
-            ptable = _typed(planes, run["run_id"], PLANE_TABLE_COLUMNS)
-            ptable["geometry_wkb"] = list(planes_wkb) if planes_wkb is not None else None
-            con.register("planes_df", ptable)
-            pnames = ", ".join(f'"{c}"' for c in ["run_id", *PLANE_TABLE_COLUMNS])
-            con.execute(f"INSERT INTO roof_planes ({pnames}, geometry) SELECT {pnames}, CASE WHEN geometry_wkb IS "
-                        "NULL THEN NULL ELSE ST_GeomFromWKB(geometry_wkb) END FROM planes_df")
-            con.unregister("planes_df")
+            _insert_rows(con, "roof_planes", planes, planes_geometry, run["run_id"], PLANE_TABLE_COLUMNS)
         if facades is not None and len(facades):
-            ftable = _typed(facades, run["run_id"], list(FACADE_COLUMNS), lambda c: FACADE_COLUMNS[c].sql_type)
-            ftable["geometry_wkb"] = list(facades_wkb) if facades_wkb is not None else None
-            con.register("facades_df", ftable)
-            fnames = ", ".join(f'"{c}"' for c in ["run_id", *FACADE_COLUMNS])
-            con.execute(f"INSERT INTO facades ({fnames}, geometry) SELECT {fnames}, CASE WHEN geometry_wkb IS "
-                        "NULL THEN NULL ELSE ST_GeomFromWKB(geometry_wkb) END FROM facades_df")
-            con.unregister("facades_df")
+            _insert_rows(con, "facades", facades, facades_geometry, run["run_id"], list(FACADE_COLUMNS),
+                         lambda c: FACADE_COLUMNS[c].sql_type)
         sub = subdistricts.copy()
         sub.insert(0, "run_id", run["run_id"])
         con.register("sub_df", sub)

@@ -152,23 +152,31 @@ def assess_in_tiles(roofs: gpd.GeoDataFrame, cfg: Config, assess_tile: Callable,
         for k, v in p[1].items():
             timings[k] = round(timings.get(k, 0.0) + v, 3)
     rank = pd.Series(np.arange(len(roofs)), index=roofs.index)
+    parts = [list(p) for p in parts]  # each tile's items are let go as soon as they are joined
     for k in range(2, len(parts[0]) if parts else 2):
         if any(isinstance(p[k], dict) for p in parts):  # not a table: handed on, not joined
-            if on_extra is not None:
-                for p in parts:
+            for p in parts:
+                if on_extra is not None:
                     on_extra(p[k])
+                p[k] = None
             continue
         if extras_out is None:
             continue
         given = [p[k] for p in parts if p[k] is not None]
+        for p in parts:
+            p[k] = None
         if not given:
             extras_out.append(None)
             continue
         tables = [t for t in given if len(t)] or given[:1]  # empty tables would blur the dtypes
+        del given
         extra = pd.concat(tables, ignore_index=True)
+        del tables
         order = np.argsort(rank.loc[extra["_row"]].to_numpy(), kind="stable")  # building order; within, as made
-        extras_out.append(extra.iloc[order].reset_index(drop=True))
+        extras_out.append(extra.take(order).reset_index(drop=True))
+        del extra
     out = pd.concat([p[0] for p in parts])
+    parts.clear()
     out = out.loc[roofs.index]  # the input's order, every row exactly once
     out = gpd.GeoDataFrame(out, geometry="geometry", crs=roofs.crs)
     return (out, timings) if with_timings else out

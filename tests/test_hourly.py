@@ -181,19 +181,30 @@ def test_store_reads_back_from_the_run_folder_and_the_database(run_dir, dapuqiao
     assert np.allclose(cap.loc[ref.index], ref, atol=6e-4)  # the CSV's 3 decimals
 
 
-def test_tiled_run_gives_the_single_pass_profiles_and_store(dapuqiao_assessment):
+def test_tiled_run_gives_the_single_pass_profiles_and_store(dapuqiao_assessment, tmp_path, monkeypatch):
     cfg, single = dapuqiao_assessment
     tiled_cfg = copy.deepcopy(cfg)
     tiled_cfg.engine.tile_above_roofs = 10
     tiled_cfg.engine.tile_size_m = 400.0  # many tiles with halos across Dapuqiao
-    tiled = assessment.run_assessment(cfg.buildings.path, tiled_cfg)
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    tiled = assessment.run_assessment(cfg.buildings.path, tiled_cfg, spill_dir=spill)
     for s in hourly.SETS:
         a, b = single.profiles.set_total(s), tiled.profiles.set_total(s)
         # the same per-roof numbers summed in another grouping: float rounding only
         assert np.abs(a - b).max() <= 1e-12 * a.max(), s
     x, y = single.shade_store, tiled.shade_store
+    # a tiled run keeps its horizons in an unnamed file in the spill folder (nothing left there by name)
+    assert hourly.spill_file(y.horizon_q) is not None and hourly.spill_file(x.horizon_q) is None
+    assert list(spill.iterdir()) == []
     for f in ("row", "plane", "horizon_q", "exc_point", "exc_value", "candidate"):
         assert np.array_equal(getattr(x, f), getattr(y, f)), f
+    # written a few points at a time (groups that cut roofs and their exceptions apart), it reads back the same
+    monkeypatch.setattr(hourly, "POINT_GROUP", 7)
+    hourly.write_store(y, tmp_path / "shade")
+    z = hourly.read_store(tmp_path / "shade")
+    for f in ("row", "n_points", "horizon_q", "point_svf", "exc_point", "exc_sector", "exc_value"):
+        assert np.array_equal(getattr(x, f), getattr(z, f)), f
 
 
 def test_hourly_roofs_parquet_holds_each_chosen_roof_hour_by_hour(tmp_path, roofs_csv):

@@ -32,12 +32,17 @@ def roof_table_columns(roofs: pd.DataFrame) -> list[str]:
     return ordered(roofs.columns)
 
 
+#: rows rounded and written at a time by :func:`write_csv` (a city's table is not copied whole)
+CSV_ROWS = 100_000
+
+
 def write_csv(df: pd.DataFrame, path: Path, *, chinese_headers: bool = False, columns: dict | None = None) -> None:
     columns = COLUMNS if columns is None else columns
-    out = tidy(df, columns)
-    if chinese_headers:
-        out = out.rename(columns={c: columns[c].header(chinese=True) for c in out.columns if c in columns})
-    out.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\n")
+    names = {c: columns[c].header(chinese=True) for c in df.columns if c in columns} if chinese_headers else {}
+    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
+        for a in range(0, max(len(df), 1), CSV_ROWS):
+            out = tidy(df.iloc[a : a + CSV_ROWS], columns).rename(columns=names)
+            out.to_csv(fh, index=False, header=a == 0, lineterminator="\n")
 
 
 def write_roofs_csv(roofs: pd.DataFrame, path: Path, *, chinese_headers: bool = False) -> None:
@@ -67,9 +72,11 @@ def write_geodata(roofs_wgs84: gpd.GeoDataFrame, folder: Path) -> list[Path]:
     return [gpkg, parquet]
 
 
-def write_facades(facades: gpd.GeoDataFrame | None, folder: Path, *, chinese_headers: bool = False) -> list[Path]:
+def write_facades(facades: gpd.GeoDataFrame | None, folder: Path, *, chinese_headers: bool = False,
+                  wgs84: gpd.GeoDataFrame | None = None) -> list[Path]:
     """facades.csv (one row per facade, the columns of :data:`FACADE_COLUMNS` in order) and a ``facades`` layer in
-    roofs.gpkg (lines along the walls' foot, WGS84); nothing when the facades did not run."""
+    roofs.gpkg (lines along the walls' foot, WGS84; ``wgs84``: the facades already in WGS84); nothing when the
+    facades did not run."""
     if facades is None:
         return []
     cols = list(FACADE_COLUMNS)
@@ -77,7 +84,7 @@ def write_facades(facades: gpd.GeoDataFrame | None, folder: Path, *, chinese_hea
     write_csv(pd.DataFrame(facades[cols]), csv, chinese_headers=chinese_headers, columns=FACADE_COLUMNS)
     if not len(facades):
         return [csv]
-    wgs = facades.to_crs("EPSG:4326")
+    wgs = facades.to_crs("EPSG:4326") if wgs84 is None else wgs84
     gdf = gpd.GeoDataFrame(tidy(pd.DataFrame(wgs[cols]), FACADE_COLUMNS), geometry=wgs.geometry.values, crs="EPSG:4326")
     for c, col in FACADE_COLUMNS.items():
         if col.dtype == "str":
