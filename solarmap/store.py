@@ -273,8 +273,8 @@ def _typed(frame: pd.DataFrame, run_id: str, columns: list[str], sql_type=_sql_t
 
 #: rows per insert of :func:`write_run` (the typed copy of one chunk is what it holds at a time)
 INSERT_ROWS = 100_000
-#: DuckDB's buffer memory while a run is written (its default, 80 % of the machine, would let it cache every
-#: inserted row of a city until the commit; above this it writes them out instead)
+#: DuckDB's buffer memory while a run is written, on two threads (its default, 80 % of the machine, lets it cache
+#: every inserted row of a city; 128 MB was measured to suffice for the 80-column roof table, 64 MB not)
 WRITE_MEMORY_LIMIT = "256MB"
 
 
@@ -290,6 +290,7 @@ def write_run(db_path: str | Path, *, run: dict, roofs: pd.DataFrame, geometry: 
     db_path = _database_folder(db_path)
     con = connect(db_path)
     con.execute(f"SET memory_limit = '{WRITE_MEMORY_LIMIT}'")
+    con.execute("SET threads = 2")  # the insert's working set grows with its threads: keep it to what was measured
     with _transaction(con):
         _ensure_schema(con)
         con.execute("DELETE FROM runs WHERE run_id = ?", [run["run_id"]])
