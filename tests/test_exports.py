@@ -58,3 +58,19 @@ def test_gcj02_round_trip_is_millimetre_exact():
     back = gcj02_to_wgs84(*g)
     np.testing.assert_allclose(back[0], lon, atol=1e-8)
     np.testing.assert_allclose(back[1], lat, atol=1e-8)
+
+
+def test_map_shows_names_with_template_braces_as_written(tmp_path):
+    # branca's Element compiles its text as a Jinja template: a name "{{ 7 * 7 }}" came out as "49" on the map
+    from solarmap.cli import main
+    from test_bad_input import make_buildings
+
+    names = ["{{ 7 * 7 }} 大楼", "{% raw %}仓库", "{# note #} 学校", "plain"]
+    path = tmp_path / "b.geojson"
+    make_buildings(4, name=names).to_crs(4326).to_file(path)
+    assert main(["run", "dapuqiao", "--buildings", str(path), "--out", str(tmp_path / "out"), "--no-shading",
+                 "--no-facades", "-q"]) == 0
+    page = (tmp_path / "out" / "b" / "map.html").read_text(encoding="utf-8")
+    for name in names:
+        assert name in page
+    assert "49 大楼" not in page

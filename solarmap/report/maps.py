@@ -856,10 +856,10 @@ def render_map(roofs: gpd.GeoDataFrame, *, outline=None, summary: dict | None = 
         folium.TileLayer(url, attr=attribution, name=tiles, max_zoom=19, control=False, **kwargs).add_to(m)
     js, css = _leaflet_assets()
     root = m.get_root()
-    root.header.add_child(branca.element.Element(f"<style>{css}</style>"), name="leaflet_css_inline")
-    root.header.add_child(branca.element.Element(f"<script>{js}</script>"), name="leaflet_js_inline")
-    root.header.add_child(branca.element.Element(f"<style>{_CSS}</style>"), name="solarmap_css")
-    root.header.add_child(branca.element.Element(f"<title>{_esc(summary.get('title', 'solarmap'))}</title>"), name="title")
+    root.header.add_child(_Raw(f"<style>{css}</style>"), name="leaflet_css_inline")
+    root.header.add_child(_Raw(f"<script>{js}</script>"), name="leaflet_js_inline")
+    root.header.add_child(_Raw(f"<style>{_CSS}</style>"), name="solarmap_css")
+    root.header.add_child(_Raw(f"<title>{_esc(summary.get('title', 'solarmap'))}</title>"), name="title")
 
     has_shading = "shading_loss_pct" in roofs.columns and np.isfinite(roofs["shading_loss_pct"].to_numpy(dtype=float)).any()
     cf = roofs["policy_candidate_for"].fillna("").astype(str) if "policy_candidate_for" in roofs.columns else pd.Series([], dtype=str)
@@ -890,14 +890,27 @@ def render_map(roofs: gpd.GeoDataFrame, *, outline=None, summary: dict | None = 
         "planes": _planes_collection(planes, digits, amap, lang).replace("</", "<\\/") if planes is not None and len(planes) else "null",
         "facades": facade_json.replace("</", "<\\/") if facade_json else "null",
     }
-    m.get_root().script.add_child(branca.element.Element(script), name="solarmap_layers")
+    m.get_root().script.add_child(_Raw(script), name="solarmap_layers")
     legend = _legends(lang, themes, br, colours, roofs, rule_colours, amap, has_facades=facade_json is not None)
     panel = _summary_html(summary, lang, notes=notes, roofs_on_map=len(roofs))
     search = (f'<div id="sm-search" class="sm-panel" style="display:none">'
               f'<input id="sm-search-input" type="search" placeholder="{_esc(label("search", lang))}" '
               f'aria-label="{_esc(label("search", lang))}" autocomplete="off"><ul id="sm-search-results"></ul></div>')
-    m.get_root().html.add_child(branca.element.Element(panel + search + legend), name="solarmap_panels")
+    m.get_root().html.add_child(_Raw(panel + search + legend), name="solarmap_panels")
     return m.get_root().render()
+
+
+class _Raw(branca.element.Element):
+    """Text put into the page as it is. branca's ``Element(text)`` compiles its text as a Jinja template: about a
+    second per 10 MB of roof data, and wrong for data that holds ``{{`` or ``{%`` (a building's name could)."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        # what Jinja's rendering left of it (keep_trailing_newline = False drops one final newline)
+        self._text = text[:-1] if text.endswith("\n") else text
+
+    def render(self, **kwargs) -> str:
+        return self._text
 
 
 def render_index(entries: list[dict], *, title: str, lang: str = "both") -> str:
