@@ -62,8 +62,9 @@ def test_gcj02_round_trip_is_millimetre_exact():
 
 def test_map_shows_names_with_template_braces_as_written(tmp_path):
     # branca's Element compiles its text as a Jinja template: a name "{{ 7 * 7 }}" came out as "49" on the map
-    from solarmap.cli import main
     from test_bad_input import make_buildings
+
+    from solarmap.cli import main
 
     names = ["{{ 7 * 7 }} 大楼", "{% raw %}仓库", "{# note #} 学校", "plain"]
     path = tmp_path / "b.geojson"
