@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import ctypes
 import functools
 import logging
 import tempfile
@@ -633,7 +632,6 @@ def run_assessment(buildings=None, config: Config | None = None, *, weather: Wea
                                                   latitude_deg=site_lat, planes_out=planes_out,
                                                   facades_out=facades_out, on_extra=keep)
             stages.add(tile_timings)  # summed over tiles (and over workers: CPU-like on Dask)
-            _give_back_freed_memory()
             stages.timings["assess_wall"] = round(time.perf_counter() - t0, 3)
         else:
             spill = None
@@ -660,15 +658,6 @@ def run_assessment(buildings=None, config: Config | None = None, *, weather: Wea
                       warning_details=collector.details(), category_detection=detection,
                       timings_s=dict(stages.timings), planes=roof_planes, profiles=profiles, shade_store=store,
                       facades=facade_table)
-
-
-def _give_back_freed_memory() -> None:
-    """Hand the memory the tiles' working arrays freed back to the system (glibc keeps freed blocks for reuse, so
-    a city's run would otherwise carry the largest tile's peak to its end); nothing where there is no glibc."""
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
 
 
 def _hourly_after_policy(roofs: pd.DataFrame, collected: list[dict], cfg: Config, weather: Weather, sun: Sun, *,

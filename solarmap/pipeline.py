@@ -157,19 +157,16 @@ def _write(cfg: Config, result, stages: Stages, *, started, out_root: Path, db_p
             if result.profiles is not None:
                 summary["hourly"] = _hourly_summary(result.profiles)
             hourly_tables = _write_hourly(cfg, result, run_id, tmp, summary)  # first: the stored shade goes
-            wgs = roofs.to_crs("EPSG:4326")
-            facades_wgs = (result.facades.to_crs("EPSG:4326")  # once, for the maps, the files and the database
-                           if result.facades is not None and len(result.facades) else None)
             zh = cfg.output.chinese_headers
             export.write_roofs_csv(roofs, tmp / "roofs.csv", chinese_headers=zh)
             export.write_csv(export.candidates_table(roofs), tmp / "candidates.csv", chinese_headers=zh)
             _tiles_key_warning(cfg, summary)
             summary["maps"] = _write_maps(roofs, boundary, summary, cfg, tmp, rule_set, zones=result.exclusions.zones,
-                                          planes=result.planes, facades=result.facades, facades_wgs=facades_wgs)
+                                          planes=result.planes, facades=result.facades)
             (tmp / "report.html").write_text(report_page.render_report(roofs, summary, lang=cfg.output.lang), encoding="utf-8")
-            export.write_geodata(wgs, tmp)
+            export.write_geodata(roofs.to_crs("EPSG:4326"), tmp)  # each WGS84 copy only while it is written
             export.write_planes(result.planes, tmp, chinese_headers=zh)
-            export.write_facades(result.facades, tmp, chinese_headers=zh, wgs84=facades_wgs)  # none: facades off
+            export.write_facades(result.facades, tmp, chinese_headers=zh)  # nothing with facades.enabled = false
         except OSError as exc:
             shutil.rmtree(tmp, ignore_errors=True)
             msg = f"cannot write the outputs in {out_root}: {exc.strerror or exc}. Choose another folder with --out DIR"
@@ -189,13 +186,12 @@ def _write(cfg: Config, result, stages: Stages, *, started, out_root: Path, db_p
                      "input_hashes": hashes, "summary": summary, "buildings": len(roofs),
                      "assessed": int((roofs["assessment"] == "assessed").sum()),
                      "excluded": int((roofs["assessment"] == "excluded").sum())},
-                roofs=roofs, geometry=wgs.geometry.to_numpy(), subdistricts=aggregate.subdistrict_table(roofs),
+                roofs=roofs, geometry=roofs.geometry, subdistricts=aggregate.subdistrict_table(roofs),
                 policy=policy_results, rule_set=rule_set.name, planes=result.planes,
-                planes_geometry=(result.planes.to_crs("EPSG:4326").geometry.to_numpy()
-                                 if result.planes is not None and len(result.planes) else None),
+                planes_geometry=result.planes.geometry if result.planes is not None else None,
                 **hourly_tables,
                 facades=result.facades,
-                facades_geometry=facades_wgs.geometry.to_numpy() if facades_wgs is not None else None,
+                facades_geometry=result.facades.geometry if result.facades is not None else None,
             )
             try:
                 store.write_run(db_path, **record)
@@ -305,16 +301,15 @@ def _split_cells(x: np.ndarray, y: np.ndarray, idx: np.ndarray, limit: int, box:
 
 
 def _write_maps(roofs: gpd.GeoDataFrame, boundary, summary: dict, cfg: Config, folder: Path, rule_set=None, *,
-                zones=(), planes=None, facades=None, facades_wgs=None) -> list[dict]:
+                zones=(), planes=None, facades=None) -> list[dict]:
     """map.html for the run. Above engine.max_map_roofs every roof still goes on a map: map_<subdistrict>.html for
     the subdistricts that fit, map_tile_<n>.html (quadtree cells of at most max_map_roofs roofs) for the rest, and
     map.html becomes the index page linking them. Returns one entry per map file (file, kind, label, roofs).
     The facades are drawn on the map of their building."""
-    if facades_wgs is None and facades is not None and len(facades):
-        facades_wgs = facades.to_crs("EPSG:4326")
+    has_facades = facades is not None and len(facades)
 
-    def walls(part):
-        return None if facades_wgs is None else facades_wgs[facades_wgs["building_id"].isin(part["building_id"])]
+    def walls(part):  # the part's facades in WGS84 (the city's are not copied whole)
+        return facades[facades["building_id"].isin(part["building_id"])].to_crs("EPSG:4326") if has_facades else None
 
     opts = _map_options(cfg, summary, rule_set) | {"zones": zones}
     limit = max(int(cfg.engine.max_map_roofs), 1)
@@ -325,6 +320,7 @@ def _write_maps(roofs: gpd.GeoDataFrame, boundary, summary: dict, cfg: Config, f
     wgs = gpd.GeoDataFrame(pd.DataFrame(roofs.drop(columns="geometry")), geometry=simplified, crs="EPSG:4326")
     if not big:
         planes_wgs = planes.to_crs("EPSG:4326") if planes is not None and len(planes) else None
+        facades_wgs = facades.to_crs("EPSG:4326") if has_facades else None
         (folder / "map.html").write_text(maps.render_map(wgs, outline=boundary, planes=planes_wgs, facades=facades_wgs,
                                                          **opts), encoding="utf-8")
         log.info(f"map.html: {len(wgs):,} roofs")

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import duckdb
-import numpy as np
+import geopandas as gpd
 import pandas as pd
 import shapely
 
@@ -239,13 +239,13 @@ def _insert_hourly(con: duckdb.DuckDBPyConnection, run_id: str, hourly_profiles,
             pass
 
 
-def _insert_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, geometry: np.ndarray | None,
+def _insert_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, geometry: gpd.GeoSeries | None,
                  run_id: str, columns: list[str], sql_type=None) -> None:
     """``frame``'s registry ``columns`` and its ``geometry`` (WKB) into ``table``, :data:`INSERT_ROWS` at a time."""
     names = ", ".join(f'"{c}"' for c in ["run_id", *columns])
     for a in range(0, len(frame), INSERT_ROWS):
         part = _typed(frame.iloc[a : a + INSERT_ROWS], run_id, columns, *([sql_type] if sql_type else []))
-        part["geometry_wkb"] = (list(shapely.to_wkb(np.asarray(geometry)[a : a + INSERT_ROWS]))
+        part["geometry_wkb"] = (list(shapely.to_wkb(geometry.iloc[a : a + INSERT_ROWS].to_crs("EPSG:4326").to_numpy()))
                                 if geometry is not None else None)
         con.register("rows_df", part)
         con.execute(f"INSERT INTO {table} ({names}, geometry) SELECT {names}, CASE WHEN geometry_wkb IS NULL "
@@ -278,15 +278,15 @@ INSERT_ROWS = 100_000
 WRITE_MEMORY_LIMIT = "256MB"
 
 
-def write_run(db_path: str | Path, *, run: dict, roofs: pd.DataFrame, geometry: np.ndarray,
+def write_run(db_path: str | Path, *, run: dict, roofs: pd.DataFrame, geometry: gpd.GeoSeries,
               subdistricts: pd.DataFrame, policy: list[dict] | None = None, rule_set: str = "",
-              planes: pd.DataFrame | None = None, planes_geometry: np.ndarray | None = None,
-              facades: pd.DataFrame | None = None, facades_geometry: np.ndarray | None = None,
+              planes: pd.DataFrame | None = None, planes_geometry: gpd.GeoSeries | None = None,
+              facades: pd.DataFrame | None = None, facades_geometry: gpd.GeoSeries | None = None,
               hourly_profiles=None, shade=None) -> None:
     """Write one run (its record, every roof, its roof planes and facades, the summaries; the hourly profiles and
     the stored shade when given) in a single transaction. ``geometry``, ``planes_geometry`` and
-    ``facades_geometry`` are the tables' shapes in WGS84 (shapely arrays); rows go in :data:`INSERT_ROWS` at a
-    time."""
+    ``facades_geometry`` are the tables' shapes in any CRS, stored in WGS84; rows go in :data:`INSERT_ROWS` at a
+    time (each chunk reprojected on its own)."""
     db_path = _database_folder(db_path)
     con = connect(db_path)
     con.execute(f"SET memory_limit = '{WRITE_MEMORY_LIMIT}'")

@@ -72,11 +72,9 @@ def write_geodata(roofs_wgs84: gpd.GeoDataFrame, folder: Path) -> list[Path]:
     return [gpkg, parquet]
 
 
-def write_facades(facades: gpd.GeoDataFrame | None, folder: Path, *, chinese_headers: bool = False,
-                  wgs84: gpd.GeoDataFrame | None = None) -> list[Path]:
+def write_facades(facades: gpd.GeoDataFrame | None, folder: Path, *, chinese_headers: bool = False) -> list[Path]:
     """facades.csv (one row per facade, the columns of :data:`FACADE_COLUMNS` in order) and a ``facades`` layer in
-    roofs.gpkg (lines along the walls' foot, WGS84; ``wgs84``: the facades already in WGS84); nothing when the
-    facades did not run."""
+    roofs.gpkg (lines along the walls' foot, WGS84); nothing when the facades did not run."""
     if facades is None:
         return []
     cols = list(FACADE_COLUMNS)
@@ -84,7 +82,7 @@ def write_facades(facades: gpd.GeoDataFrame | None, folder: Path, *, chinese_hea
     write_csv(pd.DataFrame(facades[cols]), csv, chinese_headers=chinese_headers, columns=FACADE_COLUMNS)
     if not len(facades):
         return [csv]
-    wgs = facades.to_crs("EPSG:4326") if wgs84 is None else wgs84
+    wgs = facades.to_crs("EPSG:4326")
     gdf = gpd.GeoDataFrame(tidy(pd.DataFrame(wgs[cols]), FACADE_COLUMNS), geometry=wgs.geometry.values, crs="EPSG:4326")
     for c, col in FACADE_COLUMNS.items():
         if col.dtype == "str":
