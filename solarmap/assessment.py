@@ -601,6 +601,7 @@ def run_assessment(buildings=None, config: Config | None = None, *, weather: Wea
             metric_crs = fp.crs
             roofs = prepare(fp, cfg, baseline_year=rule_set.baseline_year, boundary=bnd, source=source)
             detection = categories.detect(fp, scheme=b.category_scheme, column=b.category_column).describe()
+            del raw, fp  # the input as read and as footprints: a city's are not carried through the tiles
             roofs, excl = apply_exclusions(roofs, cfg.exclusions)
             log.info("%d buildings read from %s", len(roofs), source)
         with stages.stage("weather"):
@@ -619,8 +620,12 @@ def run_assessment(buildings=None, config: Config | None = None, *, weather: Wea
         facades_out: list = []
         if e.kind == "dask" or len(roofs) > e.tile_above_roofs:
             spill = str(spill_dir or tempfile.gettempdir())
+            summed = hourly.Profiles(w.data.index)
+            collected.append({"profiles": summed})
 
-            def keep(extra: dict) -> None:  # each tile's stored shade leaves memory as it arrives
+            def keep(extra: dict) -> None:  # as each tile arrives: its profiles summed, its stored shade to disk
+                if extra.get("profiles") is not None:
+                    summed.merge(extra.pop("profiles"))  # in tile order, as they were summed at the end before
                 if extra.get("store") is not None:
                     extra["store"].horizon_q = hourly.spilled_copy(extra["store"].horizon_q, spill)
                 collected.append(extra)

@@ -82,12 +82,14 @@ def write_facades(facades: gpd.GeoDataFrame | None, folder: Path, *, chinese_hea
     write_csv(pd.DataFrame(facades[cols]), csv, chinese_headers=chinese_headers, columns=FACADE_COLUMNS)
     if not len(facades):
         return [csv]
-    wgs = facades.to_crs("EPSG:4326")
-    gdf = gpd.GeoDataFrame(tidy(pd.DataFrame(wgs[cols]), FACADE_COLUMNS), geometry=wgs.geometry.values, crs="EPSG:4326")
-    for c, col in FACADE_COLUMNS.items():
-        if col.dtype == "str":
-            gdf[c] = gdf[c].astype("string")
-    gdf.to_file(folder / "roofs.gpkg", driver="GPKG", layer="facades", engine="pyogrio")
+    for a in range(0, len(facades), CSV_ROWS):  # a city's 4 million walls: reprojected and written a chunk at a time
+        part = facades.iloc[a : a + CSV_ROWS].to_crs("EPSG:4326")
+        gdf = gpd.GeoDataFrame(tidy(pd.DataFrame(part[cols]), FACADE_COLUMNS), geometry=part.geometry.values,
+                               crs="EPSG:4326")
+        for c, col in FACADE_COLUMNS.items():
+            if col.dtype == "str":
+                gdf[c] = gdf[c].astype("string")
+        gdf.to_file(folder / "roofs.gpkg", driver="GPKG", layer="facades", engine="pyogrio", mode="a" if a else "w")
     return [csv, folder / "roofs.gpkg"]
 
 
