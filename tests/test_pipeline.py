@@ -173,3 +173,15 @@ def test_the_run_name_of_a_buildings_file(tmp_path):
     assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["mine", "my-area"]
     s = json.loads((out / "my-area" / "summary.json").read_text(encoding="utf-8"))
     assert s["title"] == "solarmap · my-area · Dapuqiao (打浦桥街道)"
+
+
+def test_database_rows_inserted_in_chunks_equal_the_run(dapuqiao_run, tmp_path, monkeypatch):
+    # a city's rows go into DuckDB 100,000 at a time, each chunk reprojected on its own: here 500 at a time
+    monkeypatch.setattr(store, "INSERT_ROWS", 500)
+    assert main(["run", "dapuqiao", "--out", str(tmp_path), "-q"]) == 0
+    for table, key in (("roofs", "building_id"), ("facades", "facade_id"), ("roof_planes", "plane_id")):
+        sql = f"SELECT * EXCLUDE (run_id, geometry), ST_AsWKB(geometry) AS wkb FROM {table} ORDER BY {key}"
+        a = store.query(dapuqiao_run / "solarmap.duckdb", sql)
+        b = store.query(tmp_path / "solarmap.duckdb", sql)
+        assert len(b) > 1000 or table == "roof_planes", table  # several chunks
+        pd.testing.assert_frame_equal(a, b, check_exact=True, obj=table)
