@@ -34,6 +34,7 @@ from __future__ import annotations
 import json
 import logging
 import mmap
+import os
 import tempfile
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -42,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from solarmap.config import PVConfig
-from solarmap.errors import InputDataError, InputDataWarning, warn
+from solarmap.errors import InputDataError, InputDataWarning, OutputError, warn
 from solarmap.shading import visible_share
 from solarmap.solar import (
     Sun,
@@ -57,8 +58,6 @@ from solarmap.sources.weather import Weather
 log = logging.getLogger(__name__)
 
 SETS = ("potential", "existing", "candidates")
-#: a joined store whose uint8 horizons exceed this many bytes keeps them in a temporary file, not in memory
-SPILL_ABOVE_BYTES = 256 * 2**20
 #: one uint8 step of a stored horizon [°]
 HORIZON_STEP_DEG = np.float32(90.0 / 255.0)
 #: sectors kept on either side of the range the run's sun visited (a forecast in another year stays inside)
@@ -316,8 +315,8 @@ class ShadeStore:
     def concat(parts: list[ShadeStore], *, spill_dir: str | Path | None = None) -> ShadeStore:
         """One store from tile stores (same sectors), rows in the run's table order. The list is emptied as each
         tile's points are copied into place, so a city holds about one copy of its points, not three. With
-        ``spill_dir``, uint8 horizons of more than :data:`SPILL_ABOVE_BYTES` go to a temporary file there (see
-        :func:`spilled_uint8`): a million-building city's 2.4 GB of horizons then stay out of memory."""
+        ``spill_dir``, the uint8 horizons go to a temporary file there (see :func:`spilled_uint8`): a
+        million-building city's 2.4 GB of horizons then stay out of memory."""
         live = [p for p in parts if p is not None]
         parts.clear()
         if not live:
@@ -334,9 +333,8 @@ class ShadeStore:
         first = np.cumsum(kw["n_points"]) - kw["n_points"]
         total = int(kw["n_points"].sum())
         width = live[0].horizon_q.shape[1]
-        spill = spill_dir is not None and (total * width > SPILL_ABOVE_BYTES
-                                           or any(spill_file(p.horizon_q) is not None for p in live))
-        horizon_q = spilled_uint8((total, width), spill_dir) if spill else np.empty((total, width), dtype=np.uint8)
+        horizon_q = (spilled_uint8((total, width), spill_dir) if spill_dir is not None
+                     else np.empty((total, width), dtype=np.uint8))
         point_svf = np.empty(total, dtype=np.float32)
         exc_p, exc_s, exc_v = [], [], []
         base = 0
@@ -391,9 +389,17 @@ def spilled_uint8(shape: tuple[int, int], folder: str | Path) -> np.ndarray:
     no name from the start (it is unlinked on creation), so it goes with the array, even when the process is
     killed."""
     n = max(int(shape[0]) * int(shape[1]), 1)
-    with tempfile.TemporaryFile(dir=folder) as fh:
-        fh.truncate(n)
-        mm = mmap.mmap(fh.fileno(), n)  # the mapping keeps the file alive after its descriptor is closed
+    try:
+        with tempfile.TemporaryFile(dir=folder) as fh:
+            if hasattr(os, "posix_fallocate"):  # the room is taken now: a full disk fails here, not as a crash later
+                os.posix_fallocate(fh.fileno(), 0, n)
+            else:
+                fh.truncate(n)
+            mm = mmap.mmap(fh.fileno(), n)  # the mapping keeps the file alive after its descriptor is closed
+    except OSError as exc:
+        msg = (f"cannot keep the stored shade's horizons ({n / 1e6:,.0f} MB) in a temporary file in {folder}: "
+               f"{exc.strerror or exc}. Free space there, or choose another output folder with --out DIR")
+        raise OutputError(msg) from None
     return np.frombuffer(mm, dtype=np.uint8, count=int(shape[0]) * int(shape[1])).reshape(shape)
 
 
@@ -696,7 +702,7 @@ def point_table(store: ShadeStore, start: int = 0, stop: int | None = None):
     n, width = store.horizon_q.shape
     stop = n if stop is None else stop
     m = stop - start
-    owner = np.repeat(np.arange(len(store)), store.n_points)[start:stop]
+    owner = np.searchsorted(np.cumsum(store.n_points), np.arange(start, stop), side="right")  # each point's roof
     units, local_owner = np.unique(owner, return_inverse=True)
     horizon = pa.FixedSizeBinaryArray.from_buffers(pa.binary(max(width, 1)), m,
                                                    [None, pa.py_buffer(np.ascontiguousarray(store.horizon_q[start:stop]))]) \

@@ -244,7 +244,7 @@ def _insert_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame
     """``frame``'s registry ``columns`` and its ``geometry`` (WKB) into ``table``, :data:`INSERT_ROWS` at a time."""
     names = ", ".join(f'"{c}"' for c in ["run_id", *columns])
     for a in range(0, len(frame), INSERT_ROWS):
-        part = _typed(frame.iloc[a : a + INSERT_ROWS], run_id, columns, *([sql_type] if sql_type else []))
+        part = _typed(frame.iloc[a : a + INSERT_ROWS], run_id, columns, sql_type or _sql_type)
         part["geometry_wkb"] = (list(shapely.to_wkb(geometry.iloc[a : a + INSERT_ROWS].to_crs("EPSG:4326").to_numpy()))
                                 if geometry is not None else None)
         con.register("rows_df", part)

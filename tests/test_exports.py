@@ -85,7 +85,7 @@ def test_facades_written_a_chunk_at_a_time_equal_the_run_files(dapuqiao_run, tmp
 
     run = dapuqiao_run / "dapuqiao"
     whole = gpd.read_file(run / "roofs.gpkg", layer="facades")
-    monkeypatch.setattr(export, "CSV_ROWS", 1000)  # five chunks, the last one short
+    monkeypatch.setattr(export, "CHUNK_ROWS", 1000)  # five chunks, the last one short
     export.write_facades(whole.to_crs(32651), tmp_path)
     assert (tmp_path / "facades.csv").read_bytes() == (run / "facades.csv").read_bytes()
     again = gpd.read_file(tmp_path / "roofs.gpkg", layer="facades")

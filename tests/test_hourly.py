@@ -205,6 +205,26 @@ def test_tiled_run_gives_the_single_pass_profiles_and_store(dapuqiao_assessment,
     z = hourly.read_store(tmp_path / "shade")
     for f in ("row", "n_points", "horizon_q", "point_svf", "exc_point", "exc_sector", "exc_value"):
         assert np.array_equal(getattr(x, f), getattr(z, f)), f
+    import pyarrow.parquet as pq
+
+    written, whole = pq.read_table(tmp_path / "shade" / hourly.POINT_FILE), hourly.point_table(x)
+    for c in ("building_id", "unit", "point"):  # each point's roof and number, group by group
+        assert written.column(c).to_pylist() == whole.column(c).to_pylist(), c
+
+
+def test_a_full_disk_for_the_stored_shade_is_an_error_naming_the_folder(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    from solarmap.errors import OutputError
+
+    def full(fd, offset, length):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "posix_fallocate", full, raising=False)
+    with pytest.raises(OutputError, match=r"No space left on device.*--out DIR") as info:
+        hourly.spilled_uint8((1000, 120), tmp_path)
+    assert str(tmp_path) in str(info.value)
 
 
 def test_hourly_roofs_parquet_holds_each_chosen_roof_hour_by_hour(tmp_path, roofs_csv):

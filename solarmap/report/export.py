@@ -32,16 +32,17 @@ def roof_table_columns(roofs: pd.DataFrame) -> list[str]:
     return ordered(roofs.columns)
 
 
-#: rows rounded and written at a time by :func:`write_csv` (a city's table is not copied whole)
-CSV_ROWS = 100_000
+#: rows rounded and written at a time by :func:`write_csv` and :func:`write_facades` (a city's tables are
+#: not copied whole)
+CHUNK_ROWS = 100_000
 
 
 def write_csv(df: pd.DataFrame, path: Path, *, chinese_headers: bool = False, columns: dict | None = None) -> None:
     columns = COLUMNS if columns is None else columns
     names = {c: columns[c].header(chinese=True) for c in df.columns if c in columns} if chinese_headers else {}
     with open(path, "w", encoding="utf-8-sig", newline="") as fh:
-        for a in range(0, max(len(df), 1), CSV_ROWS):
-            out = tidy(df.iloc[a : a + CSV_ROWS], columns).rename(columns=names)
+        for a in range(0, max(len(df), 1), CHUNK_ROWS):
+            out = tidy(df.iloc[a : a + CHUNK_ROWS], columns).rename(columns=names)
             out.to_csv(fh, index=False, header=a == 0, lineterminator="\n")
 
 
@@ -82,8 +83,8 @@ def write_facades(facades: gpd.GeoDataFrame | None, folder: Path, *, chinese_hea
     write_csv(pd.DataFrame(facades[cols]), csv, chinese_headers=chinese_headers, columns=FACADE_COLUMNS)
     if not len(facades):
         return [csv]
-    for a in range(0, len(facades), CSV_ROWS):  # a city's 4 million walls: reprojected and written a chunk at a time
-        part = facades.iloc[a : a + CSV_ROWS].to_crs("EPSG:4326")
+    for a in range(0, len(facades), CHUNK_ROWS):  # a city's 4 million walls: reprojected and written a chunk at a time
+        part = facades.iloc[a : a + CHUNK_ROWS].to_crs("EPSG:4326")
         gdf = gpd.GeoDataFrame(tidy(pd.DataFrame(part[cols]), FACADE_COLUMNS), geometry=part.geometry.values,
                                crs="EPSG:4326")
         for c, col in FACADE_COLUMNS.items():
