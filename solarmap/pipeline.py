@@ -32,6 +32,7 @@ from solarmap.report import summary as report_page
 from solarmap.resources import EMBEDDED_WEATHER
 from solarmap.rules import load_rule_set
 from solarmap.sources.subdistricts import find_subdistrict
+from solarmap.tiles import give_back_freed_memory
 from solarmap.version import __version__
 
 log = logging.getLogger(__name__)
@@ -156,17 +157,23 @@ def _write(cfg: Config, result, stages: Stages, *, started, out_root: Path, db_p
             summary["timings_s"] = stages.timings
             if result.profiles is not None:
                 summary["hourly"] = _hourly_summary(result.profiles)
+            # each writer's working copies are handed back to the system before the next (give_back_freed_memory)
             hourly_tables = _write_hourly(cfg, result, run_id, tmp, summary)  # first: the stored shade goes
+            give_back_freed_memory()
             zh = cfg.output.chinese_headers
             export.write_roofs_csv(roofs, tmp / "roofs.csv", chinese_headers=zh)
             export.write_csv(export.candidates_table(roofs), tmp / "candidates.csv", chinese_headers=zh)
+            give_back_freed_memory()
             _tiles_key_warning(cfg, summary)
             summary["maps"] = _write_maps(roofs, boundary, summary, cfg, tmp, rule_set, zones=result.exclusions.zones,
                                           planes=result.planes, facades=result.facades)
             (tmp / "report.html").write_text(report_page.render_report(roofs, summary, lang=cfg.output.lang), encoding="utf-8")
+            give_back_freed_memory()
             export.write_geodata(roofs.to_crs("EPSG:4326"), tmp)  # each WGS84 copy only while it is written
+            give_back_freed_memory()
             export.write_planes(result.planes, tmp, chinese_headers=zh)
             export.write_facades(result.facades, tmp, chinese_headers=zh)  # nothing with facades.enabled = false
+            give_back_freed_memory()
         except OSError as exc:
             shutil.rmtree(tmp, ignore_errors=True)
             msg = f"cannot write the outputs in {out_root}: {exc.strerror or exc}. Choose another folder with --out DIR"
@@ -193,11 +200,10 @@ def _write(cfg: Config, result, stages: Stages, *, started, out_root: Path, db_p
                 facades=result.facades,
                 facades_geometry=result.facades.geometry if result.facades is not None else None,
             )
+            side = tmp / "solarmap-run.duckdb"  # the run's rows are built here, then merged into the database
             try:
-                store.write_run(db_path, **record)
+                store.write_run(db_path, staging=side, **record)
             except store.DatabaseBusy as exc:  # taken since the start: keep the outputs, the rows beside them
-                side = tmp / "solarmap-run.duckdb"
-                store.write_run(side, **record)
                 text = (f"{exc} The run's outputs are complete; its database rows are in "
                         f"{out_root / name / side.name}: merge them with 'solarmap store merge "
                         f"{out_root / name / side.name} --db {db_path}' once the database is free")

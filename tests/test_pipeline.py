@@ -185,3 +185,47 @@ def test_database_rows_inserted_in_chunks_equal_the_run(dapuqiao_run, tmp_path, 
         b = store.query(tmp_path / "solarmap.duckdb", sql)
         assert len(b) > 1000 or table == "roof_planes", table  # several chunks
         pd.testing.assert_frame_equal(a, b, check_exact=True, obj=table)
+
+
+def test_a_run_failing_while_its_rows_are_written_leaves_the_database_as_it_was(tmp_path, monkeypatch, capsys):
+    # the rows are built in a staging file, chunk by chunk, and merged in one transaction: a failure after the
+    # roofs and facades are staged (the stored shade is inserted last) must reach neither the database nor disk
+    from solarmap.errors import OutputError
+
+    assert main(["run", "dapuqiao", "--no-shading", "--name", "first", "--out", str(tmp_path), "-q"]) == 0
+
+    def full_disk(*a, **k):
+        raise OutputError("no space left on the device (simulated)")
+
+    with monkeypatch.context() as m:
+        m.setattr(store, "_insert_hourly", full_disk)
+        assert main(["run", "dapuqiao", "--no-shading", "--out", str(tmp_path), "-q"]) == 2
+    assert "no space left" in capsys.readouterr().err
+    db = tmp_path / "solarmap.duckdb"
+    assert store.query(db, "SELECT name FROM runs")["name"].tolist() == ["first"]
+    for table in ("roofs", "facades", "roof_planes", "shade_points"):
+        left = store.query(db, f"SELECT count(*) AS n FROM {table} WHERE run_id NOT IN (SELECT run_id FROM runs)")
+        assert left["n"][0] == 0, table
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["first", "solarmap.duckdb"]  # no staging file, no folder
+    assert main(["run", "dapuqiao", "--no-shading", "--out", str(tmp_path), "-q"]) == 0
+    assert not list((tmp_path / "dapuqiao").glob("*.duckdb*"))  # the staging file went once merged
+    assert sorted(store.query(db, "SELECT name FROM runs")["name"]) == ["dapuqiao", "first"]
+
+
+def test_write_run_from_python_stages_beside_the_database_and_leaves_only_the_database(tmp_path):
+    import geopandas as gpd
+    import shapely
+
+    roofs = gpd.GeoDataFrame({"building_id": ["a", "b"], "capacity_kwp": [1.5, None]},
+                             geometry=[shapely.box(5e5, 3.45e6, 5e5 + 10, 3.45e6 + 10),
+                                       shapely.box(5e5 + 20, 3.45e6, 5e5 + 30, 3.45e6 + 8)], crs="EPSG:32651")
+    now = pd.Timestamp.now(tz="UTC")
+    run = {"run_id": "r1", "name": "lib", "started_at": now, "finished_at": now, "package_version": "0",
+           "pvlib_version": "0", "config": {}, "input_hashes": {}, "summary": {}, "buildings": 2, "assessed": 2,
+           "excluded": 0}
+    db = tmp_path / "db" / "solarmap.duckdb"
+    store.write_run(db, run=run, roofs=roofs, geometry=roofs.geometry, subdistricts=pd.DataFrame({"subdistrict": ["x"]}))
+    assert [p.name for p in db.parent.iterdir()] == ["solarmap.duckdb"]
+    got = store.query(db, "SELECT building_id, capacity_kwp, ST_X(ST_Centroid(geometry)) AS lon FROM roofs ORDER BY 1")
+    assert got["building_id"].tolist() == ["a", "b"] and got["capacity_kwp"].isna().tolist() == [False, True]
+    assert np.allclose(got["lon"], 123.0, atol=1e-3)  # stored in WGS84: x = 500 km is zone 51's central meridian
