@@ -46,6 +46,27 @@ def main() -> None:
                 step[0] = f"output stage after {name}"
         return wrapped
 
+    from solarmap import assessment
+
+    stage_of = assessment.Stages.stage
+    in_tiles = [False]
+
+    def stage(self, name):  # the assessment's own stages (not each tile's: those are "tiles")
+        if not in_tiles[0]:
+            step[0] = f"assessment: {name}"
+        return stage_of(self, name)
+
+    assessment.Stages.stage = stage
+    tiled = assessment.assess_in_tiles
+
+    def tiles(*a, **k):
+        step[0], in_tiles[0] = "assessment: tiles (and their join)", True
+        try:
+            return tiled(*a, **k)
+        finally:
+            step[0], in_tiles[0] = "assessment: after the tiles", False
+
+    assessment.assess_in_tiles = tiles
     for module, names in STEPS:  # label the output stage's writers
         mod = importlib.import_module(module)
         for name in names:
@@ -81,7 +102,7 @@ def main() -> None:
     for t, r0, rm, s in steps:
         print(f"{t:7.0f}s {r0:8.2f}G {rm:7.2f}G  {s}")
     print("assessment, minute by minute [s, GB]:",
-          ", ".join(f"{t:.0f} {r:.2f}" for t, r, s in samples[::240] if s.startswith("assessment")))
+          ", ".join(f"{t:.0f} {r:.2f}" for t, r, s in samples[::240] if s.startswith("assessment: tiles")))
 
 
 if __name__ == "__main__":

@@ -651,11 +651,13 @@ def run_assessment(buildings=None, config: Config | None = None, *, weather: Wea
             roofs = apply_economics(roofs, cfg)
         with stages.stage("policy"):
             roofs, policy_results, rule_set_info = apply_rules(roofs, rule_set, cfg)
+        tiles.give_back_freed_memory()  # the stages' working copies, before the hourly stage and the outputs
         profiles = store = None
         if cfg.hourly.enabled:
             with stages.stage("hourly"):
                 profiles, store = _hourly_after_policy(roofs, collected, cfg, w, sun, spill_dir=spill)
         roofs = gpd.GeoDataFrame(roofs, geometry="geometry", crs=metric_crs)
+        tiles.give_back_freed_memory()
     return Assessment(roofs=roofs, input_index=input_index, input_crs=input_crs, config=cfg, weather=w,
                       rule_set=rule_set, policy=policy_results, rule_set_info=rule_set_info,
                       boundary=bnd.geometry if bnd is not None else None, boundary_label=bnd.label if bnd else "",
