@@ -517,7 +517,7 @@ def assess_tile(tile_roofs: gpd.GeoDataFrame, core_mask: np.ndarray, cfg: Config
     return out[core_mask], stages.timings, planes_out[0], f, collect
 
 
-def assess_in_tiles(roofs: gpd.GeoDataFrame, cfg: Config, *, weather: Weather, sun: Sun, engine: str = "local",
+def assess_in_tiles(roofs: gpd.GeoDataFrame | list, cfg: Config, *, weather: Weather, sun: Sun, engine: str = "local",
                     tile_size_m: float = 3000.0, workers: int = 2, scheduler: str = "", npartitions: int = 0,
                     halo: bool = True, with_timings: bool = False, latitude_deg: float | None = None,
                     planes_out: list | None = None, facades_out: list | None = None, on_extra=None):
@@ -525,7 +525,8 @@ def assess_in_tiles(roofs: gpd.GeoDataFrame, cfg: Config, *, weather: Weather, s
     and equal the single pass (see :mod:`solarmap.tiles`); the roof planes of every tile, in building order, are
     appended to ``planes_out``, and the facades (equal to :func:`assess_facades` in one pass; None when
     ``cfg.facades.enabled`` is false) to ``facades_out``. Without ``facades_out`` no facade is computed.
-    ``on_extra`` receives each tile's hourly ``collect`` dict."""
+    ``on_extra`` receives each tile's hourly ``collect`` dict. ``roofs`` may be handed over in a one-item list,
+    emptied when the tiles are done (see :func:`solarmap.tiles.assess_in_tiles`)."""
     if facades_out is None and cfg.facades.enabled:
         cfg = copy.deepcopy(cfg)
         cfg.facades.enabled = False
@@ -604,6 +605,7 @@ def run_assessment(buildings=None, config: Config | None = None, *, weather: Wea
             del raw, fp  # the input as read and as footprints: a city's are not carried through the tiles
             roofs, excl = apply_exclusions(roofs, cfg.exclusions)
             log.info("%d buildings read from %s", len(roofs), source)
+            tiles.give_back_freed_memory()  # what reading and preparing freed
         with stages.stage("weather"):
             site_lat, site_lon = site_of(roofs)
             wc = cfg.weather
@@ -631,7 +633,9 @@ def run_assessment(buildings=None, config: Config | None = None, *, weather: Wea
                 collected.append(extra)
 
             t0 = time.perf_counter()
-            roofs, tile_timings = assess_in_tiles(roofs, cfg, weather=w, sun=sun, engine=e.kind,
+            handed = [roofs]  # handed over: the prepared table is freed before the tiles' results are joined
+            del roofs
+            roofs, tile_timings = assess_in_tiles(handed, cfg, weather=w, sun=sun, engine=e.kind,
                                                   tile_size_m=e.tile_size_m, workers=e.workers, scheduler=e.scheduler,
                                                   npartitions=e.npartitions, with_timings=True,
                                                   latitude_deg=site_lat, planes_out=planes_out,

@@ -117,7 +117,7 @@ def add_halos(roofs: gpd.GeoDataFrame, cores: list[np.ndarray], cfg: Config, *, 
     return [Tile(k, core, np.union1d(core, pos[ob[cuts[k]:cuts[k + 1]]])) for k, core in enumerate(cores)]
 
 
-def assess_in_tiles(roofs: gpd.GeoDataFrame, cfg: Config, assess_tile: Callable, *, weather, sun,
+def assess_in_tiles(roofs: gpd.GeoDataFrame | list, cfg: Config, assess_tile: Callable, *, weather, sun,
                     engine: str = "local", tile_size_m: float = 3000.0, workers: int = 2, scheduler: str = "",
                     npartitions: int = 0, halo: bool = True, with_timings: bool = False, extras_out: list | None = None,
                     on_extra: Callable | None = None):
@@ -130,7 +130,13 @@ def assess_in_tiles(roofs: gpd.GeoDataFrame, cfg: Config, assess_tile: Callable,
     their index label in ``_row``, or None: each item's tables are joined in building order and appended to
     ``extras_out``, in the order of the items (None when no tile gave a table). An item that is a dict (what
     else the tile computed: its hourly profiles and stored shade) is not joined but handed to ``on_extra``,
-    tile by tile."""
+    tile by tile.
+
+    ``roofs`` may be handed over as a list holding the one table: the list is emptied once the last tile is done,
+    so the input (1.4 GB for a million buildings) is free before the tiles' results are joined."""
+    handed, holder = isinstance(roofs, list), roofs
+    if handed:
+        roofs = holder[0]
     if engine == "dask":
         n = npartitions or max(workers * 2, int(math.ceil(len(roofs) / 20000)))
         cores = hilbert_partition(roofs, n)
@@ -145,15 +151,18 @@ def assess_in_tiles(roofs: gpd.GeoDataFrame, cfg: Config, assess_tile: Callable,
         parts = _run_dask(roofs, tiles, cfg, weather, sun, assess_tile, workers=workers, scheduler=scheduler)
     else:
         for t in tiles:
-            sub = roofs.iloc[t.members]
-            parts.append(_compact(assess_tile(sub, np.isin(t.members, t.core), cfg, weather, sun)))
+            parts.append(_compact(assess_tile(roofs.iloc[t.members], np.isin(t.members, t.core), cfg, weather, sun)))
             give_back_freed_memory()  # the tile's working arrays, before the next tile's
             log.info("tile %d/%d: %d roofs (+%d halo)", t.index + 1, len(tiles), len(t.core), len(t.members) - len(t.core))
+    index, crs = roofs.index, roofs.crs
+    if handed:
+        holder.clear()
+        del roofs
     timings: dict[str, float] = {}
     for p in parts:
         for k, v in p[1].items():
             timings[k] = round(timings.get(k, 0.0) + v, 3)
-    rank = pd.Series(np.arange(len(roofs)), index=roofs.index)
+    rank = pd.Series(np.arange(len(index)), index=index)
     parts = [list(p) for p in parts]  # each tile's items are let go as soon as they are joined
     for k in range(2, len(parts[0]) if parts else 2):
         if any(isinstance(p[k], dict) for p in parts):  # not a table: handed on, not joined
@@ -175,12 +184,12 @@ def assess_in_tiles(roofs: gpd.GeoDataFrame, cfg: Config, assess_tile: Callable,
         extra = pd.concat(tables, ignore_index=True)
         del tables
         order = np.argsort(rank.loc[extra["_row"]].to_numpy(), kind="stable")  # building order; within, as made
-        extras_out.append(_expand(extra.take(order).reset_index(drop=True), roofs.crs))
+        extras_out.append(_expand(extra.take(order).reset_index(drop=True), crs))
         del extra
     out = pd.concat([p[0] for p in parts])
     parts.clear()
-    out = out.loc[roofs.index]  # the input's order, every row exactly once
-    out = gpd.GeoDataFrame(out, geometry="geometry", crs=roofs.crs)
+    out = out.loc[index]  # the input's order, every row exactly once
+    out = gpd.GeoDataFrame(out, geometry="geometry", crs=crs)
     give_back_freed_memory()
     return (out, timings) if with_timings else out
 

@@ -66,6 +66,26 @@ def test_local_tiles_match_single_process(district):
     assert _agree(single, tiled).all()
 
 
+def test_an_input_handed_over_in_a_list_is_freed_before_the_join(district):
+    import weakref
+
+    from solarmap import tiles
+
+    roofs, cfg, w, sun, _ = district
+    table = roofs.copy()
+    ref, seen = weakref.ref(table), []
+
+    def per_tile(sub, core, cfg, weather, sun):  # the core rows as they are, and a dict for on_extra
+        return sub[core], {}, {"n": int(core.sum())}
+
+    holder = [table]
+    del table
+    out = tiles.assess_in_tiles(holder, cfg, per_tile, weather=w, sun=sun, tile_size_m=700.0,
+                                on_extra=lambda extra: seen.append(ref() is None))
+    assert holder == [] and seen and all(seen)  # gone by the time the tiles' results are handed on and joined
+    assert out["building_id"].tolist() == roofs["building_id"].tolist()
+
+
 def test_halo_holds_every_obstacle_that_can_reach_the_core(district):
     roofs, cfg, *_ = district
     cores = grid_partition(roofs, 700.0)
