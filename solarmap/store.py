@@ -261,7 +261,7 @@ def _insert_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame
         part = _typed(frame.iloc[a : a + INSERT_ROWS], run_id, columns, sql_type or _sql_type)
         part["geometry_wkb"] = (list(shapely.to_wkb(geometry.iloc[a : a + INSERT_ROWS].to_crs("EPSG:4326").to_numpy()))
                                 if geometry is not None else None)
-        # as Arrow: a quarter faster than registering the pandas frame (a million roofs: 16 s rather than 20 s)
+        # as Arrow: faster than registering the pandas frame (measured at 1M: roofs 18 -> 16 s, facades 28 -> 19 s)
         con.register("rows_df", pa.Table.from_pandas(part, preserve_index=False))
         del part
         con.execute(f"INSERT INTO {table} ({names}, geometry) SELECT {names}, CASE WHEN geometry_wkb IS NULL "
@@ -318,10 +318,11 @@ def write_run(db_path: str | Path, *, run: dict, roofs: pd.DataFrame, geometry: 
         _build_run(staging, run=run, roofs=roofs, geometry=geometry, subdistricts=subdistricts, policy=policy,
                    rule_set=rule_set, planes=planes, planes_geometry=planes_geometry, facades=facades,
                    facades_geometry=facades_geometry, hourly_profiles=hourly_profiles, shade=shade)
-        merge(staging, db_path)
-    except DatabaseBusy:
-        keep = given
-        raise
+        try:
+            merge(staging, db_path)
+        except DatabaseBusy:
+            keep = given  # complete: it only waits for the database
+            raise
     finally:
         if not keep:
             for p in (staging, staging.with_name(staging.name + ".wal")):
