@@ -62,8 +62,13 @@ def check_writable(path: str | Path) -> None:
     con = connect(path)
     con.close()
     if not existed:  # a probe leaves no empty database behind
-        for p in (path, path.with_name(path.name + ".wal")):
-            p.unlink(missing_ok=True)
+        _remove_database(path)
+
+
+def _remove_database(path: Path) -> None:
+    """A database file and its write-ahead log, where they exist."""
+    for p in (path, path.with_name(path.name + ".wal")):
+        p.unlink(missing_ok=True)
 
 
 def merge(side_file: str | Path, db_path: str | Path) -> dict[str, int]:
@@ -325,16 +330,14 @@ def write_run(db_path: str | Path, *, run: dict, roofs: pd.DataFrame, geometry: 
             raise
     finally:
         if not keep:
-            for p in (staging, staging.with_name(staging.name + ".wal")):
-                p.unlink(missing_ok=True)
+            _remove_database(staging)
 
 
 def _build_run(path: Path, *, run: dict, roofs, geometry, subdistricts, policy, rule_set, planes, planes_geometry,
                facades, facades_geometry, hourly_profiles, shade) -> None:
     """The run's rows in a new database file at ``path`` (no other process knows it: every statement commits on
     its own)."""
-    for p in (path, path.with_name(path.name + ".wal")):
-        p.unlink(missing_ok=True)
+    _remove_database(path)
     con = _writing(connect(path))
     try:
         _ensure_schema(con)
