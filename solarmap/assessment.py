@@ -360,6 +360,9 @@ def assess_roofs(roofs: gpd.GeoDataFrame, cfg: Config, *, weather: Weather, sun:
     stages = stages or Stages()
     crs = roofs.crs
     roofs = roofs.copy()
+    h = roofs["height_m"].to_numpy(dtype=float)
+    no_height = (roofs["assessment"] == "assessed").to_numpy() & ~(np.isfinite(h) & (h > 0))
+    roofs.loc[no_height, ["assessment", "reason"]] = ["excluded", "no_height"]  # frames prepared elsewhere
     if targets is not None:
         keep = roofs["assessment"].to_numpy(dtype=object).copy()
         roofs.loc[~targets & (roofs["assessment"] == "assessed"), "assessment"] = "halo"

@@ -230,7 +230,7 @@ CANDIDATE_COLUMNS: tuple[str, ...] = (
 REASONS: dict[str, str] = {
     "outside_boundary": "The footprint's centre lies outside the run's boundary (kept as an obstacle for shade).",
     "invalid_geometry": "The geometry is empty, null, not a polygon, or could not be repaired.",
-    "no_height": "No plausible height (DSM, column, floors) and fewer than 3 neighbours with one within 100 m.",
+    "no_height": "No plausible height (2–650 m, from the DSM, the height column or floors) and fewer than 3 neighbours with one within 100 m.",
     "covered": "The footprint lies (all but a sliver) under a taller overlapping footprint: no roof of its own.",
     "too_small": "Usable roof area below the configured minimum (roofs.min_usable_area_m2).",
     "shaded": "Assessed, but neighbours' shade takes more than shading.max_loss_pct of the yield.",

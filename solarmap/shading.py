@@ -672,7 +672,10 @@ class _PipelineShade:
 
     def sky_view(self, roofs):
         t = self.map[roofs]
-        return np.where(t >= 0, self.shade.sky_view(np.clip(t, 0, None)), 1.0)
+        out = np.ones(len(roofs))
+        has = t >= 0
+        out[has] = self.shade.sky_view(t[has])
+        return out
 
     def sample_points_all(self) -> np.ndarray:
         """Sample points per row of the roofs table (0 for rows that were not shaded)."""

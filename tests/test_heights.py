@@ -12,7 +12,13 @@ from rasterio.features import rasterize
 from rasterio.transform import from_origin
 
 from solarmap.cli import main
-from solarmap.sources.heights import assign_heights, heights_from_dsm, per_label_median
+from solarmap.sources.heights import (
+    MIN_HEIGHT_M,
+    assign_heights,
+    heights_from_dsm,
+    impute_from_neighbours,
+    per_label_median,
+)
 
 
 def test_dsm_heights_recovered_within_half_a_metre_through_the_cli(tmp_path):
@@ -60,6 +66,19 @@ def test_implausible_heights_fall_back_to_floors():
     assert h["height_m"].tolist()[:5] == [12.0, 15.0, 18.0, 21.0, 24.0]
     assert np.isnan(h["height_m"].iloc[5])
     assert h["height_source"].tolist() == ["column", "floors", "floors", "floors", "floors", ""]
+
+
+def test_heights_below_one_storey_are_not_plausible_and_give_no_neighbour_a_height():
+    """3 cm and 1.9 m are data errors (a storey is at least 2.1 m clear); 2 m is kept. A neighbour's implausible
+    height is no donor: with the 3 cm ones counted, the median of them rounded to a height of 0 m."""
+    df = gpd.GeoDataFrame({"height": [0.03125, 1.9, MIN_HEIGHT_M, 0.03125, 0.03125, np.nan]},
+                          geometry=[shapely.box(i, 0, i + 1, 1) for i in range(6)])
+    h = assign_heights(df)
+    assert np.isnan(h["height_m"].to_numpy()[[0, 1, 3, 4, 5]]).all() and h["height_m"].iloc[2] == MIN_HEIGHT_M
+    assert h["height_source"].tolist() == ["", "", "column", "", "", ""]
+    raw = gpd.GeoDataFrame({"height_m": [0.03125, 1.0, 0.03125, np.nan]}, geometry=[shapely.box(i, 0, i + 1, 1) for i in range(4)])
+    filled, imputed = impute_from_neighbours(raw)
+    assert not imputed.any() and np.isnan(filled[3])
 
 
 def test_heights_written_as_text_are_read():

@@ -7,7 +7,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from solarmap.assessment import assess_roofs as assess
@@ -78,6 +78,21 @@ def buildings(draw):
     )
 
 
+def _stacked(heights: list[float], boxes: dict[int, tuple[float, float, float, float]]) -> gpd.GeoDataFrame:
+    """Footprints collapsed onto one point except ``boxes`` (row: x0, y0, x1, y1 offsets [m]); all one id."""
+    n = len(heights)
+    geoms = [shapely.box(X0 + boxes[i][0], Y0 + boxes[i][1], X0 + boxes[i][2], Y0 + boxes[i][3]) if i in boxes
+             else shapely.Polygon([(X0, Y0)] * 4) for i in range(n)]
+    return gpd.GeoDataFrame({"building_id": ["a"] * n, "name": [""] * n, "height_m": heights, "floors": [None] * n,
+                             "category": ["public_institution"] * n, "year_built": [None] * n,
+                             "existing_pv_kwp": [None] * n}, geometry=gpd.GeoSeries(geoms, crs=32651))
+
+
+# Found by Hypothesis (2026-12-01): a 3 cm height passed as plausible, the neighbours' median of it rounded to
+# 0 m, and an assessed roof of height 0 was no shade target: its sky view read NaN, or (when it was the only
+# roof) the yield stage indexed an empty array.
+@example(b=_stacked([0, 0, 0, 0, 0, 0, 0, 0.03125, 0, 1, 0.03125], {8: (0, 0, 19, 3)}))
+@example(b=_stacked([0, 0, 0, 0, 0, 0, 0, 0.03125, 0, 1, 0.03125], {8: (0, 0, 5, 7), 10: (14, 0, 62, 5)}))
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(b=buildings())
 def test_any_buildings_give_one_finite_row_each(env, b):
@@ -110,3 +125,22 @@ def test_any_buildings_give_one_finite_row_each(env, b):
     for r in results:  # compliant is True/False where buildings are eligible, None (not applicable) where none is
         assert r["status"] in ("compliant", "not_compliant", "not_applicable")
         assert (r["compliant"] is None) == (r["status"] == "not_applicable") == (r["eligible_buildings"] == 0)
+
+
+@pytest.mark.parametrize("alone", [False, True])
+def test_a_prepared_roof_without_a_positive_height_is_excluded_not_assessed(env, alone):
+    """A frame prepared elsewhere (or edited after ``prepare``) with a 0 m or NaN height: the roof casts no
+    shade and cannot be shaded, so it is excluded as ``no_height``; alone, the yield stage has no shaded roof."""
+    weather, sun, _ = env
+    b = gpd.GeoDataFrame({"building_id": ["A", "B", "C"], "height_m": [20.0, 15.0, 18.0]},
+                         geometry=gpd.GeoSeries([shapely.box(X0 + 60 * i, Y0, X0 + 60 * i + 30, Y0 + 20) for i in range(3)],
+                                                crs=32651))
+    roofs = prepare(footprints_from_frame(b, source="test"), Config(), baseline_year=2021)
+    roofs["height_m"] = [0.0, np.nan, 18.0]
+    if alone:
+        roofs.loc[2, "height_m"] = 0.0
+    out = assess(roofs, Config(), weather=weather, sun=sun)
+    bad = [0, 1, 2] if alone else [0, 1]
+    assert out["reason"].iloc[bad].eq("no_height").all() and out["assessment"].iloc[bad].eq("excluded").all()
+    if not alone:
+        assert out["assessment"].iloc[2] == "assessed" and np.isfinite(out["sky_view_factor"].iloc[2])

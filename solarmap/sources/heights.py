@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 #: columns the footprint reader adds (not the input's own), left out of messages
 _INTERNAL = {"building_id", "name", "assessment", "reason", "geometry_repaired", "id_deduplicated", "geometry_from_point"}
 MAX_HEIGHT_M = 650.0  # above the tallest building in China (Shanghai Tower, 632 m)
+#: below one storey: GB 50096-2011 (Design code for residential buildings) §5.5.2 puts the lowest local clear
+#: height of a habitable room at 2.10 m, so a lower "building" is a data error (centimetres, a storey count of 0 …)
+MIN_HEIGHT_M = 2.0
 HEIGHT_CANDIDATES = ("height_m", "height", "Height", "HEIGHT", "bldg_height", "高度")
 FLOORS_CANDIDATES = ("floors", "building:levels", "levels", "storeys", "Floor", "FLOOR", "层数")
 
@@ -37,7 +40,7 @@ def to_number(values: pd.Series) -> np.ndarray:
 
 
 def _plausible(values: np.ndarray) -> np.ndarray:
-    return np.isfinite(values) & (values > 0) & (values <= MAX_HEIGHT_M)
+    return np.isfinite(values) & (values >= MIN_HEIGHT_M) & (values <= MAX_HEIGHT_M)
 
 
 def per_label_median(labels: np.ndarray, values: np.ndarray, n_labels: int) -> tuple[np.ndarray, np.ndarray]:
@@ -182,11 +185,11 @@ def assign_heights(
 def impute_from_neighbours(roofs: gpd.GeoDataFrame, *, radius_m: float = 100.0, k_min: int = 3) -> tuple[np.ndarray, np.ndarray]:
     """Median height of the buildings whose centres lie within ``radius_m`` of each building lacking one.
 
-    Returns (height [m], imputed mask); NaN where fewer than ``k_min`` neighbours have a height.
+    Returns (height [m], imputed mask); NaN where fewer than ``k_min`` neighbours have a plausible height.
     """
     h = roofs["height_m"].to_numpy(dtype=float)
     centres = shapely.centroid(roofs.geometry.to_numpy())
-    ok = np.isfinite(h) & ~shapely.is_empty(centres) & ~shapely.is_missing(centres)
+    ok = _plausible(h) & ~shapely.is_empty(centres) & ~shapely.is_missing(centres)
     need = ~np.isfinite(h) & ~shapely.is_empty(centres) & ~shapely.is_missing(centres)
     out = h.copy()
     if not need.any() or not ok.any():
