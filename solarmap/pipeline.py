@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import logging
 import os
 import shutil
@@ -117,15 +118,36 @@ def run(cfg: Config) -> RunResult:
     _prepare_output(out_root, name)
     rule_set = load_rule_set(cfg.policy.rules)  # a bad rule file fails before any work
     store.check_writable(db_path)  # and so does a database another process holds
+    replaced = _replaced_run(out_root / name, cfg.buildings.path)
     result = run_assessment(cfg.buildings.path, cfg, rule_set=rule_set, spill_dir=out_root)
     cfg = result.config  # with the column mappings that applied to the buildings file
     stages = Stages()
     stages.add(result.timings_s)
-    return _write(cfg, result, stages, started=started, out_root=out_root, db_path=db_path)
+    return _write(cfg, result, stages, started=started, out_root=out_root, db_path=db_path, replaced=replaced)
 
 
-def _write(cfg: Config, result, stages: Stages, *, started, out_root: Path, db_path: Path) -> RunResult:
-    """Render every output into a hidden folder, commit the database, then swap the folder into place."""
+def _replaced_run(final: Path, buildings: str) -> tuple[str, str] | None:
+    """The warning (English, Chinese) when ``final`` holds the outputs of a run over another buildings file:
+    two files of the same name (``a/city.gpkg``, ``b/city.gpkg``) give one run name, and the second run replaces
+    the first's folder. Its rows stay in the database under their own run id. None when there is nothing to say."""
+    try:
+        before = json.loads((final / "summary.json").read_text(encoding="utf-8")).get("inputs", {}).get("buildings", "")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not before or not buildings or Path(before).resolve() == Path(buildings).resolve():
+        return None
+    text = (f"{final} held the outputs of a run over {before}; this run over {buildings} has the same name and "
+            f"replaces them (that run's rows stay in the database). To keep both, give each run its own name: "
+            f"--name NAME")
+    zh = (f"{final} 原有对 {before} 的运行结果；本次对 {buildings} 的运行同名，已将其替换（原运行的数据库记录仍保留）。"
+          "如需保留两者，请用 --name 为每次运行命名")
+    return text, zh
+
+
+def _write(cfg: Config, result, stages: Stages, *, started, out_root: Path, db_path: Path,
+           replaced: tuple[str, str] | None = None) -> RunResult:
+    """Render every output into a hidden folder, commit the database, then swap the folder into place.
+    ``replaced``: the warning that the folder held a run over another buildings file (:func:`_replaced_run`)."""
     name = cfg.name
     b = cfg.buildings
     roofs, weather, rule_set = result.roofs, result.weather, result.rule_set
@@ -155,6 +177,11 @@ def _write(cfg: Config, result, stages: Stages, *, started, out_root: Path, db_p
                                           exclusions=result.exclusions.entries, planes=result.planes,
                                           facades=result.facades)
             summary["timings_s"] = stages.timings
+            if replaced is not None:  # before the report and the map are drawn, so that they say it
+                warn(replaced[0], OutputWarning, zh=replaced[1])
+                summary["warnings"].append(replaced[0])
+                summary["warning_details"].append(warning_detail("OutputWarning", replaced[0], replaced[1],
+                                                                 title_zh="同名运行的输出已被替换"))
             if result.profiles is not None:
                 summary["hourly"] = _hourly_summary(result.profiles)
             # each writer's working copies are handed back to the system before the next (give_back_freed_memory)

@@ -318,3 +318,25 @@ def test_every_warning_solarmap_gives_has_a_chinese_text():
     assert calls >= 20  # the check sees the call sites (23 when written)
     assert missing == [], f"warn() without zh=: {missing}"
     assert bare == [], f"warnings logged without warn(): {bare}"
+
+
+def test_a_run_over_another_file_of_the_same_name_says_it_replaces_the_first(tmp_path):
+    """a/city.geojson and b/city.geojson both run as 'city': the second replaces the first's folder, and says so
+    in the summary, the report and the map. Running the same file again says nothing."""
+    src = gpd.read_file(sample_buildings("dapuqiao")).iloc[:40]
+    for d in ("a", "b"):
+        (tmp_path / d).mkdir()
+        src.to_file(tmp_path / d / "city.geojson")
+    out = tmp_path / "out"
+    for d in ("a", "a"):
+        assert _run(["dapuqiao", "--buildings", str(tmp_path / d / "city.geojson"), "--boundary", "none", "--no-shading",
+                     "--no-facades"], out) == 0
+        assert not any("replaces them" in w for w in _summary(out, "city")["warnings"])
+    assert _run(["dapuqiao", "--buildings", str(tmp_path / "b" / "city.geojson"), "--boundary", "none", "--no-shading",
+                 "--no-facades"], out) == 0
+    said = [w for w in _summary(out, "city")["warning_details"] if "replaces them" in w["message"]]
+    assert len(said) == 1 and str(tmp_path / "a" / "city.geojson") in said[0]["message"] and said[0]["message_zh"]
+    for page in ("report.html", "map.html"):
+        html = (out / "city" / page).read_text(encoding="utf-8")
+        box = html[html.index('class="sm-warnings"'):]
+        assert "replaces them" in box[:6000] or "同名运行" in box[:6000], page
