@@ -181,14 +181,20 @@ def assess_in_tiles(roofs: gpd.GeoDataFrame | list, cfg: Config, assess_tile: Ca
             continue
         tables = [t for t in given if len(t)] or given[:1]  # empty tables would blur the dtypes
         del given
-        extra = pd.concat(tables, ignore_index=True)
+        row = np.concatenate([t.columns["_row"] for t in tables]) if tables[0].columns else np.array([])
+        order = np.argsort(rank.loc[row].to_numpy(), kind="stable")  # building order; within, as made
+        del row
+        extras_out.append(_expand(_join(tables, order, reset_index=True), crs))
         del tables
-        order = np.argsort(rank.loc[extra["_row"]].to_numpy(), kind="stable")  # building order; within, as made
-        extras_out.append(_expand(extra.take(order).reset_index(drop=True), crs))
-        del extra
-    out = pd.concat([p[0] for p in parts])
+    tables = [p[0] for p in parts]
     parts.clear()
-    out = out.loc[index]  # the input's order, every row exactly once
+    joined = tables[0].index.append([t.index for t in tables[1:]])
+    order = joined.get_indexer(index) if joined.is_unique and index.is_unique else np.array([-1])
+    if (order < 0).any():  # repeated labels, or a row no tile gave back (KeyError): as pd.concat and .loc did
+        out = pd.concat([pd.DataFrame(t.columns, index=t.index, copy=False) for t in tables]).loc[index]
+    else:
+        out = _join(tables, order, index=index)  # the input's order, every row exactly once
+    del tables, joined, order
     out = gpd.GeoDataFrame(out, geometry="geometry", crs=crs)
     give_back_freed_memory()
     return (out, timings) if with_timings else out
@@ -197,18 +203,61 @@ def assess_in_tiles(roofs: gpd.GeoDataFrame | list, cfg: Config, assess_tile: Ca
 _WKB = "_geometry_wkb"
 
 
+@dataclass
+class _Columns:
+    """A table kept as one array per column, each owning its memory, so that a join can let go of each column
+    as soon as it is joined (a DataFrame's columns share blocks, which stay alive while any column does)."""
+
+    index: pd.Index
+    columns: dict
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+
+def _columns(table: pd.DataFrame) -> _Columns:
+    return _Columns(table.index, {c: table[c].array.copy() for c in table.columns})
+
+
+def _join(tables: list[_Columns], order: np.ndarray, *, index: pd.Index | None = None,
+          reset_index: bool = False) -> pd.DataFrame:
+    """``pd.concat(tables).take(order)`` built column by column: each joined column is put in order, then the
+    tiles' arrays of it are freed, so the join holds about one table and a column rather than two tables. The
+    columns' values and dtypes are pd.concat's (each column is concatenated by it); tables whose columns differ
+    are joined by pd.concat of the whole frames, as before. ``index``: the joined table's index (default the
+    tables' own, in ``order``; ``reset_index``: 0..n-1)."""
+    names = list(tables[0].columns)
+    if any(list(t.columns) != names for t in tables) or len(set(names)) != len(names):
+        out = pd.concat([pd.DataFrame(t.columns, index=t.index, copy=False) for t in tables]).take(order)
+        return out.reset_index(drop=True) if reset_index else out.set_axis(index) if index is not None else out
+    if reset_index:
+        index = pd.RangeIndex(len(order))
+    elif index is None:
+        index = tables[0].index.append([t.index for t in tables[1:]]).take(order)
+    data = {}
+    for c in names:
+        joined = pd.concat([pd.Series(t.columns.pop(c), copy=False) for t in tables], ignore_index=True)
+        data[c] = joined.array.take(order)
+        del joined
+    return pd.DataFrame(data, index=index, copy=False)
+
+
 def _compact(part: tuple) -> tuple:
-    """A tile's result as it waits for the others: the shapes of its tables (the roof planes, the facades) as WKB
-    in the geometry's place (a two-point wall: 41 bytes rather than about 250 as a shapely object), turned back by
-    :func:`_expand`. WKB holds the coordinates' doubles as they are, so the shapes come back bit for bit."""
+    """A tile's result as it waits for the others: its tables column by column (:class:`_Columns`), the shapes of
+    the roof planes and facades as WKB in the geometry's place (a two-point wall: 41 bytes rather than about 250
+    as a shapely object), turned back by :func:`_expand`. WKB holds the coordinates' doubles as they are, so the
+    shapes come back bit for bit."""
     out = list(part)
+    out[0] = _columns(out[0])
     for k in range(2, len(out)):
         t = out[k]
         if isinstance(t, gpd.GeoDataFrame) and t.geometry.name == "geometry":
             wkb = shapely.to_wkb(t.geometry.to_numpy())
             table = pd.DataFrame(t.drop(columns="geometry"))
             table.insert(list(t.columns).index("geometry"), _WKB, wkb)
-            out[k] = table
+            t = table
+        if isinstance(t, pd.DataFrame):
+            out[k] = _columns(t)
     return tuple(out)
 
 

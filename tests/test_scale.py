@@ -102,3 +102,58 @@ def test_halo_holds_every_obstacle_that_can_reach_the_core(district):
         # everything left out stands too low or too far to rise 5° above the lowest core roof, or lies beyond
         # the search radius that the horizons use as well
         assert (((h[outside] - z) < d * tan5 + 1e-6) | (d > cfg.shading.max_search_radius_m)).all()
+
+
+def _mixed(n: int, seed: int, *, all_nan: bool = False):
+    import geopandas as gpd
+
+    rng = np.random.default_rng(seed)
+    return gpd.GeoDataFrame({
+        "x": np.full(n, np.nan) if all_nan else rng.normal(size=n),  # all NaN in one tile, floats in others
+        "k": rng.integers(0, 9, n), "ki": pd.array(rng.integers(0, 9, n), dtype="Int64"),
+        "b": rng.random(n) < 0.5, "bn": pd.array(rng.random(n) < 0.5, dtype="boolean"),
+        "s": pd.array([f"楼{i}" for i in rng.integers(0, 99, n)], dtype="string"),
+        "o": np.array([None if i % 3 == 0 else f"r{i}" for i in range(n)], dtype=object),
+        "c": pd.Categorical(rng.choice(["a", "b"], n)), "t": pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.integers(0, 9, n), "D"),
+    }, geometry=[shapely.box(i, 0, i + 1, 1) for i in rng.integers(0, 99, n)], crs=32651)
+
+
+def test_the_column_by_column_join_equals_concat_then_take():
+    """tiles._join against what the tiles' results were joined with before: pd.concat of the frames, then the
+    input's order (.loc) for the roofs and a positional order (take) for the facades and planes. Every dtype the
+    roofs table carries, a column all NaN in one tile, and the empty-table case."""
+    from solarmap import tiles
+
+    parts = [_mixed(50, 1), _mixed(30, 2, all_nan=True), _mixed(45, 3)]
+    for p, start in zip(parts, (0, 50, 80), strict=True):
+        p.index = pd.RangeIndex(start, start + len(p))
+    index = pd.Index(np.random.default_rng(4).permutation(125))
+    expected = pd.concat(parts).loc[index]
+    order = pd.concat(parts).index.get_indexer(index)
+    got = tiles._join([tiles._columns(p) for p in parts], order, index=index)
+    pd.testing.assert_frame_equal(pd.DataFrame(got), pd.DataFrame(expected), check_exact=True)
+    positional = np.random.default_rng(5).permutation(125)
+    expected = pd.concat(parts, ignore_index=True).take(positional).reset_index(drop=True)
+    got = tiles._join([tiles._columns(p) for p in parts], positional, reset_index=True)
+    pd.testing.assert_frame_equal(pd.DataFrame(got), pd.DataFrame(expected), check_exact=True)
+    one_empty = [_mixed(0, 6)]
+    got = tiles._join([tiles._columns(p) for p in one_empty], np.array([], dtype=np.int64), reset_index=True)
+    pd.testing.assert_frame_equal(pd.DataFrame(got), pd.DataFrame(one_empty[0]).reset_index(drop=True), check_exact=True)
+
+
+def test_tiled_rows_equal_the_frames_joined_as_before(district):
+    """The whole prepared table through assess_in_tiles (tiles of 700 m, rows as they are) against pd.concat of
+    the same tiles' rows then .loc in the input's order: every column, every dtype."""
+    from solarmap import tiles
+
+    roofs, cfg, w, sun, _ = district
+    seen = []
+
+    def per_tile(sub, core, cfg, weather, sun):
+        seen.append(sub[core])
+        return sub[core], {}
+
+    out = tiles.assess_in_tiles(roofs, cfg, per_tile, weather=w, sun=sun, tile_size_m=700.0)
+    assert len(seen) > 4
+    expected = pd.concat(seen).loc[roofs.index]
+    pd.testing.assert_frame_equal(pd.DataFrame(out), pd.DataFrame(expected), check_exact=True)
