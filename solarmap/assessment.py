@@ -54,6 +54,7 @@ from solarmap.sources import categories, heights
 from solarmap.sources.coords import gcj02_hint
 from solarmap.sources.exclusions import Exclusions, apply_exclusions
 from solarmap.sources.footprints import footprints_from_frame, read_vector
+from solarmap.sources.names import find_column
 from solarmap.sources.subdistricts import find_subdistrict, subdistrict_of
 from solarmap.sources.weather import Weather, load_weather, validate_weather
 
@@ -246,16 +247,20 @@ def resolve_boundary(cfg: Config, boundary=None) -> Boundary | None:
 
 def _clash_names(columns) -> dict[str, str]:
     """Input columns named like an output column, renamed ``input_<name>`` (``input_input_<name>`` … when that
-    is taken too, as when solarmap's own roofs.gpkg is read back in)."""
-    taken = set(columns)
+    is taken too, as when solarmap's own roofs.gpkg is read back in). Names that differ from an output column
+    only in case (``NAME``, ``HEIGHT_M`` from a Shapefile) count too: GeoPackage and DuckDB column names ignore
+    case, so ``NAME`` beside ``name`` cannot be written."""
+    taken = {str(c).lower() for c in columns}
+    ours = {k.lower() for k in COLUMNS}
     out = {}
     for c in columns:
         # roof columns only: flags are the reader's own, and policy inputs (existing_pv_area_m2) are read as given
-        if c in COLUMNS and COLUMNS[c].group == "roof" and c not in ("building_id", "name", "assessment", "reason"):
+        same = c in COLUMNS and COLUMNS[c].group == "roof" and c not in ("building_id", "name", "assessment", "reason")
+        if same or (c not in COLUMNS and str(c).lower() in ours):
             new = f"input_{c}"
-            while new in taken:
+            while new.lower() in taken:
                 new = f"input_{new}"
-            taken.add(new)
+            taken.add(new.lower())
             out[c] = new
     return out
 
@@ -267,16 +272,16 @@ def prepare(fp: gpd.GeoDataFrame, cfg: Config, *, baseline_year: int, boundary: 
     b = cfg.buildings
     metric_crs = fp.crs
     h = heights.assign_heights(fp, height_column=b.height_column, floors_column=b.floors_column,
-                               storey_height_m=b.storey_height_m, dsm=b.dsm, dtm=b.dtm)
+                               storey_height_m=b.storey_height_m, dsm=b.dsm, dtm=b.dtm, source=source)
     cat = categories.categorise_buildings(fp, scheme=b.category_scheme, column=b.category_column,
                                           max_other_share=b.max_other_share)  # detects the column; warns
     stage = categories.assign_stage(fp, stage_column=b.stage_column, year_column=b.year_built_column,
                                     baseline_year=baseline_year)
-    pv = categories.existing_pv(fp, column=b.existing_pv_column)
+    pv = categories.existing_pv(fp, column=b.existing_pv_column, source=source)
     # input columns named like an output column are kept beside it as input_<name>
     clash = _clash_names(fp.columns)
     roofs = gpd.GeoDataFrame(pd.concat([fp.rename(columns=clash), h, cat, stage, pv], axis=1), geometry="geometry", crs=metric_crs)
-    had_height_column = any(c in fp.columns for c in ((b.height_column,) if b.height_column else heights.HEIGHT_CANDIDATES))
+    had_height_column = bool(b.height_column or find_column(fp.columns, heights.HEIGHT_CANDIDATES))
     imputed = (roofs["height_source"] == "floors").to_numpy() & had_height_column
     if b.impute_heights:
         filled, from_neighbours = heights.impute_from_neighbours(roofs)

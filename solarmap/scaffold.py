@@ -26,10 +26,10 @@ from solarmap.sources.footprints import ID_CANDIDATES, NAME_CANDIDATES, read_vec
 from solarmap.sources.heights import FLOORS_CANDIDATES, HEIGHT_CANDIDATES
 
 #: names looked for, beyond the ones the readers know, in order of preference (any case)
-ID_NAMES = (*ID_CANDIDATES, "编号", "建筑编号", "楼栋编号", "楼号", "bldg_id", "uid", "code")
-NAME_NAMES = (*NAME_CANDIDATES, "建筑名称", "楼名")
-HEIGHT_NAMES = (*HEIGHT_CANDIDATES, "建筑高度", "高度_m", "height_mean")
-FLOORS_NAMES = (*FLOORS_CANDIDATES, "楼层数", "地上层数", "楼层")
+ID_NAMES = (*ID_CANDIDATES, "uid", "code")
+NAME_NAMES = NAME_CANDIDATES
+HEIGHT_NAMES = HEIGHT_CANDIDATES
+FLOORS_NAMES = FLOORS_CANDIDATES
 YEAR_NAMES = ("year_built", "start_date", "建成年份", "建成年代", "建造年份", "竣工年份", "年份", "year", "built")
 
 

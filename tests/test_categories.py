@@ -178,3 +178,45 @@ def test_a_real_file_with_a_column_named_euluc_finds_its_public_institutions(tmp
     assert {p["rule_id"]: p["eligible_buildings"] > 0 for p in summary["policy"]} == {
         "HP-1": True, "HP-2": True, "HP-3": True, "HP-4": True}
     assert not any("building-use column" in w or "fall to category 'other'" in w for w in summary["warnings"])
+
+
+def test_existing_pv_is_read_from_text_with_units_and_from_a_cut_dbf_name():
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    from solarmap.sources.categories import existing_pv
+
+    geoms = [shapely.box(0, 0, 30, 20)] * 6  # 600 m²: at most 180 kWp
+    df = gpd.GeoDataFrame({"existing_p": ["57.9 kWp", "0.1 MW", "800 W", "", None, "有"]}, geometry=geoms, crs=32651)
+    with pytest.warns(UserWarning, match="1 values of the existing-PV column 'existing_p' are not numbers"):
+        v = existing_pv(df)
+    np.testing.assert_allclose(v.to_numpy(), [57.9, 100.0, 0.8, 0.0, 0.0, 0.0])
+
+
+def test_existing_pv_beyond_the_roof_is_warned_and_a_column_of_watts_refused():
+    import geopandas as gpd
+    import shapely
+
+    from solarmap.errors import InputDataError
+    from solarmap.sources.categories import existing_pv
+
+    geoms = [shapely.box(0, 0, 30, 20)] * 4  # 600 m²
+    one = gpd.GeoDataFrame({"building_id": list("abcd"), "existing_pv_kwp": [50.0, 5000.0, 0.0, 20.0]}, geometry=geoms, crs=32651)
+    with pytest.warns(UserWarning, match="1 buildings have more existing PV.*such as b"):
+        assert existing_pv(one).tolist() == [50.0, 5000.0, 0.0, 20.0]
+    watts = one.assign(existing_pv_kwp=[50_000.0, 5000.0, 0.0, 20_000.0])
+    with pytest.raises(InputDataError, match=r"city\.gpkg: the existing-PV column .* 3 of 3 values .*watts"):
+        existing_pv(watts, source="city.gpkg")
+
+
+def test_euluc_codes_padded_with_zeros_and_class_names_without_yongdi_are_read():
+    df = pd.DataFrame({"euluc": ["0501", "0502", "0101", "行政办公", "教育", "医疗卫生", "文化体育", "商务办公"]})
+    c = categorise(df, scheme="euluc", column="euluc")
+    assert c["use_class"].tolist() == ["government", "education", "residential", "government", "education", "medical",
+                                       "culture_sport", "office"]
+    assert unknown_category_values(df, scheme="euluc", column="euluc") == []
+    zh = pd.DataFrame({"用途": ["行政办公", "教育", "医疗卫生", "文化体育", "住宅"]})  # a category column in Chinese
+    c = categorise(zh, scheme="column", column="用途")
+    assert c["category"].tolist() == ["public_institution"] * 4 + ["residential"]
+    assert c["use_class"].tolist()[:4] == ["government", "education", "medical", "culture_sport"]

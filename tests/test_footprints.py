@@ -122,3 +122,60 @@ def test_duplicate_ids_are_made_unique_and_flagged(tmp_path, sample):
     fp = read_footprints_from(s, tmp_path)
     assert fp["building_id"].tolist() == ["A", "A#2", "B", "A#3", "row5"]
     assert fp["id_deduplicated"].tolist() == [False, True, False, True, False]
+
+
+def _boxes(n: int, x0: float = 121.47, y0: float = 31.2):
+    import geopandas as gpd
+    import shapely
+
+    return gpd.GeoDataFrame({"building_id": [f"B{i}" for i in range(n)], "name": [f"楼{i}" for i in range(n)],
+                             "height_m": [12.0] * n},
+                            geometry=[shapely.box(x0 + i * 1e-3, y0, x0 + i * 1e-3 + 2e-4, y0 + 2e-4) for i in range(n)], crs=4326)
+
+
+def test_a_file_of_several_polygon_layers_is_an_error_listing_them_and_one_of_polygons_is_read(tmp_path):
+    """GDAL reads a GeoPackage's first layer when none is named: here a boundary, and 300 buildings would vanish."""
+    import geopandas as gpd
+    import pytest
+    import shapely
+
+    from solarmap.errors import InputDataError
+    from solarmap.sources.footprints import read_vector
+
+    p = tmp_path / "multi.gpkg"
+    gpd.GeoDataFrame({"n": ["outline"]}, geometry=[shapely.box(121.4, 31.1, 121.6, 31.3)], crs=4326).to_file(p, layer="aaa_boundary")
+    _boxes(5).to_file(p, layer="buildings")
+    with pytest.raises(InputDataError, match=r"has 2 layers: aaa_boundary \(Polygon, 1 feature\); buildings \(Polygon, 5 features\).*--layer"):
+        read_vector(p)
+    assert len(read_vector(p, layer="buildings")) == 5
+    q = tmp_path / "mixed.gpkg"
+    gpd.GeoDataFrame({"n": ["a"]}, geometry=[shapely.Point(121.5, 31.2)], crs=4326).to_file(q, layer="aaa_points")
+    _boxes(4).to_file(q, layer="buildings")
+    with pytest.warns(UserWarning, match="read from 'buildings', its only layer of polygons"):
+        assert len(read_vector(q)) == 4
+
+
+def test_a_gbk_csv_is_read_with_its_encoding_or_as_gb18030_with_a_warning(tmp_path):
+    import pytest
+
+    from solarmap.sources.footprints import read_vector
+
+    b = _boxes(3)
+    df = b.drop(columns="geometry").assign(wkt=b.geometry.to_wkt())
+    p = tmp_path / "gbk.csv"
+    df.to_csv(p, index=False, encoding="gbk")
+    assert read_vector(p, encoding="GBK")["name"].tolist() == ["楼0", "楼1", "楼2"]
+    with pytest.warns(UserWarning, match="decodes as GB18030"):
+        assert read_vector(p)["name"].tolist() == ["楼0", "楼1", "楼2"]
+
+
+def test_projected_coordinates_labelled_as_degrees_are_an_error_naming_the_crs_to_give(tmp_path):
+    """x and y in the millions under an EPSG:4326 label (a Shapefile's .prj copied from another file): before, a
+    traceback deep in the roof planes."""
+    b = _boxes(3).to_crs(4549)
+    b = b.set_crs(4326, allow_override=True)
+    p = tmp_path / "wrong.gpkg"
+    b.to_file(p)
+    with pytest.raises(InputDataError, match=r"wrong\.gpkg: its CRS is WGS 84 \(degrees\) but its coordinates run x .*--crs"):
+        read_footprints(p)
+    assert len(read_footprints(p, crs="EPSG:4549")) == 3

@@ -112,3 +112,43 @@ def test_dsm_read_block_by_block_gives_the_heights_of_one_whole_read(tmp_path, d
     blocks = heights_from_dsm(fp, tif, block_px=64).to_numpy()
     np.testing.assert_array_equal(blocks, whole)
     assert np.isfinite(whole).sum() >= len(boxes) - 2
+
+
+def test_height_and_floors_columns_are_found_in_any_case_and_in_chinese():
+    geoms = [shapely.box(0, 0, 1, 1)] * 2
+    h = assign_heights(gpd.GeoDataFrame({"HEIGHT_M": [12.0, np.nan], "Floors": [3, 4]}, geometry=geoms))
+    assert h["height_m"].tolist() == [12.0, 12.0] and h["height_source"].tolist() == ["column", "floors"]
+    h = assign_heights(gpd.GeoDataFrame({"楼高": [20.0, np.nan], "楼层数": [None, 6]}, geometry=geoms))
+    assert h["height_m"].tolist() == [20.0, 18.0]
+    # an exact name wins over a case variant
+    h = assign_heights(gpd.GeoDataFrame({"HEIGHT": [99.0, 99.0], "height": [10.0, 11.0]}, geometry=geoms))
+    assert h["height_m"].tolist() == [10.0, 11.0]
+
+
+def test_storey_counts_in_a_height_column_are_floors_not_metres():
+    df = gpd.GeoDataFrame({"height": ["13层", "5F", "6 floors", "25 m", "约30", "1层"], "floors": [None, None, None, None, None, 4]},
+                          geometry=[shapely.box(0, 0, 1, 1)] * 6)
+    with pytest.warns(UserWarning, match="storey counts"):
+        h = assign_heights(df, storey_height_m=3.0)
+    # 1层 with a floors column of 4: the floors column decides
+    assert h["height_m"].tolist() == [39.0, 15.0, 18.0, 25.0, 30.0, 12.0]
+    assert h["height_source"].tolist() == ["floors", "floors", "floors", "column", "column", "floors"]
+    assert h["floors"].tolist()[:3] == [13, 5, 6]
+
+
+def test_a_height_column_in_centimetres_is_refused_naming_the_file_and_column():
+    from solarmap.errors import InputDataError
+
+    df = gpd.GeoDataFrame({"h": [1200.0, 1850.0, 500.0, 2400.0]}, geometry=[shapely.box(0, 0, 1, 1)] * 4)
+    with pytest.raises(InputDataError, match=r"city\.shp: the height column 'h' has 3 of 4 values above 650 m.*centimetres"):
+        assign_heights(df, height_column="h", source="city.shp")
+    ok = gpd.GeoDataFrame({"h": [12.0, 18.5, 700.0, 24.0]}, geometry=[shapely.box(0, 0, 1, 1)] * 4)  # one typo: imputed later
+    assert np.isnan(assign_heights(ok, height_column="h")["height_m"].iloc[2])
+
+
+def test_buildings_without_any_height_source_are_an_error_listing_the_columns():
+    from solarmap.errors import InputDataError
+
+    df = gpd.GeoDataFrame({"building_id": ["a"], "楼高度": [12.0]}, geometry=[shapely.box(0, 0, 1, 1)])
+    with pytest.raises(InputDataError, match=r"b\.geojson: no height for any building.*楼高度.*--height-column"):
+        assign_heights(df, source="b.geojson")

@@ -12,10 +12,13 @@ import logging
 import re
 from dataclasses import dataclass, field
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from solarmap.errors import CategoryWarning, InputDataError, Message, warn
+from solarmap.errors import CategoryWarning, InputDataError, InputDataWarning, Message, warn
+from solarmap.sources.heights import to_number
+from solarmap.sources.names import find_column
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +48,13 @@ EULUC_USE = {
     "体育与文化用地": "culture_sport", "504": "culture_sport", "sport and cultural": "culture_sport",
     "公园与绿地用地": "park", "505": "park", "park and greenspace": "park",
 }
+#: the classes' names without 用地 (the way a planner's table often writes them), and common shortenings
+EULUC_USE.update({
+    **{k[:-2]: v for k, v in EULUC_USE.items() if k.endswith("用地")},
+    "商务": "office", "商业": "commercial", "交通": "transport", "行政": "government", "机关": "government",
+    "教育": "education", "科研": "education", "医疗": "medical", "卫生": "medical", "文化体育": "culture_sport",
+    "体育文化": "culture_sport", "文体": "culture_sport", "绿地": "park", "公园": "park",
+})
 
 #: EULUC-China class → policy category, through the use class.
 EULUC = {k: USE_CLASSES[v] for k, v in EULUC_USE.items()}
@@ -59,6 +69,10 @@ COLUMN_SYNONYMS = {
     "住宅": "residential", "居住": "residential",
     "其他": "other", "unknown": "other", "": "other",
 }
+#: a use class written in Chinese (行政办公, 教育, 医疗卫生 …) in a category column: its use class and category
+#: (not the EULUC class names with 用地, which say the column is EULUC's)
+_ZH_USE = {k: v for k, v in EULUC_USE.items() if not k.isascii() and not k.endswith("用地") and k not in COLUMN_SYNONYMS}
+COLUMN_SYNONYMS.update({k: USE_CLASSES[v] for k, v in _ZH_USE.items()})
 
 # OSM: (key, values) → category, first match wins (FACTS §3 lists the tags that matter)
 _OSM_RULES = [
@@ -121,8 +135,10 @@ def _norm(values: pd.Series) -> pd.Series:
 
 
 def _key(values: pd.Series) -> pd.Series:
-    """Values as lookup keys: stripped, lower case, EULUC codes that arrived as numbers ("502.0") as "502"."""
-    return values.astype("string").fillna("").str.strip().str.lower().str.replace(r"\.0$", "", regex=True)
+    """Values as lookup keys: stripped, lower case, EULUC codes that arrived as numbers ("502.0") or padded
+    ("0502") as "502"."""
+    key = values.astype("string").fillna("").str.strip().str.lower().str.replace(r"\.0$", "", regex=True)
+    return key.str.replace(r"^0+(?=\d+$)", "", regex=True)
 
 
 def _name_key(name) -> str:
@@ -339,8 +355,7 @@ def _categorise_column(df: pd.DataFrame, scheme: str, column: str) -> pd.DataFra
                f"buildings' columns: {', '.join(_own(df))}. Name one of them, or leave it empty to detect it")
         raise InputDataError(msg)
     raw = df[col].astype("string").fillna("").str.strip()
-    key = raw.str.lower().str.replace(r"\.0$", "", regex=True)  # EULUC codes may arrive as numbers ("502.0")
-    keys = key.tolist()
+    keys = _key(raw).tolist()
     if scheme == "euluc":
         use = np.array([EULUC_USE.get(v, "unknown") for v in keys], dtype=object)
         cat = np.array([USE_CLASSES[u] for u in use], dtype=object)
@@ -348,7 +363,8 @@ def _categorise_column(df: pd.DataFrame, scheme: str, column: str) -> pd.DataFra
         cat = np.array([COLUMN_SYNONYMS.get(v, USE_CLASSES.get(v, "other")) for v in keys], dtype=object)
         default_use = {"public_institution": "public_service", "other_public": "other_public", "commercial": "commercial",
                        "industrial": "industrial", "residential": "residential", "other": "unknown"}
-        use = np.array([v if v in USE_CLASSES else default_use[c] for v, c in zip(keys, cat, strict=True)], dtype=object)
+        use = np.array([v if v in USE_CLASSES else _ZH_USE.get(v, default_use[c]) for v, c in zip(keys, cat, strict=True)],
+                       dtype=object)
     src = np.where(raw == "", "default", (col + "=" + raw).to_numpy(dtype=object))
     return pd.DataFrame({"category": cat, "use_class": use, "category_source": src}, index=df.index)
 
@@ -362,8 +378,7 @@ def unknown_category_values(df: pd.DataFrame, *, scheme: str, column: str) -> li
         return []
     known = list(EULUC) if scheme == "euluc" else [*COLUMN_SYNONYMS, *USE_CLASSES]
     raw = df[col].astype("string").fillna("").str.strip()
-    key = raw.str.lower().str.replace(r"\.0$", "", regex=True)
-    bad = raw[(raw != "") & ~key.isin(known)]
+    bad = raw[(raw != "") & ~_key(raw).isin(known)]
     return sorted(bad.unique().tolist())
 
 
@@ -477,15 +492,56 @@ def assign_stage(df: pd.DataFrame, *, stage_column: str = "", year_column: str =
     return pd.DataFrame({"stage": stage, "year_built": pd.array(year.to_numpy(dtype=float)).astype("Int64")}, index=df.index)
 
 
-def existing_pv(df: pd.DataFrame, *, column: str = "") -> pd.Series:
-    """Installed PV [kWp] per building from ``existing_pv_kwp`` (or the named column); 0 where unknown."""
-    col = column or ("existing_pv_kwp" if "existing_pv_kwp" in df.columns else "")
+#: looked for in this order, any case (existing_p: a .dbf cuts names to 10 characters)
+EXISTING_PV_CANDIDATES = ("existing_pv_kwp", "existing_p", "existing_pv", "pv_kwp", "已装光伏", "已建光伏", "光伏容量",
+                          "已装光伏容量", "已建光伏容量")
+#: installed PV per m² of footprint above which a value cannot be kWp: modules of 22 % efficiency cover at most
+#: the whole roof at 0.22 kWp m⁻² (IEC 61215 STC rating: 1 kW m⁻² × efficiency)
+MAX_PV_KWP_PER_M2 = 0.3
+
+
+def existing_pv(df: pd.DataFrame, *, column: str = "", source: str = "") -> pd.Series:
+    """Installed PV [kWp] per building from ``existing_pv_kwp`` (or the named column, or another of
+    :data:`EXISTING_PV_CANDIDATES`); 0 where unknown. Text such as ``"57.9 kWp"``, ``"1.2 MW"`` or ``"800 W"``
+    is read with its unit. A value above what the footprint can hold (:data:`MAX_PV_KWP_PER_M2`, with a
+    projected CRS) is kept and warned about; a column most of whose values are so is refused (watts?)."""
+    where = f"{source}: " if source else ""
+    col = column or find_column(df.columns, EXISTING_PV_CANDIDATES)
     if not col:
         return pd.Series(0.0, index=df.index, name="existing_pv_kwp")
     if col not in df.columns:
-        msg = (f"no column '{col}' for existing PV (buildings.existing_pv_column); the buildings' columns: "
+        msg = (f"{where}no column '{col}' for existing PV (buildings.existing_pv_column); the buildings' columns: "
                f"{', '.join(_own(df))}. Name one of them, or leave it empty to detect it")
         raise InputDataError(msg)
-    v = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float)
+    raw = df[col]
+    v = to_number(raw)
+    if not pd.api.types.is_numeric_dtype(raw):
+        text = raw.astype("string").str.strip()
+        mw = text.str.contains(r"(?i)\d\s*MWp?\b", regex=True, na=False).to_numpy(dtype=bool)
+        watt = text.str.contains(r"(?i)\d\s*Wp?\b", regex=True, na=False).to_numpy(dtype=bool)
+        v = np.where(mw, v * 1000.0, np.where(watt, v / 1000.0, v))
+        unread = (text.fillna("") != "").to_numpy(dtype=bool) & ~np.isfinite(v)
+        if unread.any():
+            warn(f"{where}{int(unread.sum())} values of the existing-PV column '{col}' are not numbers (such as "
+                 f"'{text[unread].iloc[0]}'): counted as no existing PV", InputDataWarning,
+                 zh=f"{where}已装光伏字段 '{col}' 中有 {int(unread.sum())} 个值不是数字（如 '{text[unread].iloc[0]}'）：按无已装光伏计")
     v = np.where(np.isfinite(v) & (v > 0), v, 0.0)
+    geom = df.geometry if isinstance(df, gpd.GeoDataFrame) else None
+    if geom is not None and df.crs is not None and df.crs.is_projected and (v > 0).any():
+        area = geom.area.to_numpy(dtype=float)
+        over = (v > 0) & (v > MAX_PV_KWP_PER_M2 * np.nan_to_num(area, nan=0.0))
+        if over.any():
+            k, n = int(over.sum()), int((v > 0).sum())
+            if n >= 3 and k > n / 2:
+                msg = (f"{where}the existing-PV column '{col}' has {k:,} of {n:,} values above what their roofs can "
+                       f"hold ({MAX_PV_KWP_PER_M2} kWp per m² of footprint; median {np.median(v[v > 0]):,.0f}): they "
+                       "look like watts, not kWp. Convert the column to kWp, or name another with "
+                       "buildings.existing_pv_column")
+                raise InputDataError(msg)
+            ids = df["building_id"].astype(str).to_numpy()[over][:5] if "building_id" in df.columns else []
+            warn(f"{where}{k} buildings have more existing PV in '{col}' than their footprint can hold "
+                 f"({MAX_PV_KWP_PER_M2} kWp per m²), such as {', '.join(ids)}: kept as given, check them "
+                 "(watts rather than kWp?)", InputDataWarning,
+                 zh=f"{where}{k} 栋建筑的已装光伏（字段 '{col}'）超过其屋顶可容纳的上限（每平方米 {MAX_PV_KWP_PER_M2} kWp），"
+                    f"如 {', '.join(ids)}：按原值保留，请核对（是否以瓦而非千瓦为单位？）")
     return pd.Series(v, index=df.index, name="existing_pv_kwp")

@@ -11,6 +11,7 @@ kept with ``assessment = 'excluded'`` and a ``reason`` instead of being dropped.
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -23,12 +24,15 @@ from pyproj import CRS
 from solarmap.columns import FLAG_COLUMNS
 from solarmap.errors import ConfigError, InputDataError, InputDataWarning, InputFileError, warn
 from solarmap.sources.coords import gcj02_to_wgs84, utm_crs_for
+from solarmap.sources.names import find_column
 
 log = logging.getLogger(__name__)
 
 VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".parquet", ".geoparquet", ".fgb", ".csv", ".zip", ".osm", ".pbf"}
-ID_CANDIDATES = ("building_id", "building_i", "id", "osm_id", "fid", "objectid", "OBJECTID")  # building_i: .dbf names are cut to 10 characters
-NAME_CANDIDATES = ("name", "name:zh", "名称", "address", "addr")
+#: looked for in this order, any case (building_i: .dbf names are cut to 10 characters)
+ID_CANDIDATES = ("building_id", "building_i", "id", "osm_id", "fid", "objectid", "编号", "建筑编号", "楼栋编号", "楼号",
+                 "bldg_id")
+NAME_CANDIDATES = ("name", "name:zh", "名称", "建筑名称", "楼名", "address", "addr")
 
 
 def _detect_dbf_encoding(path: Path) -> str | None:
@@ -38,20 +42,30 @@ def _detect_dbf_encoding(path: Path) -> str | None:
         dbf = path.with_suffix(".DBF")
     if not dbf.exists():
         return None
-    raw = dbf.read_bytes()
-    body = raw[32:]
-    if not any(b >= 0x80 for b in body):
+    return guess_encoding(dbf.read_bytes()[32:])
+
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def guess_encoding(body: bytes) -> str | None:
+    """'UTF-8' or 'GB18030' (a superset of GBK and GB2312) for text bytes, None when they are all ASCII or
+    neither decodes. Short GBK text is often valid UTF-8 by accident (楼 in GBK, C2 A5, is UTF-8 for ¥), so
+    UTF-8 wins only when it gives Chinese characters, or when GB18030 gives none."""
+    if body.isascii():
         return None
     try:
-        body.decode("utf-8")
+        utf8 = body.decode("utf-8")
+    except UnicodeDecodeError:
+        utf8 = None
+    if utf8 is not None and _CJK.search(utf8):
         return "UTF-8"
+    try:
+        if _CJK.search(body.decode("gb18030")):
+            return "GB18030"
     except UnicodeDecodeError:
         pass
-    try:
-        body.decode("gb18030")
-        return "GB18030"  # a superset of GBK and GB2312
-    except UnicodeDecodeError:
-        return None
+    return "UTF-8" if utf8 is not None else None
 
 
 #: what a vector file is for -> the settings that name it, for messages
@@ -96,8 +110,10 @@ def _read_any(path: Path, suffix: str, *, layer: str, encoding: str, wkt_column:
         if suffix in (".parquet", ".geoparquet"):
             return _read_parquet(path)
         if suffix == ".csv":
-            return _read_csv(path, wkt_column=wkt_column, lon_column=lon_column, lat_column=lat_column)
+            return _read_csv(path, wkt_column=wkt_column, lon_column=lon_column, lat_column=lat_column,
+                             encoding=encoding)
         kwargs = {}
+        layer = layer or _only_layer(path, what)
         if layer:
             kwargs["layer"] = layer
         if suffix == ".shp":
@@ -117,6 +133,35 @@ def _read_any(path: Path, suffix: str, *, layer: str, encoding: str, wkt_column:
         raise InputFileError(msg) from None
 
 
+def _only_layer(path: Path, what: str) -> str:
+    """The layer to read from a file of several (a GeoPackage, a FileGDB) when none is named: the one layer with
+    polygons, with a warning; an error listing the layers when there are more (GDAL would read the first)."""
+    try:
+        layers = pyogrio.list_layers(path)
+    except Exception:  # not a multi-layer format GDAL lists: read it as it is
+        return ""
+    if len(layers) <= 1:
+        return ""
+    polygons = [str(n) for n, g in layers if g is None or "polygon" in str(g).lower() or str(g) == "Unknown"]
+    listed = []
+    for n, g in layers:
+        try:
+            k = int(pyogrio.read_info(path, layer=str(n))["features"])
+            count = f", {k:,} feature{'' if k == 1 else 's'}"
+        except Exception:
+            count = ""
+        listed.append(f"{n} ({g or 'no geometry'}{count})")
+    if len(polygons) == 1:
+        warn(f"{path.name} has {len(layers)} layers; the {what} are read from '{polygons[0]}', its only layer of "
+             f"polygons ({'; '.join(listed)}). Name another with --layer NAME", InputDataWarning,
+             zh=f"{path.name} 含 {len(layers)} 个图层；已从其唯一的面图层 '{polygons[0]}' 读取（{'；'.join(listed)}）。"
+                "如需其他图层，请用 --layer 指定")
+        return polygons[0]
+    msg = (f"{what} file {path} has {len(layers)} layers: {'; '.join(listed)}. Name the one to read with --layer "
+           "NAME (buildings.layer in the pipeline file)")
+    raise InputDataError(msg)
+
+
 def _read_parquet(path: Path) -> gpd.GeoDataFrame:
     """GeoParquet; or plain Parquet with a WKB ``geometry`` column (DuckDB's COPY without the spatial extension),
     read with no CRS (so lon/lat coordinates are taken as WGS84, with a warning)."""
@@ -133,8 +178,25 @@ def _read_parquet(path: Path) -> gpd.GeoDataFrame:
         return gpd.GeoDataFrame(df.drop(columns="geometry"), geometry=shapely.from_wkb(df["geometry"].to_numpy()), crs=None)
 
 
-def _read_csv(path: Path, *, wkt_column: str, lon_column: str, lat_column: str) -> gpd.GeoDataFrame:
-    df = pd.read_csv(path, encoding="utf-8-sig")
+def _read_csv(path: Path, *, wkt_column: str, lon_column: str, lat_column: str, encoding: str = "") -> gpd.GeoDataFrame:
+    """A CSV with a WKT column, or lon/lat points with a footprint area. UTF-8 (with or without a BOM, as Excel
+    writes it) unless ``encoding`` names another; a file that is not UTF-8 is tried as GB18030 (which GBK and
+    GB2312 are part of), with a warning."""
+    if not encoding:
+        with open(path, "rb") as f:
+            sample = f.read(4 << 20)
+        if len(sample) == 4 << 20:
+            sample = sample[: sample.rfind(b"\n") + 1] or sample
+        gbk = guess_encoding(sample.removeprefix(b"\xef\xbb\xbf")) == "GB18030"
+    try:
+        df = pd.read_csv(path, encoding=encoding or ("gb18030" if gbk else "utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        msg = (f"{path} does not decode as {encoding or ('GB18030' if gbk else 'UTF-8')} ({exc.reason} at byte "
+               f"{exc.start}): give its encoding with --encoding (buildings.encoding), such as --encoding GBK")
+        raise InputFileError(msg) from None
+    if not encoding and gbk:
+        warn(f"{path.name} is not UTF-8; its text decodes as GB18030 (GBK) and was read so (--encoding to choose)",
+             InputDataWarning, zh=f"{path.name} 不是 UTF-8 编码；其文字可按 GB18030（GBK）解读，已按此读取（可用 --encoding 指定）")
     cols = {c.lower(): c for c in df.columns}
     wkt = wkt_column or next((cols[c] for c in ("wkt", "geometry", "geom", "the_geom") if c in cols), "")
     if wkt:
@@ -165,7 +227,7 @@ def _pick(df: pd.DataFrame, configured: str, candidates: tuple[str, ...], what: 
             msg = f"{path}: no column '{configured}' for the {what} (columns: {', '.join(map(str, df.columns))})"
             raise InputDataError(msg)
         return configured
-    return next((c for c in candidates if c in df.columns), "")
+    return find_column(df.columns, candidates)
 
 
 def _assume_crs(gdf: gpd.GeoDataFrame, crs: str, path) -> gpd.GeoDataFrame:
@@ -198,6 +260,12 @@ def _check_swapped(gdf: gpd.GeoDataFrame, path) -> None:
         msg = (f"{path}: latitudes run {miny:.3f}..{maxy:.3f}, outside ±90°, while longitudes run "
                f"{minx:.3f}..{maxx:.3f}: latitude and longitude look swapped. Swap the x and y coordinates "
                "(in QGIS: Vector ▸ Geometry Tools ▸ Swap X and Y), or write the file with x = longitude")
+        raise InputDataError(msg)
+    if max(abs(minx), abs(maxx)) > 180 or max(abs(miny), abs(maxy)) > 90:
+        msg = (f"{path}: its CRS is {gdf.crs.name} (degrees) but its coordinates run x {minx:,.1f}..{maxx:,.1f}, y "
+               f"{miny:,.1f}..{maxy:,.1f}, beyond ±180° and ±90°: they are metres of a projected CRS labelled as "
+               "degrees. Give the CRS they are in with --crs (buildings.crs), such as --crs EPSG:4549 (CGCS2000 / "
+               "3-degree Gauss-Kruger CM 120E) or EPSG:32651 (UTM 51N)")
         raise InputDataError(msg)
 
 

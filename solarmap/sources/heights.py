@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from solarmap.errors import InputDataError, InputFileError
+from solarmap.errors import InputDataError, InputDataWarning, InputFileError, warn
+from solarmap.sources.names import find_column
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +27,10 @@ MAX_HEIGHT_M = 650.0  # above the tallest building in China (Shanghai Tower, 632
 #: below one storey: GB 50096-2011 (Design code for residential buildings) §5.5.2 puts the lowest local clear
 #: height of a habitable room at 2.10 m, so a lower "building" is a data error (centimetres, a storey count of 0 …)
 MIN_HEIGHT_M = 2.0
-HEIGHT_CANDIDATES = ("height_m", "height", "Height", "HEIGHT", "bldg_height", "高度")
-FLOORS_CANDIDATES = ("floors", "building:levels", "levels", "storeys", "Floor", "FLOOR", "层数")
+#: looked for in this order, any case
+HEIGHT_CANDIDATES = ("height_m", "height", "bldg_height", "高度", "建筑高度", "楼高", "高度_m", "height_mean")
+FLOORS_CANDIDATES = ("floors", "building:levels", "levels", "storeys", "stories", "floor", "num_floors", "层数",
+                     "楼层数", "地上层数", "楼层")
 
 
 def to_number(values: pd.Series) -> np.ndarray:
@@ -37,6 +40,22 @@ def to_number(values: pd.Series) -> np.ndarray:
         return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
     text = values.astype("string").str.replace(",", ".", regex=False)
     return pd.to_numeric(text.str.extract(r"(-?\d+(?:\.\d+)?)", expand=False), errors="coerce").to_numpy(dtype=float)
+
+
+#: a height written as a storey count: 13层, 5F, 6 floors, 3 storeys, 4 levels
+STOREYS = r"(?i)\d\s*(?:层|F\b|floors?\b|stor(?:e?y|ies|eys)\b|levels?\b)"
+
+
+def _refuse_other_units(values: np.ndarray, column: str, where: str = "") -> None:
+    """A height column most of whose values lie above any building is in another unit (centimetres,
+    millimetres): its few values that pass for metres (a 5 m house written 500) would be 500 m towers."""
+    pos = values[np.isfinite(values) & (values > 0)]
+    high = int((pos > MAX_HEIGHT_M).sum())
+    if len(pos) >= 3 and high > len(pos) / 2:
+        msg = (f"{where}the height column '{column}' has {high:,} of {len(pos):,} values above {MAX_HEIGHT_M:.0f} m (median "
+               f"{np.median(pos):,.0f}): the heights look like centimetres or millimetres, not metres. Convert the "
+               "column to metres, or name another one with --height-column COL (buildings.height_column)")
+        raise InputDataError(msg)
 
 
 def _plausible(values: np.ndarray) -> np.ndarray:
@@ -147,20 +166,31 @@ def assign_heights(
     storey_height_m: float = 3.0,
     dsm: str = "",
     dtm: str = "",
+    source: str = "",
 ) -> pd.DataFrame:
     """Return ``height_m`` [m], ``height_source`` and ``floors`` for each footprint (index aligned).
 
     ``height_source`` is ``dsm``, ``column``, ``floors``, or empty where no source gave a plausible height.
+    ``source`` names the buildings (a file) in messages.
     """
+    where = f"{source}: " if source else ""
     df = footprints
-    hcol = height_column or next((c for c in HEIGHT_CANDIDATES if c in df.columns), "")
-    fcol = floors_column or next((c for c in FLOORS_CANDIDATES if c in df.columns), "")
+    hcol = height_column or find_column(df.columns, HEIGHT_CANDIDATES)
+    fcol = floors_column or find_column(df.columns, FLOORS_CANDIDATES)
     for col, what in ((height_column, "height"), (floors_column, "floors")):
         if col and col not in df.columns:
             own = [str(c) for c in df.columns if c not in _INTERNAL and c != df.geometry.name]
             msg = (f"no column '{col}' for the {what} (buildings.{what}_column or --{what}-column); the buildings' "
                    f"columns: {', '.join(own)}. Name one of them, or leave it empty to detect it")
             raise InputDataError(msg)
+    own = [str(c) for c in df.columns if c not in _INTERNAL and c != df.geometry.name]
+    if not (dsm or hcol or fcol):
+        msg = (f"{where}no height for any building: no DSM (--dsm), and none of the height columns "
+               f"{', '.join(HEIGHT_CANDIDATES)} or floors columns {', '.join(FLOORS_CANDIDATES)} (any case) is among "
+               f"the buildings' columns: {', '.join(own) or '(none)'}. Name the column: --height-column COL (metres) "
+               "or --floors-column COL (storeys), or buildings.height_column / buildings.floors_column in the "
+               "pipeline file")
+        raise InputDataError(msg)
     n = len(df)
     height = np.full(n, np.nan)
     source = np.full(n, "", dtype=object)
@@ -169,7 +199,18 @@ def assign_heights(
     if dsm:
         candidates.append(("dsm", heights_from_dsm(df, dsm, dtm=dtm or None).to_numpy()))
     if hcol:
-        candidates.append(("column", to_number(df[hcol])))
+        values = to_number(df[hcol])
+        if not pd.api.types.is_numeric_dtype(df[hcol]):  # "13层", "5F", "6 floors": storeys, not metres
+            storeys = df[hcol].astype("string").str.contains(STOREYS, regex=True, na=False).to_numpy(dtype=bool)
+            floors = np.where(storeys & np.isnan(floors), values, floors)
+            values = np.where(storeys, np.nan, values)
+            if storeys.any():
+                warn(f"{where}{int(storeys.sum())} values of the height column '{hcol}' are storey counts (such as "
+                     f"'{df[hcol][storeys].iloc[0]}'): read as floors × {storey_height_m:g} m (height_source floors)",
+                     InputDataWarning, zh=f"{where}高度字段 '{hcol}' 中有 {int(storeys.sum())} 个值为层数（如 "
+                     f"'{df[hcol][storeys].iloc[0]}'）：按层数 × {storey_height_m:g} 米计（height_source 为 floors）")
+        _refuse_other_units(values, hcol, where)
+        candidates.append(("column", values))
     floors_ok = np.isfinite(floors) & (floors >= 1) & (floors <= 200)
     candidates.append(("floors", np.where(floors_ok, floors * storey_height_m, np.nan)))
     for name, values in candidates:
