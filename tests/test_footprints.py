@@ -179,3 +179,14 @@ def test_projected_coordinates_labelled_as_degrees_are_an_error_naming_the_crs_t
     with pytest.raises(InputDataError, match=r"wrong\.gpkg: its CRS is WGS 84 \(degrees\) but its coordinates run x .*--crs"):
         read_footprints(p)
     assert len(read_footprints(p, crs="EPSG:4549")) == 3
+
+
+def test_a_shapefile_whose_cpg_names_the_wrong_encoding_is_an_error_suggesting_encoding(tmp_path):
+    from solarmap.sources.footprints import read_vector
+
+    p = tmp_path / "gbk.shp"
+    _boxes(3).assign(name=["打浦桥1", "打浦桥2", "打浦桥3"]).to_file(p, encoding="gbk")  # not UTF-8 by accident
+    (tmp_path / "gbk.cpg").write_text("UTF-8")
+    with pytest.raises(InputFileError, match=r"gbk\.shp could not be read.*--encoding GBK"):
+        read_vector(p)
+    assert read_vector(p, encoding="GBK")["name"].tolist() == ["打浦桥1", "打浦桥2", "打浦桥3"]

@@ -130,6 +130,9 @@ def _read_any(path: Path, suffix: str, *, layer: str, encoding: str, wkt_column:
         raise
     except Exception as exc:  # GDAL, arrow and pandas raise many kinds of error on broken files
         msg = f"{what} file {path} could not be read as {suffix[1:]}: {exc.__class__.__name__}: {exc}"
+        if isinstance(exc, UnicodeError) or "codec can't decode" in str(exc):
+            msg += (". Its text is in another encoding than the one read: give it with --encoding (buildings.encoding), "
+                    "such as --encoding GBK or --encoding UTF-8 (a Shapefile's .cpg may name the wrong one)")
         raise InputFileError(msg) from None
 
 
