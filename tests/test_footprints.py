@@ -190,3 +190,16 @@ def test_a_shapefile_whose_cpg_names_the_wrong_encoding_is_an_error_suggesting_e
     with pytest.raises(InputFileError, match=r"gbk\.shp could not be read.*--encoding GBK"):
         read_vector(p)
     assert read_vector(p, encoding="GBK")["name"].tolist() == ["打浦桥1", "打浦桥2", "打浦桥3"]
+
+
+def test_a_geometry_collection_is_read_as_the_polygons_it_holds(tmp_path):
+    x, y = 352000.0, 3453000.0
+    box = shapely.box(x, y, x + 10, y + 8)
+    geoms = [shapely.GeometryCollection([box, shapely.Point(x, y), shapely.LineString([(x, y), (x + 3, y)])]),
+             shapely.GeometryCollection([shapely.Point(x, y)])]
+    g = gpd.GeoDataFrame({"building_id": ["a", "b"]}, geometry=geoms, crs="EPSG:32651")
+    with pytest.warns(UserWarning, match="1 geometry collections read as the polygons"):
+        fp = read_footprints_from(g, tmp_path)
+    assert fp["assessment"].tolist() == ["assessed", "excluded"] and fp["reason"].tolist() == ["", "invalid_geometry"]
+    assert fp["geometry_repaired"].tolist() == [True, False]
+    assert fp.geometry.iloc[0].area == pytest.approx(80.0, rel=1e-9)

@@ -352,6 +352,17 @@ def footprints_from_frame(
         geoms[ok] = shapely.box(x - side[ok] / 2, y - side[ok] / 2, x + side[ok] / 2, y + side[ok] / 2)
         from_point[ok] = True
 
+    collection = ~missing & (shapely.get_type_id(geoms) == 7)  # a GeometryCollection: its polygons are the building
+    if collection.any():
+        idx = np.flatnonzero(collection)
+        parts = np.array([_polygonal_part(g) for g in geoms[idx]], dtype=object)
+        ok = ~shapely.is_empty(parts) & (shapely.area(parts) > 0)
+        geoms[idx[ok]] = parts[ok]
+        repaired[idx[ok]] = True
+        if ok.any():
+            warn(f"{path}: {int(ok.sum())} geometry collections read as the polygons they hold (their points and "
+                 "lines left out; flag geometry_repaired)", InputDataWarning,
+                 zh=f"{path}：{int(ok.sum())} 个几何集合按其中的多边形读取（点和线已舍去；标记为 geometry_repaired）")
     polygonal = np.isin(shapely.get_type_id(geoms), [3, 6])  # Polygon, MultiPolygon
     notpoly = ~missing & ~polygonal
     reason[notpoly] = "invalid_geometry"
@@ -369,9 +380,10 @@ def footprints_from_frame(
     reason[zero_area] = "invalid_geometry"
     if len(preset) == n:
         reason = np.where(preset != "", preset, reason)
-    if repaired.any():
-        warn(f"{path}: repaired {int(repaired.sum())} invalid polygons (self-intersections)", InputDataWarning,
-             zh=f"{path}：已修复 {int(repaired.sum())} 个无效多边形（自相交）")
+    if invalid.any() and repaired[invalid].any():
+        k = int(repaired[invalid].sum())
+        warn(f"{path}: repaired {k} invalid polygons (self-intersections)", InputDataWarning,
+             zh=f"{path}：已修复 {k} 个无效多边形（自相交）")
 
     attrs = pd.DataFrame(raw.drop(columns=raw.geometry.name))
     id_col = _pick(attrs, id_column, ID_CANDIDATES, "building id", path)
