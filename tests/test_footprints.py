@@ -76,7 +76,8 @@ def test_csv_with_lon_lat_and_area_becomes_squares(tmp_path, sample):
                        "footprint_area_m2": sample.geometry.area})
     path = tmp_path / "points.csv"
     df.to_csv(path, index=False)
-    fp = read_footprints(path)
+    with pytest.warns(UserWarning, match=f"{len(df)} footprints are squares of the area in 'footprint_area_m2'"):
+        fp = read_footprints(path)
     _check(fp, sample, area_rel=1e-3)
     assert fp["geometry_from_point"].all()
 

@@ -351,6 +351,13 @@ def footprints_from_frame(
         x, y = shapely.get_x(geoms[ok]), shapely.get_y(geoms[ok])
         geoms[ok] = shapely.box(x - side[ok] / 2, y - side[ok] / 2, x + side[ok] / 2, y + side[ok] / 2)
         from_point[ok] = True
+        if ok.any():
+            warn(f"{path}: {int(ok.sum())} footprints are squares of the area in '{square_area}' around each point "
+                 "(flag geometry_from_point): their outlines, orientation, the gaps between them and so their "
+                 "shade are not the buildings' own; squares that overlap lose the overlap (roof_overlap)",
+                 InputDataWarning,
+                 zh=f"{path}：{int(ok.sum())} 个建筑轮廓是以各点为中心、面积取自 '{square_area}' 的正方形（标记为 "
+                    "geometry_from_point）：其形状、朝向、间距及由此得出的遮挡均非建筑实际情况；相互重叠的正方形扣除重叠部分（roof_overlap）")
 
     collection = ~missing & (shapely.get_type_id(geoms) == 7)  # a GeometryCollection: its polygons are the building
     if collection.any():
