@@ -170,7 +170,10 @@ def summarise(roofs: pd.DataFrame, cfg, policy_results: list[dict] | None = None
     if not cfg.economics.enabled or "capex_cny" not in roofs.columns:
         return None
     suitable = roofs["suitable"].fillna(False).to_numpy(dtype=bool) & roofs["capex_cny"].notna().to_numpy()
-    s = roofs[suitable]
+    # only the columns read here: a whole-table subset of a city's suitable roofs is gigabytes
+    cols = ["capacity_kwp", "capex_cny", "annual_savings_cny", "subsidy_cny", "npv_cny", "co2_t_per_year", "payback_years",
+            "lcoe_cny_per_kwh", "category", "subdistrict", "suitable"]
+    s = roofs.loc[suitable, [c for c in cols if c in roofs.columns]]
 
     def totals(part: pd.DataFrame) -> dict:
         pb = part["payback_years"].to_numpy(dtype=float)

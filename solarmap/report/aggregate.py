@@ -110,7 +110,7 @@ def summarise(cfg, roofs, weather, boundary_label, policy_results, rule_set, war
         "by_category": {
             str(k): {"buildings": int(len(g)), "assessed": int((g["assessment"] == "assessed").sum()),
                      "capacity_kwp": round(float(g["capacity_kwp"].sum()), 1), "annual_kwh": round(float(g["annual_kwh"].sum()), 0)}
-            for k, g in roofs.groupby("category")
+            for k, g in roofs[["category", "assessment", "capacity_kwp", "annual_kwh"]].groupby("category")
         },
         "categories": (category_detection or {}) | {
             "other_share": round(float((roofs["category"] == "other").mean()), 4) if len(roofs) else None,
@@ -198,7 +198,7 @@ def roof_shape_summary(roofs: pd.DataFrame, planes: pd.DataFrame | None = None) 
     suitable = roofs["suitable"].fillna(False).astype(bool)
     by = {str(k): {"buildings": int(len(g)), "assessed": int(a[g.index].sum()), "suitable": int(suitable[g.index].sum()),
                    "capacity_kwp": round(float(g.loc[a[g.index], "capacity_kwp"].sum()), 1)}
-          for k, g in roofs.groupby("roof_shape")}
+          for k, g in roofs[["roof_shape", "capacity_kwp"]].groupby("roof_shape")}  # a group is a copy: two columns
     src = roofs["roof_shape_source"].astype("string").str.replace(r":.*", "", regex=True) if "roof_shape_source" in roofs.columns else None
     out = {"by_shape": by, "by_source": {str(k): int(v) for k, v in src.value_counts().sort_index().items()} if src is not None else {}}
     if planes is not None:

@@ -822,7 +822,9 @@ def render_map(roofs: gpd.GeoDataFrame, *, outline=None, summary: dict | None = 
     colours = {"specific": _colours(RAMP, len(br["specific"]) + 1), "annual": _colours(RAMP, len(br["annual"]) + 1),
                "shading": _colours(RAMP_LOSS, len(br["shading"]) + 1), "payback": _colours(RAMP_LOSS, len(PAYBACK_BREAKS) + 1)}
     br["payback"] = [float(x) for x in PAYBACK_BREAKS]
-    roofs = roofs[~(roofs.geometry.is_empty | roofs.geometry.isna())]
+    shapeless = (roofs.geometry.is_empty | roofs.geometry.isna()).to_numpy()
+    if shapeless.any():  # a row subset copies every column: only when there is a row to leave out
+        roofs = roofs[~shapeless]
     amap = tiles == "amap"
     geoms = roofs.geometry.to_numpy()
     outline_geom = outline

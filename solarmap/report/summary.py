@@ -29,7 +29,7 @@ def _e(x) -> str:
 def monthly_by_subdistrict(roofs: pd.DataFrame) -> pd.DataFrame:
     """Shaded AC energy per month of the assessed roofs, per subdistrict [MWh]."""
     cols = [f"kwh_m{m:02d}" for m in range(1, 13)]
-    a = roofs[roofs["assessment"] == "assessed"]
+    a = roofs.loc[roofs["assessment"] == "assessed", ["subdistrict", *cols]]
     t = a.groupby(a["subdistrict"].fillna("").replace("", "(none)"))[cols].sum() / 1000.0
     t.columns = list(range(1, 13))
     return t
