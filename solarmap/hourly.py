@@ -600,6 +600,7 @@ def iter_store_ac(store: ShadeStore, weather: Weather, sun: Sun, cfg: PVConfig, 
         for start in range(0, len(idx), step):
             chunk = idx[start : start + step]
             visible = store.sun_visible(chunk, sun_az, sun_el)
+            release_pages(store.horizon_q)  # a spilled store's pages read for this chunk: not held to the end
             ac, _ = shaded_ac_per_kwp(plane, visible, store.sky_view(chunk)[:, None], temp_air, wind, cfg)
             yield chunk, ac
 
