@@ -14,6 +14,7 @@ from solarmap.assessment import assess_roofs as assess
 from solarmap.assessment import prepare
 from solarmap.columns import ROOF_COLUMNS
 from solarmap.config import Config
+from solarmap.errors import InputDataError
 from solarmap.policy import apply_rules, load_rule_set
 from solarmap.solar import sun_positions
 from solarmap.sources.footprints import footprints_from_frame
@@ -106,7 +107,18 @@ def test_any_buildings_give_one_finite_row_each(env, b):
         assert isinstance(exc, SolarmapError)
         assert (b.geometry.isna() | b.geometry.is_empty).all(), exc
         return
-    roofs = prepare(fp, cfg, baseline_year=2021)
+    try:
+        roofs = prepare(fp, cfg, baseline_year=2021)
+    except InputDataError as exc:  # a column in another unit is refused, not guessed: only when it is so
+        h = b["height_m"].to_numpy(dtype=float)
+        h = h[np.isfinite(h) & (h > 0)]
+        pv = b["existing_pv_kwp"].to_numpy(dtype=float)
+        area = fp.geometry.area.fillna(0.0).to_numpy()  # the footprints as read (repaired)
+        has = np.isfinite(pv) & (pv > 0) & (area > 0)
+        over = pv[has] > 0.3 * area[has]
+        assert "look like" in str(exc), exc
+        assert (len(h) >= 3 and (h > 650).sum() > len(h) / 2) or (has.sum() >= 3 and over.sum() > has.sum() / 2), exc
+        return
     roofs = assess(roofs, cfg, weather=weather, sun=sun)
     roofs, results, _ = apply_rules(roofs, rule_set, cfg)
     assert len(roofs) == len(b)

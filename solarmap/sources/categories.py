@@ -529,9 +529,10 @@ def existing_pv(df: pd.DataFrame, *, column: str = "", source: str = "") -> pd.S
     geom = df.geometry if isinstance(df, gpd.GeoDataFrame) else None
     if geom is not None and df.crs is not None and df.crs.is_projected and (v > 0).any():
         area = geom.area.to_numpy(dtype=float)
-        over = (v > 0) & (v > MAX_PV_KWP_PER_M2 * np.nan_to_num(area, nan=0.0))
+        has = np.isfinite(area) & (area > 0)  # a footprint without area is excluded anyway (invalid_geometry)
+        over = has & (v > 0) & (v > MAX_PV_KWP_PER_M2 * np.where(has, area, 0.0))
         if over.any():
-            k, n = int(over.sum()), int((v > 0).sum())
+            k, n = int(over.sum()), int((has & (v > 0)).sum())
             if n >= 3 and k > n / 2:
                 msg = (f"{where}the existing-PV column '{col}' has {k:,} of {n:,} values above what their roofs can "
                        f"hold ({MAX_PV_KWP_PER_M2} kWp per m² of footprint; median {np.median(v[v > 0]):,.0f}): they "
