@@ -235,10 +235,12 @@ def _join(tables: list[_Columns], order: np.ndarray, *, index: pd.Index | None =
     elif index is None:
         index = tables[0].index.append([t.index for t in tables[1:]]).take(order)
     data = {}
-    for c in names:
+    for k, c in enumerate(names):
         joined = pd.concat([pd.Series(t.columns.pop(c), copy=False) for t in tables], ignore_index=True)
         data[c] = joined.array.take(order)
         del joined
+        if k % 8 == 7:  # a tile's column is small enough for glibc's heap, which keeps it unless trimmed
+            give_back_freed_memory()
     return pd.DataFrame(data, index=index, copy=False)
 
 
