@@ -191,7 +191,7 @@ def assess_in_tiles(roofs: gpd.GeoDataFrame | list, cfg: Config, assess_tile: Ca
     joined = tables[0].index.append([t.index for t in tables[1:]])
     order = joined.get_indexer(index) if joined.is_unique and index.is_unique else np.array([-1])
     if (order < 0).any():  # repeated labels, or a row no tile gave back (KeyError): as pd.concat and .loc did
-        out = pd.concat([pd.DataFrame(t.columns, index=t.index, copy=False) for t in tables]).loc[index]
+        out = _frames(tables).loc[index]
     else:
         out = _join(tables, order, index=index)  # the input's order, every row exactly once
     del tables, joined, order
@@ -219,6 +219,11 @@ def _columns(table: pd.DataFrame) -> _Columns:
     return _Columns(table.index, {c: table[c].array.copy() for c in table.columns})
 
 
+def _frames(tables: list[_Columns]) -> pd.DataFrame:
+    """The tables as one frame, ``pd.concat`` of each as a DataFrame (the way they were joined before)."""
+    return pd.concat([pd.DataFrame(t.columns, index=t.index, copy=False) for t in tables])
+
+
 def _join(tables: list[_Columns], order: np.ndarray, *, index: pd.Index | None = None,
           reset_index: bool = False) -> pd.DataFrame:
     """``pd.concat(tables).take(order)`` built column by column: each joined column is put in order, then the
@@ -228,7 +233,7 @@ def _join(tables: list[_Columns], order: np.ndarray, *, index: pd.Index | None =
     tables' own, in ``order``; ``reset_index``: 0..n-1)."""
     names = list(tables[0].columns)
     if any(list(t.columns) != names for t in tables) or len(set(names)) != len(names):
-        out = pd.concat([pd.DataFrame(t.columns, index=t.index, copy=False) for t in tables]).take(order)
+        out = _frames(tables).take(order)
         return out.reset_index(drop=True) if reset_index else out.set_axis(index) if index is not None else out
     if reset_index:
         index = pd.RangeIndex(len(order))

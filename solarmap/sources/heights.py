@@ -177,13 +177,12 @@ def assign_heights(
     df = footprints
     hcol = height_column or find_column(df.columns, HEIGHT_CANDIDATES)
     fcol = floors_column or find_column(df.columns, FLOORS_CANDIDATES)
+    own = [str(c) for c in df.columns if c not in _INTERNAL and c != df.geometry.name]
     for col, what in ((height_column, "height"), (floors_column, "floors")):
         if col and col not in df.columns:
-            own = [str(c) for c in df.columns if c not in _INTERNAL and c != df.geometry.name]
             msg = (f"no column '{col}' for the {what} (buildings.{what}_column or --{what}-column); the buildings' "
                    f"columns: {', '.join(own)}. Name one of them, or leave it empty to detect it")
             raise InputDataError(msg)
-    own = [str(c) for c in df.columns if c not in _INTERNAL and c != df.geometry.name]
     if not (dsm or hcol or fcol):
         msg = (f"{where}no height for any building: no DSM (--dsm), and none of the height columns "
                f"{', '.join(HEIGHT_CANDIDATES)} or floors columns {', '.join(FLOORS_CANDIDATES)} (any case) is among "
