@@ -196,7 +196,7 @@ def _write(cfg: Config, result, stages: Stages, *, started, out_root: Path, db_p
                                           planes=result.planes, facades=result.facades)
             (tmp / "report.html").write_text(report_page.render_report(roofs, summary, lang=cfg.output.lang), encoding="utf-8")
             give_back_freed_memory()
-            export.write_geodata(roofs.to_crs("EPSG:4326"), tmp)  # each WGS84 copy only while it is written
+            export.write_geodata(roofs, tmp)  # reprojected a chunk at a time
             give_back_freed_memory()
             export.write_planes(result.planes, tmp, chinese_headers=zh)
             export.write_facades(result.facades, tmp, chinese_headers=zh)  # nothing with facades.enabled = false

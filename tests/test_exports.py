@@ -93,3 +93,39 @@ def test_facades_written_a_chunk_at_a_time_equal_the_run_files(dapuqiao_run, tmp
                                   pd.DataFrame(whole.drop(columns="geometry")))
     # UTM and back: 1e-9° (0.1 mm) is far above the round trip's error and far below any wall
     assert shapely.equals_exact(again.geometry.values, whole.geometry.values, 1e-9).all()
+
+
+def test_roof_layers_written_a_chunk_at_a_time_equal_geopandas_whole(dapuqiao_run, tmp_path, monkeypatch):
+    # roofs.gpkg and roofs.parquet are reprojected and written in chunks (a city's table is not copied whole): the
+    # rows, the field types and the GeoParquet metadata must be what geopandas writes from the whole table
+    import json
+
+    import pyarrow.parquet as pq
+    import shapely
+
+    from solarmap.report import export
+
+    run = dapuqiao_run / "dapuqiao"
+    whole = gpd.read_parquet(run / "roofs.parquet")
+    whole.loc[whole.index[:3], "geometry"] = shapely.multipolygons([[g] for g in whole.geometry.values[:3]])
+    monkeypatch.setattr(export, "CHUNK_ROWS", 400)  # five chunks, the last one short; MultiPolygons in the first
+    export.write_geodata(whole.to_crs(32651), tmp_path)
+    gpd_whole = tmp_path / "geopandas.parquet"
+    whole.to_parquet(gpd_whole, index=False)
+    again = gpd.read_parquet(tmp_path / "roofs.parquet")
+    pd.testing.assert_frame_equal(pd.DataFrame(again.drop(columns="geometry")),
+                                  pd.DataFrame(whole.drop(columns="geometry")))
+    # UTM and back: 1e-9° (0.1 mm) is far above the round trip's error and far below any roof
+    assert shapely.equals_exact(again.geometry.values, whole.geometry.values, 1e-9).all()
+    ours, theirs = (json.loads(pq.read_schema(p).metadata[b"geo"])["columns"]["geometry"]
+                    for p in (tmp_path / "roofs.parquet", gpd_whole))  # in the Arrow schema, where pyarrow reads it
+    assert ours["geometry_types"] == theirs["geometry_types"] == ["MultiPolygon", "Polygon"]
+    np.testing.assert_allclose(ours["bbox"], theirs["bbox"], rtol=0, atol=1e-9)
+    assert pq.read_schema(tmp_path / "roofs.parquet").equals(pq.read_schema(gpd_whole).remove_metadata(), check_metadata=False)
+    layer = gpd.read_file(tmp_path / "roofs.gpkg", layer="roofs")
+    pd.testing.assert_frame_equal(pd.DataFrame(layer.drop(columns="geometry")),
+                                  pd.DataFrame(gpd.read_file(run / "roofs.gpkg", layer="roofs").drop(columns="geometry")))
+    whole.to_file(tmp_path / "geopandas.gpkg", layer="roofs", engine="pyogrio")  # promotes to one layer type
+    theirs = gpd.read_file(tmp_path / "geopandas.gpkg", layer="roofs")
+    assert (layer.geometry.geom_type.to_numpy() == theirs.geometry.geom_type.to_numpy()).all()
+    assert set(layer.geometry.geom_type) == {"MultiPolygon"}  # a conformant layer: not Polygons in a MultiPolygon one

@@ -11,6 +11,9 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import shapely
 
 from solarmap.columns import CANDIDATE_COLUMNS, COLUMNS, FACADE_COLUMNS, PLANE_COLUMNS, ordered
 
@@ -58,19 +61,74 @@ def candidates_table(roofs: pd.DataFrame) -> pd.DataFrame:
     return pool[cols]
 
 
-def write_geodata(roofs_wgs84: gpd.GeoDataFrame, folder: Path) -> list[Path]:
-    """roofs.gpkg and roofs.parquet (GeoParquet) in WGS84 with the CSV's columns."""
-    cols = roof_table_columns(roofs_wgs84)
-    gdf = gpd.GeoDataFrame(tidy(pd.DataFrame(roofs_wgs84[cols])), geometry=roofs_wgs84.geometry.values, crs=roofs_wgs84.crs)
-    for c in gdf.columns:  # field types from the registry; input columns keep theirs (text when mixed)
-        kind = COLUMNS[c].dtype if c in COLUMNS else None
-        if kind == "str" or (kind is None and gdf[c].dtype == object and c != "geometry"):
-            gdf[c] = gdf[c].astype("string")
-    gpkg = folder / "roofs.gpkg"
-    gdf.to_file(gpkg, driver="GPKG", layer="roofs", engine="pyogrio")
-    parquet = folder / "roofs.parquet"
-    gdf.to_parquet(parquet, index=False)
+def write_geodata(roofs: gpd.GeoDataFrame, folder: Path) -> list[Path]:
+    """roofs.gpkg and roofs.parquet (GeoParquet 1.1, WKB) in WGS84 with the CSV's columns, from the roof table in
+    its own CRS. Reprojected and written :data:`CHUNK_ROWS` rows at a time, so a city's table is never copied
+    whole; the GeoParquet's ``geo`` metadata (geometry types, bbox) is the whole table's, found while the
+    GeoPackage is written."""
+    cols = roof_table_columns(roofs)
+    gpkg, parquet = folder / "roofs.gpkg", folder / "roofs.parquet"
+
+    def chunks():
+        for a in range(0, max(len(roofs), 1), CHUNK_ROWS):
+            part = roofs.iloc[a : a + CHUNK_ROWS]
+            gdf = gpd.GeoDataFrame(tidy(pd.DataFrame(part[cols])), geometry=part.geometry.to_crs("EPSG:4326").values,
+                                   crs="EPSG:4326")
+            for c in gdf.columns:  # field types from the registry; input columns keep theirs (text when mixed)
+                kind = COLUMNS[c].dtype if c in COLUMNS else None
+                if kind == "str" or (kind is None and gdf[c].dtype == object and c != "geometry"):
+                    gdf[c] = gdf[c].astype("string")
+            yield gdf
+
+    types = _geometry_types(roofs.geometry.values)  # the same in any CRS
+    layer = _layer_type(types)  # the whole table's, as pyogrio would choose it (chunks may hold fewer types)
+    bounds = []
+    for i, gdf in enumerate(chunks()):
+        gdf.to_file(gpkg, driver="GPKG", layer="roofs", engine="pyogrio", mode="a" if i else "w", **layer)
+        if gdf.geometry.notna().any():
+            bounds.append(gdf.geometry.total_bounds)
+    geo = {"version": "1.1.0", "primary_column": "geometry", "columns": {"geometry": {
+        "encoding": "WKB", "crs": gdf.crs.to_json_dict(), "geometry_types": sorted(types)}}}
+    if bounds and np.isfinite(np.asarray(bounds)).all():
+        b = np.asarray(bounds)
+        geo["columns"]["geometry"]["bbox"] = [*b[:, :2].min(axis=0).tolist(), *b[:, 2:].max(axis=0).tolist()]
+    writer = None
+    try:
+        for gdf in chunks():
+            table = pa.Table.from_pandas(gdf.to_wkb(), preserve_index=False)
+            table = table.replace_schema_metadata({**(table.schema.metadata or {}), b"geo": json.dumps(geo).encode()})
+            if writer is None:
+                writer = pq.ParquetWriter(parquet, table.schema)
+            writer.write_table(table)
+    finally:
+        if writer is not None:
+            writer.close()
     return [gpkg, parquet]
+
+
+#: GeoParquet's geometry type names (GeoParquet 1.1 specification, ``geometry_types``) by shapely's type id
+_GEOPARQUET_TYPES = ("Point", "LineString", "LinearRing", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon",
+                     "GeometryCollection")
+
+
+def _geometry_types(geometry: np.ndarray) -> set[str]:
+    """The GeoParquet ``geometry_types`` of some shapes: their type names, `` Z`` added for three dimensions."""
+    code = np.unique(shapely.get_type_id(geometry) * 2 + shapely.has_z(geometry))  # missing shapes: -2
+    return {_GEOPARQUET_TYPES[c // 2] + (" Z" if c % 2 else "") for c in code.tolist() if c >= 0}
+
+
+def _layer_type(types: set[str]) -> dict:
+    """A GeoPackage layer's ``geometry_type`` and ``promote_to_multi`` for shapes of these GeoParquet types,
+    chosen as pyogrio chooses them for a whole frame: one type is the layer's; a single type with its multi type
+    (Polygon and MultiPolygon) is the multi type, the single ones promoted; anything else is Unknown."""
+    z = " Z" if any(t.endswith(" Z") for t in types) else ""
+    flat = {t.removesuffix(" Z") for t in types}
+    if len(flat) == 1:
+        return {"geometry_type": flat.pop() + z, "promote_to_multi": False}
+    multi = next((m for m in ("MultiPolygon", "MultiLineString", "MultiPoint") if flat == {m, m[5:]}), None)
+    if multi is not None:
+        return {"geometry_type": multi + z, "promote_to_multi": True}
+    return {"geometry_type": "Unknown", "promote_to_multi": False}
 
 
 def write_facades(facades: gpd.GeoDataFrame | None, folder: Path, *, chinese_headers: bool = False) -> list[Path]:
