@@ -348,10 +348,18 @@ def _write_maps(roofs: gpd.GeoDataFrame, boundary, summary: dict, cfg: Config, f
     limit = max(int(cfg.engine.max_map_roofs), 1)
     big = len(roofs) > limit
     # big maps: coarser simplification (0.5 m rather than 0.3 m) keeps a 50,000-roof map under 10 MB
-    simplified = gpd.GeoSeries(shapely.simplify(roofs.geometry.to_numpy(), 0.5 if big else 0.3),
-                               crs=roofs.crs).to_crs("EPSG:4326").values
-    wgs = gpd.GeoDataFrame(pd.DataFrame(roofs.drop(columns="geometry")), geometry=simplified, crs="EPSG:4326")
+    tolerance_m = 0.5 if big else 0.3
+
+    def shapes(rows):  # the rows' roofs simplified, in WGS84
+        return gpd.GeoSeries(shapely.simplify(roofs.geometry.to_numpy()[rows], tolerance_m),
+                             crs=roofs.crs).to_crs("EPSG:4326").values
+
+    def on_map(rows):  # the rows as a map draws them: a map's rows only, not the city's table, are copied
+        part = roofs.iloc[rows]
+        return gpd.GeoDataFrame(pd.DataFrame(part.drop(columns="geometry")), geometry=shapes(rows), crs="EPSG:4326")
+
     if not big:
+        wgs = on_map(np.arange(len(roofs)))
         planes_wgs = planes.to_crs("EPSG:4326") if planes is not None and len(planes) else None
         facades_wgs = facades.to_crs("EPSG:4326") if has_facades else None
         (folder / "map.html").write_text(maps.render_map(wgs, outline=boundary, planes=planes_wgs, facades=facades_wgs,
@@ -359,11 +367,11 @@ def _write_maps(roofs: gpd.GeoDataFrame, boundary, summary: dict, cfg: Config, f
         log.info(f"map.html: {len(wgs):,} roofs")
         return [{"file": "map.html", "kind": "run", "label": summary.get("title", cfg.name), "roofs": len(wgs)}]
     entries = []
-    sub = wgs["subdistrict"].fillna("").astype(str) if "subdistrict" in wgs.columns else pd.Series("", index=wgs.index)
+    sub = roofs["subdistrict"].fillna("").astype(str) if "subdistrict" in roofs.columns else pd.Series("", index=roofs.index)
     counts = sub.value_counts()
     fits = [s for s, n in counts.items() if s and n <= limit]
     for name in sorted(fits):
-        part = wgs[sub.to_numpy() == name]
+        part = on_map(np.flatnonzero(sub.to_numpy() == name))
         outline = None
         label = name
         try:
@@ -376,14 +384,16 @@ def _write_maps(roofs: gpd.GeoDataFrame, boundary, summary: dict, cfg: Config, f
         entries.append({"file": fname, "kind": "subdistrict", "label": label, "roofs": len(part)})
     rest = np.flatnonzero(~sub.isin(fits).to_numpy())
     if len(rest):
-        c = shapely.centroid(wgs.geometry.to_numpy()[rest])
-        x, y = shapely.get_x(c), shapely.get_y(c)
+        x, y = np.empty(len(rest)), np.empty(len(rest))
+        for a in range(0, len(rest), 100_000):  # the drawn shapes' centres, a chunk of shapes at a time
+            c = shapely.centroid(shapes(rest[a : a + 100_000]))
+            x[a : a + 100_000], y[a : a + 100_000] = shapely.get_x(c), shapely.get_y(c)
         ok = np.isfinite(x) & np.isfinite(y)
         x, y = np.where(ok, x, 0.0), np.where(ok, y, 0.0)
         box = (float(x.min()), float(y.min()), float(x.max()), float(y.max()))
         cells = _split_cells(x, y, np.arange(len(rest)), limit, box)
         for k, cell in enumerate(cells, start=1):
-            part = wgs.iloc[rest[cell]]
+            part = on_map(rest[cell])
             fname = f"map_tile_{k:02d}.html"
             w, s_, e, n = part.total_bounds
             label = f"{k} ({w:.3f}–{e:.3f} °E, {s_:.3f}–{n:.3f} °N)"
@@ -395,7 +405,7 @@ def _write_maps(roofs: gpd.GeoDataFrame, boundary, summary: dict, cfg: Config, f
     for e in entries:
         log.info(f"{e['file']}: {e['roofs']:,} roofs ({e['kind']} {e['label']})")
     n_sub = sum(e["kind"] == "subdistrict" for e in entries)
-    log.info(f"{len(wgs):,} roofs are more than one map holds (engine.max_map_roofs = {limit:,}): "
+    log.info(f"{len(roofs):,} roofs are more than one map holds (engine.max_map_roofs = {limit:,}): "
              f"{n_sub} subdistrict map(s) and {len(entries) - n_sub} tile map(s) hold "
              f"{sum(e['roofs'] for e in entries):,} roofs; map.html links them")
     return entries
