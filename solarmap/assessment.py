@@ -148,9 +148,16 @@ class Assessment:
     planes: gpd.GeoDataFrame | None = None
     profiles: hourly.Profiles | None = None  # hourly AC power per subdistrict, category and set (hourly.enabled)
     shade_store: hourly.ShadeStore | None = None  # what a forecast needs from the shading (hourly.enabled)
-    #: one row per facade (``facades.csv``; lines along the walls' foot, the run's metric CRS), None with
-    #: ``facades.enabled = false``
-    facades: gpd.GeoDataFrame | None = None
+    #: one row per facade (``facades.csv``) with its wall's foot (``ax``, ``ay``, ``bx``, ``by`` [m], the run's
+    #: metric CRS) rather than a line; None with ``facades.enabled = false``. See :attr:`facades`.
+    facade_table: pd.DataFrame | None = None
+
+    @property
+    def facades(self) -> gpd.GeoDataFrame | None:
+        """One row per facade (``facades.csv``), lines along the walls' foot in the run's metric CRS; None with
+        ``facades.enabled = false``. Made on each access from :attr:`facade_table` (a city's walls are kept as
+        coordinates: as lines they would take about 1 GB per million buildings)."""
+        return None if self.facade_table is None else facades.as_geodataframe(self.facade_table, self.roofs.crs)
 
     def buildings(self) -> gpd.GeoDataFrame:
         """The assessed buildings in the input's CRS with the input's index (the return value of :func:`assess`)."""
@@ -478,6 +485,14 @@ def assess_facades(roofs: gpd.GeoDataFrame, cfg: Config, *, weather: Weather, su
     at which buildings shade them (:func:`solarmap.facades.wall_heights`, default from ``roofs``). Returns one row
     per facade, the columns of ``facades.csv`` plus ``_row`` (the roofs' row label), lines in the roofs' CRS.
     """
+    return facades.as_geodataframe(_facade_table(roofs, cfg, weather=weather, sun=sun, stages=stages,
+                                                 targets=targets, heights=heights), roofs.crs)
+
+
+def _facade_table(roofs: gpd.GeoDataFrame, cfg: Config, *, weather: Weather, sun: Sun, stages: Stages | None = None,
+                  targets: np.ndarray | None = None, heights: tuple[np.ndarray, np.ndarray] | None = None
+                  ) -> pd.DataFrame:
+    """:func:`assess_facades` with each facade's wall foot (:func:`solarmap.facades.as_table`) for its line."""
     stages = stages or Stages()
     wall_top, shade_h = heights if heights is not None else facades.wall_heights(roofs)
     scope = facades.in_scope(roofs)
@@ -490,14 +505,16 @@ def assess_facades(roofs: gpd.GeoDataFrame, cfg: Config, *, weather: Weather, su
     with stages.stage("facade_yield"):
         y = roof_yields(table, weather, sun, facades.pv_config(cfg), shade=shade)
         table = facades.finish(table, y, shade, cfg.facades)
-    return facades.as_geodataframe(table, roofs.crs)
+    return facades.as_table(table)
 
 
 def assess_buildings(roofs: gpd.GeoDataFrame, cfg: Config, *, weather: Weather, sun: Sun,
                      stages: Stages | None = None, targets: np.ndarray | None = None,
                      latitude_deg: float | None = None, planes_out: list | None = None, collect: dict | None = None):
     """:func:`assess_roofs`, then :func:`assess_facades` when ``cfg.facades.enabled``: returns the roofs (with
-    the per-building ``facade_capacity_kwp`` and ``facade_annual_kwh``) and the facades (or None). ``collect``:
+    the per-building ``facade_capacity_kwp`` and ``facade_annual_kwh``) and the facades (or None) as a table
+    with each wall's foot (:func:`solarmap.facades.as_table`; :func:`solarmap.facades.as_geodataframe` makes
+    their lines). ``collect``:
     as :func:`assess_roofs` (the hourly profiles and stored shade of the roofs; facades are not in them)."""
     stages = stages or Stages()
     # the walls' heights before the roof stage drops the roof-shape columns they are computed from
@@ -506,10 +523,11 @@ def assess_buildings(roofs: gpd.GeoDataFrame, cfg: Config, *, weather: Weather, 
                        latitude_deg=latitude_deg, planes_out=planes_out, collect=collect)
     if not cfg.facades.enabled:
         return out, None
-    f = assess_facades(out, cfg, weather=weather, sun=sun, stages=stages, targets=targets, heights=heights)
+    f = _facade_table(out, cfg, weather=weather, sun=sun, stages=stages, targets=targets, heights=heights)
     scope = facades.in_scope(out) & (True if targets is None else np.asarray(targets, dtype=bool))
+    crs = out.crs
     out = pd.concat([out, facades.building_totals(f, out, scope)], axis=1)
-    return gpd.GeoDataFrame(out, geometry="geometry", crs=f.crs), f
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=crs), f
 
 
 def assess_tile(tile_roofs: gpd.GeoDataFrame, core_mask: np.ndarray, cfg: Config, weather: Weather, sun: Sun, *,
@@ -676,7 +694,7 @@ def run_assessment(buildings=None, config: Config | None = None, *, weather: Wea
                       source=source, exclusions=excl, warnings=collector.messages,
                       warning_details=collector.details(), category_detection=detection,
                       timings_s=dict(stages.timings), planes=roof_planes, profiles=profiles, shade_store=store,
-                      facades=facade_table)
+                      facade_table=facade_table)
 
 
 def _hourly_after_policy(roofs: pd.DataFrame, collected: list[dict], cfg: Config, weather: Weather, sun: Sun, *,

@@ -28,6 +28,7 @@ from solarmap import hourly, store
 from solarmap.assessment import Stages, run_assessment
 from solarmap.config import Config
 from solarmap.errors import ConfigError, OutputError, OutputWarning, warn, warning_detail
+from solarmap.facades import as_geodataframe
 from solarmap.report import aggregate, export, maps
 from solarmap.report import summary as report_page
 from solarmap.resources import EMBEDDED_WEATHER
@@ -152,6 +153,7 @@ def _write(cfg: Config, result, stages: Stages, *, started, out_root: Path, db_p
     b = cfg.buildings
     roofs, weather, rule_set = result.roofs, result.weather, result.rule_set
     boundary, boundary_label, metric_crs = result.boundary, result.boundary_label, result.roofs.crs
+    walls = result.facade_table  # the facades' rows with each wall's foot: lines are made as they are written
     policy_results, rule_set_info = result.policy, result.rule_set_info
     run_id = f"{name}-{started.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
     inputs = {"buildings": b.path, "weather": cfg.weather.source}
@@ -175,7 +177,7 @@ def _write(cfg: Config, result, stages: Stages, *, started, out_root: Path, db_p
                                           warning_details=result.warning_details,
                                           category_detection=result.category_detection,
                                           exclusions=result.exclusions.entries, planes=result.planes,
-                                          facades=result.facades)
+                                          facades=walls)
             summary["timings_s"] = stages.timings
             if replaced is not None:  # before the report and the map are drawn, so that they say it
                 warn(replaced[0], OutputWarning, zh=replaced[1])
@@ -193,13 +195,13 @@ def _write(cfg: Config, result, stages: Stages, *, started, out_root: Path, db_p
             give_back_freed_memory()
             _tiles_key_warning(cfg, summary)
             summary["maps"] = _write_maps(roofs, boundary, summary, cfg, tmp, rule_set, zones=result.exclusions.zones,
-                                          planes=result.planes, facades=result.facades)
+                                          planes=result.planes, facades=walls)
             (tmp / "report.html").write_text(report_page.render_report(roofs, summary, lang=cfg.output.lang), encoding="utf-8")
             give_back_freed_memory()
             export.write_geodata(roofs, tmp)  # reprojected a chunk at a time
             give_back_freed_memory()
             export.write_planes(result.planes, tmp, chinese_headers=zh)
-            export.write_facades(result.facades, tmp, chinese_headers=zh)  # nothing with facades.enabled = false
+            export.write_facades(walls, tmp, crs=metric_crs, chinese_headers=zh)  # nothing with facades.enabled = false
             give_back_freed_memory()
         except OSError as exc:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -224,8 +226,9 @@ def _write(cfg: Config, result, stages: Stages, *, started, out_root: Path, db_p
                 policy=policy_results, rule_set=rule_set.name, planes=result.planes,
                 planes_geometry=result.planes.geometry if result.planes is not None else None,
                 **hourly_tables,
-                facades=result.facades,
-                facades_geometry=result.facades.geometry if result.facades is not None else None,
+                facades=walls,
+                facades_geometry=(lambda rows: as_geodataframe(walls.iloc[rows], metric_crs).geometry)
+                if walls is not None else None,  # the lines made a chunk of rows at a time
             )
             side = tmp / "solarmap-run.duckdb"  # the run's rows are built here, then merged into the database
             try:
@@ -342,7 +345,8 @@ def _write_maps(roofs: gpd.GeoDataFrame, boundary, summary: dict, cfg: Config, f
     has_facades = facades is not None and len(facades)
 
     def walls(part):  # the part's facades in WGS84 (the city's are not copied whole)
-        return facades[facades["building_id"].isin(part["building_id"])].to_crs("EPSG:4326") if has_facades else None
+        return as_geodataframe(facades[facades["building_id"].isin(part["building_id"])], roofs.crs
+                               ).to_crs("EPSG:4326") if has_facades else None
 
     opts = _map_options(cfg, summary, rule_set) | {"zones": zones}
     limit = max(int(cfg.engine.max_map_roofs), 1)
@@ -361,7 +365,7 @@ def _write_maps(roofs: gpd.GeoDataFrame, boundary, summary: dict, cfg: Config, f
     if not big:
         wgs = on_map(np.arange(len(roofs)))
         planes_wgs = planes.to_crs("EPSG:4326") if planes is not None and len(planes) else None
-        facades_wgs = facades.to_crs("EPSG:4326") if has_facades else None
+        facades_wgs = as_geodataframe(facades, roofs.crs).to_crs("EPSG:4326") if has_facades else None
         (folder / "map.html").write_text(maps.render_map(wgs, outline=boundary, planes=planes_wgs, facades=facades_wgs,
                                                          **opts), encoding="utf-8")
         log.info(f"map.html: {len(wgs):,} roofs")

@@ -238,3 +238,26 @@ def test_package_data_is_inside_the_package():
     assert resources.DATA_DIR.parent == Path(solarmap.__file__).parent
     assert {r["name"] for r in list_rule_sets()} == {"huangpu-2023", "shanghai-2022", "nea-county-2021"}
     assert (resources.PIPELINES_DIR / "dapuqiao.toml").exists() and resources.EMBEDDED_WEATHER.exists()
+
+
+def test_run_assessment_facades_are_lines_made_from_the_kept_wall_feet(dapuqiao_run, dapuqiao_gdf):
+    # the run keeps each wall's foot as four coordinates (a city's walls as shapely lines would take 1 GB); the
+    # facades a caller gets are still lines, and the same as the GeoPackage layer the CLI wrote
+    import shapely
+
+    from solarmap.columns import FACADE_COLUMNS
+
+    a = solarmap.run_assessment(dapuqiao_gdf, solarmap.load_pipeline("dapuqiao"))
+    table = a.facade_table
+    assert "geometry" not in table.columns and {"ax", "ay", "bx", "by"} <= set(table.columns)
+    assert all(table[c].dtype == np.float64 for c in ("ax", "ay", "bx", "by"))
+    lines = a.facades
+    assert isinstance(lines, gpd.GeoDataFrame) and lines.crs == a.roofs.crs
+    assert list(lines.columns) == [*FACADE_COLUMNS, "geometry"]
+    assert (lines.geom_type == "LineString").all()
+    ends = shapely.get_coordinates(lines.geometry.values).reshape(-1, 4)
+    assert np.array_equal(ends, table[["ax", "ay", "bx", "by"]].to_numpy())  # the same doubles
+    cli = gpd.read_file(dapuqiao_run / "dapuqiao" / "roofs.gpkg", layer="facades")
+    assert lines["facade_id"].tolist() == cli["facade_id"].tolist()
+    # metric and back to WGS84: 1e-9° (0.1 mm) is far above the round trip's error and far below any wall
+    assert shapely.equals_exact(lines.to_crs(cli.crs).geometry.values, cli.geometry.values, 1e-9).all()

@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 import shapely
 
 from solarmap.columns import CANDIDATE_COLUMNS, COLUMNS, FACADE_COLUMNS, PLANE_COLUMNS, ordered
+from solarmap.facades import as_geodataframe
 
 
 def tidy(df: pd.DataFrame, columns: dict | None = None) -> pd.DataFrame:
@@ -89,9 +90,10 @@ def write_geodata(roofs: gpd.GeoDataFrame, folder: Path) -> list[Path]:
             bounds.append(gdf.geometry.total_bounds)
     geo = {"version": "1.1.0", "primary_column": "geometry", "columns": {"geometry": {
         "encoding": "WKB", "crs": gdf.crs.to_json_dict(), "geometry_types": sorted(types)}}}
-    if bounds and np.isfinite(np.asarray(bounds)).all():
-        b = np.asarray(bounds)
-        geo["columns"]["geometry"]["bbox"] = [*b[:, :2].min(axis=0).tolist(), *b[:, 2:].max(axis=0).tolist()]
+    b = np.asarray(bounds).reshape(-1, 4)
+    b = [*np.nanmin(b[:, :2], axis=0, initial=np.inf), *np.nanmax(b[:, 2:], axis=0, initial=-np.inf)]
+    if np.isfinite(b).all():  # as geopandas: no bbox for a table without shapes
+        geo["columns"]["geometry"]["bbox"] = [float(v) for v in b]
     writer = None
     try:
         for gdf in chunks():
@@ -131,9 +133,11 @@ def _layer_type(types: set[str]) -> dict:
     return {"geometry_type": "Unknown", "promote_to_multi": False}
 
 
-def write_facades(facades: gpd.GeoDataFrame | None, folder: Path, *, chinese_headers: bool = False) -> list[Path]:
+def write_facades(facades: pd.DataFrame | None, folder: Path, *, crs=None, chinese_headers: bool = False) -> list[Path]:
     """facades.csv (one row per facade, the columns of :data:`FACADE_COLUMNS` in order) and a ``facades`` layer in
-    roofs.gpkg (lines along the walls' foot, WGS84); nothing when the facades did not run."""
+    roofs.gpkg (lines along the walls' foot, WGS84); nothing when the facades did not run. ``facades``: lines (a
+    GeoDataFrame) or the rows with each wall's foot in ``crs`` (:func:`solarmap.facades.as_table`), whose lines
+    are made a chunk at a time."""
     if facades is None:
         return []
     cols = list(FACADE_COLUMNS)
@@ -142,7 +146,7 @@ def write_facades(facades: gpd.GeoDataFrame | None, folder: Path, *, chinese_hea
     if not len(facades):
         return [csv]
     for a in range(0, len(facades), CHUNK_ROWS):  # a city's 4 million walls: reprojected and written a chunk at a time
-        part = facades.iloc[a : a + CHUNK_ROWS].to_crs("EPSG:4326")
+        part = as_geodataframe(facades.iloc[a : a + CHUNK_ROWS], crs).to_crs("EPSG:4326")
         gdf = gpd.GeoDataFrame(tidy(pd.DataFrame(part[cols]), FACADE_COLUMNS), geometry=part.geometry.values,
                                crs="EPSG:4326")
         for c, col in FACADE_COLUMNS.items():
