@@ -296,3 +296,22 @@ def test_shade_kept_out_of_the_database_still_serves_forecasts_from_the_folder(t
     assert len(forecast.load_run(result.out_dir).store) > 0
     with pytest.raises(InputDataError, match="shade_in_database = false"):
         forecast.load_run(result.run_id, database=db)
+
+
+def test_stores_of_tiles_concatenate_to_the_whole_store(dapuqiao_assessment):
+    # tiles' stores, each holding some buildings' roofs in row order, joined into the run's store: every field
+    # must be the whole store's exactly, the exceptions put in place roof by roof in (point, sector) order
+    _, single = dapuqiao_assessment
+    x = single.shade_store
+    assert len(x.exc_point) > 1000 and (x.plane > 0).any()  # exceptions, and buildings of several planes
+    rng = np.random.default_rng(3)
+    part_of = rng.integers(0, 7, x.row.max() + 1)  # a building's roofs (its planes) go to one tile
+    parts = [x.subset(part_of[x.row] == k) for k in range(7)]
+    mixed = parts[2]  # a tile whose exceptions come in another order: the join must sort them
+    o = rng.permutation(len(mixed.exc_point))
+    mixed.exc_point, mixed.exc_sector, mixed.exc_value = mixed.exc_point[o], mixed.exc_sector[o], mixed.exc_value[o]
+    rng.shuffle(parts)
+    y = hourly.ShadeStore.concat(parts)
+    for f in ("row", "plane", "n_points", "capacity_kwp", "building_id", "horizon_q", "point_svf", "exc_point",
+              "exc_sector", "exc_value"):
+        assert np.array_equal(getattr(x, f), getattr(y, f)), f
