@@ -151,10 +151,12 @@ def assess_in_tiles(roofs: gpd.GeoDataFrame | list, cfg: Config, assess_tile: Ca
         parts = _run_dask(roofs, tiles, cfg, weather, sun, assess_tile, workers=workers, scheduler=scheduler)
     else:
         for t in tiles:
-            parts.append(_compact(assess_tile(roofs.iloc[t.members], np.isin(t.members, t.core), cfg, weather, sun)))
+            parts.append(_compact(assess_tile(roofs.iloc[t.members], np.isin(t.members, t.core), cfg, weather, sun),
+                                  roofs, t))
             give_back_freed_memory()  # the tile's working arrays, before the next tile's
             log.info("tile %d/%d: %d roofs (+%d halo)", t.index + 1, len(tiles), len(t.core), len(t.members) - len(t.core))
     index, crs = roofs.index, roofs.crs
+    from_input = _given_columns(roofs, [p[0] for p in parts])  # the input's columns some tile gave back unchanged
     if handed:
         holder.clear()
         del roofs
@@ -190,11 +192,17 @@ def assess_in_tiles(roofs: gpd.GeoDataFrame | list, cfg: Config, assess_tile: Ca
     parts.clear()
     joined = tables[0].index.append([t.index for t in tables[1:]])
     order = joined.get_indexer(index) if joined.is_unique and index.is_unique else np.array([-1])
-    if (order < 0).any():  # repeated labels, or a row no tile gave back (KeyError): as pd.concat and .loc did
+    whole = not (order < 0).any()  # every row exactly once, in the input's order: its columns stand as they are
+    everywhere = frozenset.intersection(*(t.from_input for t in tables)) if whole else frozenset()
+    names = tables[0].names
+    _restore(tables, from_input, everywhere=everywhere)
+    if not whole:  # repeated labels, or a row no tile gave back (KeyError): as pd.concat and .loc did
         out = _frames(tables).loc[index]
     else:
         out = _join(tables, order, index=index)  # the input's order, every row exactly once
-    del tables, joined, order
+        out = pd.DataFrame({c: from_input[c] if c in everywhere else out[c].array for c in names}, index=index,
+                           copy=False)
+    del tables, joined, order, from_input
     out = gpd.GeoDataFrame(out, geometry="geometry", crs=crs)
     give_back_freed_memory()
     return (out, timings) if with_timings else out
@@ -206,17 +214,68 @@ _WKB = "_geometry_wkb"
 @dataclass
 class _Columns:
     """A table kept as one array per column, each owning its memory, so that a join can let go of each column
-    as soon as it is joined (a DataFrame's columns share blocks, which stay alive while any column does)."""
+    as soon as it is joined (a DataFrame's columns share blocks, which stay alive while any column does).
+    ``names``: every column, in order, including the input's columns the tile gave back unchanged, which are not
+    kept (``from_input``) but taken from the input at the join; ``rows``: the rows' positions in the input."""
 
     index: pd.Index
     columns: dict
+    names: list = None
+    from_input: frozenset = frozenset()
+    rows: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.names is None:
+            self.names = list(self.columns)
 
     def __len__(self) -> int:
         return len(self.index)
 
 
-def _columns(table: pd.DataFrame) -> _Columns:
-    return _Columns(table.index, {c: table[c].array.copy() for c in table.columns})
+def _columns(table: pd.DataFrame, given: pd.DataFrame | None = None, rows: np.ndarray | None = None) -> _Columns:
+    """``table`` column by column; with ``given`` (the input's rows ``rows``, aligned with ``table``), the columns
+    equal to the input's, bit for bit, are left out (a city's input columns are otherwise held twice: once in
+    the input, once in the tiles' rows)."""
+    same = frozenset() if given is None else frozenset(
+        c for c in table.columns if c in given.columns and _identical(table[c].array, given[c].array))
+    return _Columns(table.index, {c: table[c].array.copy() for c in table.columns if c not in same},
+                    names=list(table.columns), from_input=same, rows=rows)
+
+
+def _identical(a, b) -> bool:
+    """The same dtype and the same values bit for bit (NaN payloads and the sign of zero included; shapes by
+    :func:`shapely.equals_identical`, so a shape that is merely equal as a set of points is not the same)."""
+    if a.dtype != b.dtype or len(a) != len(b):
+        return False
+    if isinstance(a, np.ndarray) and a.dtype != object:
+        return np.array_equal(np.ascontiguousarray(a).view(np.uint8), np.ascontiguousarray(b).view(np.uint8))
+    if hasattr(a, "_pa_array"):  # pyarrow-backed (the text columns)
+        return a._pa_array.equals(b._pa_array)
+    if isinstance(a, (pd.arrays.IntegerArray, pd.arrays.BooleanArray, pd.arrays.FloatingArray)):  # Int64, boolean
+        return _identical(a._mask, b._mask) and _identical(a._data, b._data)
+    if isinstance(a, gpd.array.GeometryArray):
+        x, y = a.to_numpy(), b.to_numpy()
+        missing = shapely.is_missing(x)
+        return bool(np.array_equal(missing, shapely.is_missing(y)) and shapely.equals_identical(x[~missing], y[~missing]).all())
+    return False  # anything else (object arrays) is kept as the tile gave it
+
+
+def _given_columns(roofs: pd.DataFrame, tables: list[_Columns]) -> dict:
+    """The input's columns that some tile left out, each as an array of its own in the input's order: text,
+    shapes and nullable columns are that already; a numpy column is a view into the input's blocks, which would
+    keep the whole input alive, so it is copied."""
+    names = set().union(*(t.from_input for t in tables)) if tables else set()
+    arrays = {c: roofs[c].array for c in roofs.columns if c in names}
+    return {c: a.copy() if isinstance(a, pd.arrays.NumpyExtensionArray) else a for c, a in arrays.items()}
+
+
+def _restore(tables: list[_Columns], given: dict, *, everywhere: frozenset) -> None:
+    """Put back, in each tile's table, the input's columns it left out (from ``given``, at the tile's rows),
+    except those every tile left out (``everywhere``: they are taken whole from the input), so that the tables
+    have the same columns in the same order."""
+    for t in tables:
+        t.columns = {c: t.columns[c] if c in t.columns else given[c].take(t.rows) for c in t.names
+                     if c not in everywhere}
 
 
 def _frames(tables: list[_Columns]) -> pd.DataFrame:
@@ -249,13 +308,20 @@ def _join(tables: list[_Columns], order: np.ndarray, *, index: pd.Index | None =
     return pd.DataFrame(data, index=index, copy=False)
 
 
-def _compact(part: tuple) -> tuple:
+def _compact(part: tuple, roofs: pd.DataFrame | None = None, tile: Tile | None = None) -> tuple:
     """A tile's result as it waits for the others: its tables column by column (:class:`_Columns`), the shapes of
     the roof planes and facades as WKB in the geometry's place (a two-point wall: 41 bytes rather than about 250
     as a shapely object), turned back by :func:`_expand`. WKB holds the coordinates' doubles as they are, so the
-    shapes come back bit for bit."""
+    shapes come back bit for bit. With the input ``roofs`` and the ``tile``, the rows' columns that equal the
+    input's are left out (see :func:`_columns`)."""
     out = list(part)
-    out[0] = _columns(out[0])
+    rows = given = None
+    if roofs is not None and tile is not None:
+        rows = tile.members[np.isin(tile.members, tile.core)]
+        given = roofs.iloc[rows]
+        if not given.index.equals(out[0].index):
+            rows = given = None
+    out[0] = _columns(out[0], given, rows)
     for k in range(2, len(out)):
         t = out[k]
         if isinstance(t, gpd.GeoDataFrame) and t.geometry.name == "geometry":
@@ -302,8 +368,9 @@ def _run_dask(roofs, tiles, cfg, weather, sun, assess_tile, *, workers: int, sch
         futures = [client.submit(assess_tile, roofs.iloc[t.members], np.isin(t.members, t.core), c_fut, w_fut, s_fut,
                                  pure=False) for t in tiles]
         parts = []
-        for done, (_fut, result) in enumerate(as_completed(futures, with_results=True), start=1):
-            parts.append(_compact(result))
+        tile_of = {f.key: t for f, t in zip(futures, tiles, strict=True)}
+        for done, (fut, result) in enumerate(as_completed(futures, with_results=True), start=1):
+            parts.append(_compact(result, roofs, tile_of[fut.key]))
             log.info("tile %d/%d done on the cluster", done, len(tiles))
         return parts
     finally:

@@ -157,3 +157,58 @@ def test_tiled_rows_equal_the_frames_joined_as_before(district):
     assert len(seen) > 4
     expected = pd.concat(seen).loc[roofs.index]
     pd.testing.assert_frame_equal(pd.DataFrame(out), pd.DataFrame(expected), check_exact=True)
+
+
+def test_tiles_that_change_some_input_columns_join_as_before(district):
+    """Tiles give back most input columns unchanged, which the join then takes from the input instead of holding
+    them twice; a tile that changes a column (a value, a shape merely equal as a set of points, the sign of a
+    zero) keeps its own. Against pd.concat of the same tiles' rows then .loc: every column, every dtype."""
+    from solarmap import tiles
+
+    roofs, cfg, w, sun, _ = district
+    seen = []
+
+    def per_tile(sub, core, cfg, weather, sun):
+        out = sub[core].copy()
+        k = len(seen)
+        out["computed"] = np.arange(len(out), dtype=float)  # a column of the tile's own
+        if k % 2:
+            out["height_m"] = out["height_m"] + 1.0
+        if k % 3 == 0:  # the same polygon from another vertex: equal as a set of points, not identical
+            g = out.geometry.to_numpy().copy()
+            g[0] = shapely.Polygon(np.roll(shapely.get_coordinates(g[0].exterior)[:-1], 1, axis=0))
+            out["geometry"] = g
+        if k == 1:
+            out["lon"] = np.where(out["lon"] > -1e9, -0.0, 0.0) * 0.0  # -0.0 where the input holds other values
+        seen.append(out)
+        return out, {}
+
+    out = tiles.assess_in_tiles(roofs, cfg, per_tile, weather=w, sun=sun, tile_size_m=700.0)
+    assert len(seen) > 4
+    expected = pd.concat(seen).loc[roofs.index]
+    pd.testing.assert_frame_equal(pd.DataFrame(out), pd.DataFrame(expected), check_exact=True)
+    got, want = out.geometry.to_numpy(), expected.geometry.to_numpy()
+    assert shapely.equals_identical(got, want).all()  # each tile's own shape where it changed one
+    assert np.array_equal(np.signbit(out["lon"].to_numpy()), np.signbit(expected["lon"].to_numpy()))
+
+
+def test_identical_means_bit_for_bit():
+    import geopandas as gpd
+
+    from solarmap.tiles import _identical
+
+    assert _identical(np.array([0.0, np.nan]), np.array([0.0, np.nan]))
+    assert not _identical(np.array([0.0, 1.0]), np.array([-0.0, 1.0]))  # equal as numbers, not as bits
+    assert not _identical(np.array([1, 2]), np.array([1.0, 2.0]))  # another dtype
+    assert _identical(pd.array([1, None], dtype="Int64"), pd.array([1, None], dtype="Int64"))
+    assert not _identical(pd.array([1, None], dtype="Int64"), pd.array([1, 0], dtype="Int64"))
+    s = pd.Series(["a", None, "c"], dtype="str").array
+    assert _identical(s, pd.Series(["a", None, "c"], dtype="str").array)
+    assert not _identical(s, pd.Series(["a", "", "c"], dtype="str").array)
+    square = shapely.box(0, 0, 1, 1)
+    rolled = shapely.Polygon(np.roll(shapely.get_coordinates(square.exterior)[:-1], 1, axis=0))
+    assert square.equals(rolled)  # the same set of points ...
+    g = gpd.array.from_shapely
+    assert not _identical(g([square, None]), g([rolled, None]))  # ... but not the same shape
+    assert _identical(g([square, None]), g([shapely.box(0, 0, 1, 1), None]))
+    assert not _identical(np.array(["x"], dtype=object), np.array(["x"], dtype=object))  # object arrays: kept
