@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import shapely
 
 from solarmap.config import Config
@@ -192,16 +193,18 @@ def assess_in_tiles(roofs: gpd.GeoDataFrame | list, cfg: Config, assess_tile: Ca
     parts.clear()
     joined = tables[0].index.append([t.index for t in tables[1:]])
     order = joined.get_indexer(index) if joined.is_unique and index.is_unique else np.array([-1])
-    whole = not (order < 0).any()  # every row exactly once, in the input's order: its columns stand as they are
-    everywhere = frozenset.intersection(*(t.from_input for t in tables)) if whole else frozenset()
+    whole = not (order < 0).any()  # every row exactly once, in the input's order
     names = tables[0].names
+    same = all(t.names == names for t in tables)  # then the input's columns every tile left out stand as they are
+    everywhere = frozenset.intersection(*(t.from_input for t in tables)) if whole and same else frozenset()
     _restore(tables, from_input, everywhere=everywhere)
     if not whole:  # repeated labels, or a row no tile gave back (KeyError): as pd.concat and .loc did
         out = _frames(tables).loc[index]
     else:
-        out = _join(tables, order, index=index)  # the input's order, every row exactly once
-        out = pd.DataFrame({c: from_input[c] if c in everywhere else out[c].array for c in names}, index=index,
-                           copy=False)
+        out = _join(tables, order, index=index)  # tables whose columns differ: as pd.concat joined them
+        if everywhere:
+            out = pd.DataFrame({c: from_input[c] if c in everywhere else out[c].array for c in names}, index=index,
+                               copy=False)
     del tables, joined, order, from_input
     out = gpd.GeoDataFrame(out, geometry="geometry", crs=crs)
     give_back_freed_memory()
@@ -244,19 +247,23 @@ def _columns(table: pd.DataFrame, given: pd.DataFrame | None = None, rows: np.nd
 
 def _identical(a, b) -> bool:
     """The same dtype and the same values bit for bit (NaN payloads and the sign of zero included; shapes by
-    :func:`shapely.equals_identical`, so a shape that is merely equal as a set of points is not the same)."""
+    their WKB, so a shape that is merely equal as a set of points is not the same)."""
     if a.dtype != b.dtype or len(a) != len(b):
         return False
+    if isinstance(a, pd.arrays.NumpyExtensionArray):  # a numpy column of a frame
+        a, b = a.to_numpy(), b.to_numpy()
     if isinstance(a, np.ndarray) and a.dtype != object:
         return np.array_equal(np.ascontiguousarray(a).view(np.uint8), np.ascontiguousarray(b).view(np.uint8))
-    if hasattr(a, "_pa_array"):  # pyarrow-backed (the text columns)
-        return a._pa_array.equals(b._pa_array)
+    if hasattr(a, "_pa_array"):  # pyarrow-backed: text only (Arrow compares floats as numbers: -0.0 == 0.0)
+        t = a._pa_array.type
+        return (pa.types.is_string(t) or pa.types.is_large_string(t)) and a._pa_array.equals(b._pa_array)
     if isinstance(a, (pd.arrays.IntegerArray, pd.arrays.BooleanArray, pd.arrays.FloatingArray)):  # Int64, boolean
         return _identical(a._mask, b._mask) and _identical(a._data, b._data)
     if isinstance(a, gpd.array.GeometryArray):
         x, y = a.to_numpy(), b.to_numpy()
         missing = shapely.is_missing(x)
-        return bool(np.array_equal(missing, shapely.is_missing(y)) and shapely.equals_identical(x[~missing], y[~missing]).all())
+        # as WKB: the same type, dimensions and doubles (equals_identical takes -0.0 for 0.0)
+        return bool(np.array_equal(missing, shapely.is_missing(y)) and (shapely.to_wkb(x[~missing]) == shapely.to_wkb(y[~missing])).all())
     return False  # anything else (object arrays) is kept as the tile gave it
 
 

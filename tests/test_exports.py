@@ -121,7 +121,10 @@ def test_roof_layers_written_a_chunk_at_a_time_equal_geopandas_whole(dapuqiao_ru
                     for p in (tmp_path / "roofs.parquet", gpd_whole))  # in the Arrow schema, where pyarrow reads it
     assert ours["geometry_types"] == theirs["geometry_types"] == ["MultiPolygon", "Polygon"]
     np.testing.assert_allclose(ours["bbox"], theirs["bbox"], rtol=0, atol=1e-9)
-    assert pq.read_schema(tmp_path / "roofs.parquet").equals(pq.read_schema(gpd_whole).remove_metadata(), check_metadata=False)
+    ours.pop("bbox"), theirs.pop("bbox")
+    assert ours == theirs  # the rest of geopandas' metadata too: encoding, the CRS as it writes it
+    schema, their_schema = (pq.read_schema(p).remove_metadata() for p in (tmp_path / "roofs.parquet", gpd_whole))
+    assert schema.equals(their_schema, check_metadata=True)  # the fields' types and tags (geoarrow.wkb)
     layer = gpd.read_file(tmp_path / "roofs.gpkg", layer="roofs")
     pd.testing.assert_frame_equal(pd.DataFrame(layer.drop(columns="geometry")),
                                   pd.DataFrame(gpd.read_file(run / "roofs.gpkg", layer="roofs").drop(columns="geometry")))
@@ -129,3 +132,28 @@ def test_roof_layers_written_a_chunk_at_a_time_equal_geopandas_whole(dapuqiao_ru
     theirs = gpd.read_file(tmp_path / "geopandas.gpkg", layer="roofs")
     assert (layer.geometry.geom_type.to_numpy() == theirs.geometry.geom_type.to_numpy()).all()
     assert set(layer.geometry.geom_type) == {"MultiPolygon"}  # a conformant layer: not Polygons in a MultiPolygon one
+
+
+def test_roof_geoparquet_of_chunks_with_missing_and_3d_shapes_is_what_geopandas_writes(tmp_path, monkeypatch):
+    # a chunk whose shapes are all missing (its own Arrow types would differ), a table of Z shapes (ISO WKB, as
+    # GeoParquet asks) and an empty table: the file's rows, field types and geometry bytes are geopandas'
+    import pyarrow.parquet as pq
+    import shapely
+
+    from solarmap.report import export
+
+    monkeypatch.setattr(export, "CHUNK_ROWS", 3)
+    box = shapely.box(352000, 3453000, 352010, 3453010)
+    z = shapely.Polygon([(352000, 3453000, 5), (352010, 3453000, 5), (352010, 3453010, 5)])
+    for k, shapes in enumerate(([None] * 3 + [box] * 2, [box] * 3 + [None] * 3 + [box], [z] * 4, [])):
+        folder = tmp_path / str(k)
+        folder.mkdir()
+        g = gpd.GeoDataFrame({"building_id": pd.array([f"B{i}" for i in range(len(shapes))], dtype="str"),
+                              "height_m": np.arange(len(shapes), dtype=float)},
+                             geometry=gpd.array.from_shapely(shapes), crs=32651)
+        export.write_geodata(g, folder)
+        g.to_crs(4326).to_parquet(folder / "geopandas.parquet", index=False)
+        ours, theirs = (pq.read_table(folder / f) for f in ("roofs.parquet", "geopandas.parquet"))
+        assert ours.schema.remove_metadata().equals(theirs.schema.remove_metadata(), check_metadata=True), k
+        assert ours.column("geometry").to_pylist() == theirs.column("geometry").to_pylist(), k
+        assert ours.column("building_id").to_pylist() == theirs.column("building_id").to_pylist(), k

@@ -11,9 +11,9 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.parquet as pq
 import shapely
+from geopandas.io.arrow import _geopandas_to_arrow  # what GeoDataFrame.to_parquet writes, a chunk at a time
 
 from solarmap.columns import CANDIDATE_COLUMNS, COLUMNS, FACADE_COLUMNS, PLANE_COLUMNS, ordered
 from solarmap.facades import as_geodataframe
@@ -88,19 +88,26 @@ def write_geodata(roofs: gpd.GeoDataFrame, folder: Path) -> list[Path]:
         gdf.to_file(gpkg, driver="GPKG", layer="roofs", engine="pyogrio", mode="a" if i else "w", **layer)
         if gdf.geometry.notna().any():
             bounds.append(gdf.geometry.total_bounds)
-    geo = {"version": "1.1.0", "primary_column": "geometry", "columns": {"geometry": {
-        "encoding": "WKB", "crs": gdf.crs.to_json_dict(), "geometry_types": sorted(types)}}}
     b = np.asarray(bounds).reshape(-1, 4)
     b = [*np.nanmin(b[:, :2], axis=0, initial=np.inf), *np.nanmax(b[:, 2:], axis=0, initial=-np.inf)]
-    if np.isfinite(b).all():  # as geopandas: no bbox for a table without shapes
-        geo["columns"]["geometry"]["bbox"] = [float(v) for v in b]
+    bbox = [float(v) for v in b] if np.isfinite(b).all() else None  # as geopandas: none for a table without shapes
     writer = None
     try:
         for gdf in chunks():
-            table = pa.Table.from_pandas(gdf.to_wkb(), preserve_index=False)
-            table = table.replace_schema_metadata({**(table.schema.metadata or {}), b"geo": json.dumps(geo).encode()})
+            # geopandas' own conversion, as to_parquet does it (ISO WKB tagged geoarrow.wkb, its geo metadata with
+            # the CRS it writes), then the metadata's geometry types and bbox made the whole table's
+            table = _geopandas_to_arrow(gdf, index=False)
+            geo = json.loads(table.schema.metadata[b"geo"])
+            column = geo["columns"]["geometry"]
+            column["geometry_types"] = sorted(types)
+            column.pop("bbox", None)
+            if bbox is not None:
+                column["bbox"] = bbox
+            table = table.replace_schema_metadata({**table.schema.metadata, b"geo": json.dumps(geo).encode()})
             if writer is None:
                 writer = pq.ParquetWriter(parquet, table.schema)
+            elif not table.schema.equals(writer.schema, check_metadata=False):  # a chunk's all-missing column
+                table = table.cast(writer.schema)
             writer.write_table(table)
     finally:
         if writer is not None:
@@ -108,8 +115,9 @@ def write_geodata(roofs: gpd.GeoDataFrame, folder: Path) -> list[Path]:
     return [gpkg, parquet]
 
 
-#: GeoParquet's geometry type names (GeoParquet 1.1 specification, ``geometry_types``) by shapely's type id
-_GEOPARQUET_TYPES = ("Point", "LineString", "LinearRing", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon",
+#: GeoParquet's geometry type names (GeoParquet 1.1 specification, ``geometry_types``) by shapely's type id (a
+#: LinearRing is a LineString there, as geopandas writes it)
+_GEOPARQUET_TYPES = ("Point", "LineString", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon",
                      "GeometryCollection")
 
 
