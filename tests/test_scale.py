@@ -144,33 +144,34 @@ def test_the_column_by_column_join_equals_concat_then_take():
 def test_tiled_rows_equal_the_frames_joined_as_before(district):
     """The whole prepared table through assess_in_tiles (tiles of 700 m, rows as they are) against pd.concat of
     the same tiles' rows then .loc in the input's order: every column, every dtype."""
+    _tiled_against_concat(district, lambda rows, k: rows)
+
+
+def _tiled_against_concat(district, change):
+    """The prepared district through tiles.assess_in_tiles (tiles of 700 m) with a tile function giving back its
+    core's rows as ``change(rows, k)`` makes them (k: the tile's number), against pd.concat of the same rows then
+    .loc in the input's order: every column, every dtype. Returns both."""
     from solarmap import tiles
 
     roofs, cfg, w, sun, _ = district
     seen = []
 
     def per_tile(sub, core, cfg, weather, sun):
-        seen.append(sub[core])
-        return sub[core], {}
+        seen.append(change(sub[core].copy(), len(seen)))
+        return seen[-1], {}
 
     out = tiles.assess_in_tiles(roofs, cfg, per_tile, weather=w, sun=sun, tile_size_m=700.0)
     assert len(seen) > 4
     expected = pd.concat(seen).loc[roofs.index]
     pd.testing.assert_frame_equal(pd.DataFrame(out), pd.DataFrame(expected), check_exact=True)
+    return out, expected
 
 
 def test_tiles_that_change_some_input_columns_join_as_before(district):
     """Tiles give back most input columns unchanged, which the join then takes from the input instead of holding
     them twice; a tile that changes a column (a value, a shape merely equal as a set of points, the sign of a
     zero) keeps its own. Against pd.concat of the same tiles' rows then .loc: every column, every dtype."""
-    from solarmap import tiles
-
-    roofs, cfg, w, sun, _ = district
-    seen = []
-
-    def per_tile(sub, core, cfg, weather, sun):
-        out = sub[core].copy()
-        k = len(seen)
+    def change(out, k):
         out["computed"] = np.arange(len(out), dtype=float)  # a column of the tile's own
         if k % 2:
             out["height_m"] = out["height_m"] + 1.0
@@ -179,14 +180,10 @@ def test_tiles_that_change_some_input_columns_join_as_before(district):
             g[0] = shapely.Polygon(np.roll(shapely.get_coordinates(g[0].exterior)[:-1], 1, axis=0))
             out["geometry"] = g
         if k == 1:
-            out["lon"] = np.where(out["lon"] > -1e9, -0.0, 0.0) * 0.0  # -0.0 where the input holds other values
-        seen.append(out)
-        return out, {}
+            out["lon"] = np.full(len(out), -0.0)  # -0.0 where the input holds other values
+        return out
 
-    out = tiles.assess_in_tiles(roofs, cfg, per_tile, weather=w, sun=sun, tile_size_m=700.0)
-    assert len(seen) > 4
-    expected = pd.concat(seen).loc[roofs.index]
-    pd.testing.assert_frame_equal(pd.DataFrame(out), pd.DataFrame(expected), check_exact=True)
+    out, expected = _tiled_against_concat(district, change)
     got, want = out.geometry.to_numpy(), expected.geometry.to_numpy()
     assert (shapely.to_wkb(got) == shapely.to_wkb(want)).all()  # each tile's own shape where it changed one
     assert np.array_equal(np.signbit(out["lon"].to_numpy()), np.signbit(expected["lon"].to_numpy()))
@@ -223,19 +220,9 @@ def test_identical_means_bit_for_bit():
 def test_columns_only_later_tiles_add_are_kept(district):
     """A column that only some tiles give (or one the first tile left out as the input's and a later one did
     not give at all) is joined as pd.concat joined it, never dropped."""
-    from solarmap import tiles
-
-    roofs, cfg, w, sun, _ = district
-    seen = []
-
-    def per_tile(sub, core, cfg, weather, sun):
-        out = sub[core].copy()
-        if seen:
+    def change(out, k):
+        if k:
             out["extra"] = 1.0  # every tile but the first
-        seen.append(out)
-        return out, {}
+        return out
 
-    out = tiles.assess_in_tiles(roofs, cfg, per_tile, weather=w, sun=sun, tile_size_m=700.0)
-    assert len(seen) > 4
-    expected = pd.concat(seen).loc[roofs.index]
-    pd.testing.assert_frame_equal(pd.DataFrame(out), pd.DataFrame(expected), check_exact=True)
+    _tiled_against_concat(district, change)
