@@ -546,13 +546,15 @@ def assess_tile(tile_roofs: gpd.GeoDataFrame, core_mask: np.ndarray, cfg: Config
 def assess_in_tiles(roofs: gpd.GeoDataFrame | list, cfg: Config, *, weather: Weather, sun: Sun, engine: str = "local",
                     tile_size_m: float = 3000.0, workers: int = 2, scheduler: str = "", npartitions: int = 0,
                     halo: bool = True, with_timings: bool = False, latitude_deg: float | None = None,
-                    planes_out: list | None = None, facades_out: list | None = None, on_extra=None):
+                    planes_out: list | None = None, facades_out: list | None = None, on_extra=None,
+                    spill_dir: str | None = None):
     """:func:`assess_roofs` tile by tile on the ``local`` or ``dask`` engine; rows come back in the input's order
     and equal the single pass (see :mod:`solarmap.tiles`); the roof planes of every tile, in building order, are
     appended to ``planes_out``, and the facades (equal to :func:`assess_facades` in one pass; None when
     ``cfg.facades.enabled`` is false) to ``facades_out``. Without ``facades_out`` no facade is computed.
     ``on_extra`` receives each tile's hourly ``collect`` dict. ``roofs`` may be handed over in a one-item list,
-    emptied when the tiles are done (see :func:`solarmap.tiles.assess_in_tiles`)."""
+    emptied when the tiles are done, and ``spill_dir`` names a folder where the tiles' columns of numbers wait in
+    unnamed temporary files (see :func:`solarmap.tiles.assess_in_tiles`)."""
     if facades_out is None and cfg.facades.enabled:
         cfg = copy.deepcopy(cfg)
         cfg.facades.enabled = False
@@ -561,7 +563,7 @@ def assess_in_tiles(roofs: gpd.GeoDataFrame | list, cfg: Config, *, weather: Wea
     out = tiles.assess_in_tiles(roofs, cfg, per_tile, weather=weather, sun=sun, engine=engine,
                                 tile_size_m=tile_size_m, workers=workers, scheduler=scheduler,
                                 npartitions=npartitions, halo=halo, with_timings=with_timings, extras_out=extras,
-                                on_extra=on_extra)
+                                on_extra=on_extra, spill_dir=spill_dir)
     if planes_out is not None and extras:
         planes_out.append(extras[0])
     if facades_out is not None:
@@ -608,8 +610,9 @@ def run_assessment(buildings=None, config: Config | None = None, *, weather: Wea
     or a path (default: ``config.buildings.path``). ``config``: a :class:`Config` (default ``Config()``),
     validated on entry. ``weather``: a :class:`solarmap.sources.weather.Weather`, or a source name or path
     (default ``config.weather.source``). ``boundary``: see :func:`resolve_boundary`. ``spill_dir``: the folder
-    where a tiled run keeps the stored shade's horizons in unnamed temporary files rather than in memory (default
-    the system's temporary folder; the pipeline gives its output folder): the results are the same.
+    where a tiled run keeps the stored shade's per-point arrays and the tiles' columns of numbers (roofs, planes,
+    facades) in unnamed temporary files, memory-mapped, rather than in memory (default the system's temporary
+    folder; the pipeline gives its output folder; see :mod:`solarmap.spill`): the results are the same.
     """
     cfg = (config or Config()).validate()
     stages = Stages()
@@ -655,7 +658,7 @@ def run_assessment(buildings=None, config: Config | None = None, *, weather: Wea
                 if extra.get("profiles") is not None:
                     summed.merge(extra.pop("profiles"))  # in tile order, as they were summed at the end before
                 if extra.get("store") is not None:
-                    extra["store"].horizon_q = hourly.spilled_copy(extra["store"].horizon_q, spill)
+                    extra["store"].spill(spill)
                 collected.append(extra)
 
             t0 = time.perf_counter()
@@ -665,7 +668,7 @@ def run_assessment(buildings=None, config: Config | None = None, *, weather: Wea
                                                   tile_size_m=e.tile_size_m, workers=e.workers, scheduler=e.scheduler,
                                                   npartitions=e.npartitions, with_timings=True,
                                                   latitude_deg=site_lat, planes_out=planes_out,
-                                                  facades_out=facades_out, on_extra=keep)
+                                                  facades_out=facades_out, on_extra=keep, spill_dir=spill)
             stages.add(tile_timings)  # summed over tiles (and over workers: CPU-like on Dask)
             stages.timings["assess_wall"] = round(time.perf_counter() - t0, 3)
         else:
@@ -686,7 +689,7 @@ def run_assessment(buildings=None, config: Config | None = None, *, weather: Wea
         if cfg.hourly.enabled:
             with stages.stage("hourly"):
                 profiles, store = _hourly_after_policy(roofs, collected, cfg, w, sun, spill_dir=spill)
-        roofs = gpd.GeoDataFrame(roofs, geometry="geometry", crs=metric_crs)
+        roofs = gpd.GeoDataFrame(roofs, geometry="geometry", crs=metric_crs, copy=False)  # not a second table
         tiles.give_back_freed_memory()
     return Assessment(roofs=roofs, input_index=input_index, input_crs=input_crs, config=cfg, weather=w,
                       rule_set=rule_set, policy=policy_results, rule_set_info=rule_set_info,
@@ -712,7 +715,7 @@ def _hourly_after_policy(roofs: pd.DataFrame, collected: list[dict], cfg: Config
     if store.candidate.any():
         profiles.merge(hourly.group_profiles(store, weather, sun, cfg.pv,
                                              {"candidates": hourly.set_weights(store, "candidates")}))
-        hourly.release_pages(store.horizon_q)
+        store.release_pages()
     store.meta.update({"latitude": weather.latitude, "longitude": weather.longitude, "altitude": weather.altitude,
                        "tz": str(weather.data.index.tz), "weather_source": weather.source, "pv": vars(cfg.pv) | {
                            "losses": vars(cfg.pv.losses).copy()}, "max_loss_pct": cfg.shading.max_loss_pct})

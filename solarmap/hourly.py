@@ -33,9 +33,6 @@ from __future__ import annotations
 
 import json
 import logging
-import mmap
-import os
-import tempfile
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -43,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from solarmap.config import PVConfig
-from solarmap.errors import InputDataError, InputDataWarning, OutputError, warn
+from solarmap.errors import InputDataError, InputDataWarning, warn
 from solarmap.shading import visible_share
 from solarmap.solar import (
     Sun,
@@ -54,6 +51,7 @@ from solarmap.solar import (
     shading_loss_pct,
 )
 from solarmap.sources.weather import Weather
+from solarmap.spill import release_pages, spill_file, spilled, spilled_copy
 
 log = logging.getLogger(__name__)
 
@@ -201,6 +199,8 @@ class ProfileAccumulator:
 
 _ROOF_FIELDS = ("row", "building_id", "subdistrict", "category", "tilt", "azimuth", "capacity_kwp",
                 "existing_pv_kwp", "svf", "suitable", "candidate", "n_points", "plane")
+#: the per-point arrays, which a tiled run keeps in files (:meth:`ShadeStore.spill`)
+_POINT_FIELDS = ("horizon_q", "point_svf", "exc_point", "exc_sector", "exc_value")
 
 
 @dataclass
@@ -297,6 +297,18 @@ class ShadeStore:
         out[has] = visible_share(dense, np.cumsum(c) - c, c, mapped, sun_elevation)
         return out
 
+    def spill(self, folder: str | Path) -> None:
+        """Move the per-point arrays (horizons, sky-view factors, exceptions: all but about 0.1 kB of a building's
+        stored shade) to :func:`solarmap.spill.spilled` files in ``folder``, their pages released."""
+        for f in _POINT_FIELDS:
+            v = getattr(self, f)
+            if spill_file(v) is None:
+                setattr(self, f, spilled_copy(v, folder, what="stored shade's horizons"))
+
+    def release_pages(self) -> None:
+        """Give back the resident pages of the spilled per-point arrays (see :meth:`spill`); their contents stay."""
+        release_pages(*(getattr(self, f) for f in _POINT_FIELDS))
+
     def subset(self, mask: np.ndarray) -> ShadeStore:
         """The roofs where ``mask`` holds, with their points and exceptions."""
         keep = np.flatnonzero(mask)
@@ -315,8 +327,8 @@ class ShadeStore:
     def concat(parts: list[ShadeStore], *, spill_dir: str | Path | None = None) -> ShadeStore:
         """One store from tile stores (same sectors), rows in the run's table order. The list is emptied as each
         tile's points are copied into place, so a city holds about one copy of its points, not three. With
-        ``spill_dir``, the uint8 horizons go to a temporary file there (see :func:`spilled_uint8`): a
-        million-building city's 2.4 GB of horizons then stay out of memory."""
+        ``spill_dir``, the per-point arrays go to temporary files there (see :meth:`spill`): a million-building
+        city's 2.4 GB of uint8 horizons and 0.6 GB of exceptions then stay out of memory."""
         live = [p for p in parts if p is not None]
         parts.clear()
         if not live:
@@ -333,9 +345,12 @@ class ShadeStore:
         first = np.cumsum(kw["n_points"]) - kw["n_points"]
         total = int(kw["n_points"].sum())
         width = live[0].horizon_q.shape[1]
-        horizon_q = (spilled_uint8((total, width), spill_dir) if spill_dir is not None
-                     else np.empty((total, width), dtype=np.uint8))
-        point_svf = np.empty(total, dtype=np.float32)
+        def room(shape, dtype):  # the joined store's per-point arrays, in files with ``spill_dir``
+            return (spilled(shape, spill_dir, dtype, what="stored shade's horizons") if spill_dir is not None
+                    else np.empty(shape, dtype=dtype))
+
+        horizon_q = room((total, width), np.uint8)
+        point_svf = room(total, np.float32)
         # The exceptions (about 40 per building: 0.56 GB at a million) are put in place roof by roof. In a tile
         # they run by point, then sector, so each roof's are one run; the run lands whole at the roof's place in
         # the run's order, which is sorted by point, then sector, as a sort of the city's exceptions would give,
@@ -350,7 +365,7 @@ class ShadeStore:
         first_exc = np.cumsum(in_order) - in_order  # the run's roof -> its first exception
         del in_order
         e = live[0]
-        exc = [np.empty(int(n_exc.sum()), dtype=a.dtype) for a in (e.exc_point, e.exc_sector, e.exc_value)]
+        exc = [room(int(n_exc.sum()), a.dtype) for a in (e.exc_point, e.exc_sector, e.exc_value)]
         base = 0
         meta, n_sectors, sector_lo = dict(live[0].meta), live[0].n_sectors, live[0].sector_lo
         while live:
@@ -367,9 +382,9 @@ class ShadeStore:
             exc[1][at] = p.exc_sector
             exc[2][at] = p.exc_value
             base += len(p)
-            release_pages(p.horizon_q)  # a spilled tile store: its file goes with it
+            p.release_pages()  # a spilled tile store: its files go with it
             del p, dest, roof, at
-            release_pages(horizon_q)
+            release_pages(horizon_q, point_svf, *exc)
         return ShadeStore(**kw, horizon_q=horizon_q, point_svf=point_svf, exc_point=exc[0], exc_sector=exc[1],
                           exc_value=exc[2], n_sectors=n_sectors, sector_lo=sector_lo, meta=meta)
 
@@ -398,42 +413,6 @@ def empty_store(n_sectors: int = 180, sector_lo: int = 0, width: int = 0) -> Sha
                       exc_value=np.zeros(0, dtype=np.float32), n_sectors=n_sectors, sector_lo=sector_lo)
 
 
-def spilled_uint8(shape: tuple[int, int], folder: str | Path) -> np.ndarray:
-    """A zeroed uint8 array of ``shape`` kept in an unnamed temporary file in ``folder`` (memory-mapped): its pages
-    are the operating system's file cache, given back by :func:`release_pages` once read or written. The file has
-    no name from the start (it is unlinked on creation), so it goes with the array, even when the process is
-    killed."""
-    n = max(int(shape[0]) * int(shape[1]), 1)
-    try:
-        with tempfile.TemporaryFile(dir=folder) as fh:
-            if hasattr(os, "posix_fallocate"):  # the room is taken now: a full disk fails here, not as a crash later
-                os.posix_fallocate(fh.fileno(), 0, n)
-            else:
-                fh.truncate(n)
-            mm = mmap.mmap(fh.fileno(), n)  # the mapping keeps the file alive after its descriptor is closed
-    except OSError as exc:
-        msg = (f"cannot keep the stored shade's horizons ({n / 1e6:,.0f} MB) in a temporary file in {folder}: "
-               f"{exc.strerror or exc}. Free space there, or choose another output folder with --out DIR")
-        raise OutputError(msg) from None
-    return np.frombuffer(mm, dtype=np.uint8, count=int(shape[0]) * int(shape[1])).reshape(shape)
-
-
-def spilled_copy(arr: np.ndarray, folder: str | Path) -> np.ndarray:
-    """``arr`` (2-D uint8) moved to a :func:`spilled_uint8` array in ``folder``, its pages released."""
-    out = spilled_uint8(arr.shape, folder)
-    out[...] = arr
-    release_pages(out)
-    return out
-
-
-def spill_file(arr: np.ndarray) -> mmap.mmap | None:
-    """The mapping behind a :func:`spilled_uint8` array or a view of one; None for an array in memory."""
-    base = arr
-    while base is not None and not isinstance(base, mmap.mmap):
-        base = base.obj if isinstance(base, memoryview) else getattr(base, "base", None)
-    return base
-
-
 def _shared(values: np.ndarray) -> np.ndarray:
     """The same values with each distinct one a single object: a table's text column comes to numpy as one Python
     string per roof (about 55 bytes each; a million buildings' subdistricts and categories, 0.1 GB)."""
@@ -454,15 +433,6 @@ def _sort_exceptions(s: ShadeStore) -> None:
 def _roof_of_points(s: ShadeStore, points: np.ndarray) -> np.ndarray:
     """The store's roof (position) of each of its ``points``."""
     return np.searchsorted(s.first_point, points, side="right") - 1
-
-
-def release_pages(arr: np.ndarray) -> None:
-    """Drop the resident pages of a :func:`spilled_uint8` array from this process (its contents stay in the
-    file and are read back on use; on a system without ``madvise`` they stay until the array goes); nothing for
-    an array in memory."""
-    mm = spill_file(arr)
-    if mm is not None and hasattr(mmap, "MADV_DONTNEED"):
-        mm.madvise(mmap.MADV_DONTNEED)
 
 
 def sun_sector_range(sun: Sun, hours: np.ndarray, n_sectors: int) -> tuple[int, int]:
@@ -628,7 +598,7 @@ def iter_store_ac(store: ShadeStore, weather: Weather, sun: Sun, cfg: PVConfig, 
         for start in range(0, len(idx), step):
             chunk = idx[start : start + step]
             visible = store.sun_visible(chunk, sun_az, sun_el)
-            release_pages(store.horizon_q)  # a spilled store's pages read for this chunk: not held to the end
+            store.release_pages()  # a spilled store's pages read for this chunk: not held to the end
             ac, _ = shaded_ac_per_kwp(plane, visible, store.sky_view(chunk)[:, None], temp_air, wind, cfg)
             yield chunk, ac
 
@@ -709,7 +679,7 @@ def write_store(store: ShadeStore, folder: Path) -> None:
         writer.write_table(table, row_group_size=POINT_GROUP)
         for a in range(POINT_GROUP, n, POINT_GROUP):  # a group at a time: a spilled store is read once, in order
             writer.write_table(point_table(store, a, min(n, a + POINT_GROUP)), row_group_size=POINT_GROUP)
-            release_pages(store.horizon_q)
+            store.release_pages()
     (folder / META_FILE).write_text(json.dumps(store_meta(store), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 

@@ -26,6 +26,7 @@ import pyarrow as pa
 import shapely
 
 from solarmap.config import Config
+from solarmap.spill import release_pages, spill_file, spillable, spilled, spilled_copy
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +122,7 @@ def add_halos(roofs: gpd.GeoDataFrame, cores: list[np.ndarray], cfg: Config, *, 
 def assess_in_tiles(roofs: gpd.GeoDataFrame | list, cfg: Config, assess_tile: Callable, *, weather, sun,
                     engine: str = "local", tile_size_m: float = 3000.0, workers: int = 2, scheduler: str = "",
                     npartitions: int = 0, halo: bool = True, with_timings: bool = False, extras_out: list | None = None,
-                    on_extra: Callable | None = None):
+                    on_extra: Callable | None = None, spill_dir: str | None = None):
     """Assess every building tile by tile (``engine`` local or dask); rows come back in the input's order.
 
     ``assess_tile(tile_roofs, core_mask, cfg, weather, sun) -> (core rows, timings)`` is what runs per tile
@@ -130,11 +131,15 @@ def assess_in_tiles(roofs: gpd.GeoDataFrame | list, cfg: Config, assess_tile: Ca
     further items, each a table of rows belonging to its core's buildings (the roof planes, the facades) with
     their index label in ``_row``, or None: each item's tables are joined in building order and appended to
     ``extras_out``, in the order of the items (None when no tile gave a table). An item that is a dict (what
-    else the tile computed: its hourly profiles and stored shade) is not joined but handed to ``on_extra``,
-    tile by tile.
+    else the tile computed: its hourly profiles and stored shade) is not joined but handed to ``on_extra`` as
+    soon as its tile is done (in tile order here, in the order the tiles finish on Dask).
 
     ``roofs`` may be handed over as a list holding the one table: the list is emptied once the last tile is done,
-    so the input (1.4 GB for a million buildings) is free before the tiles' results are joined."""
+    so the input (1.4 GB for a million buildings) is free before the tiles' results are joined.
+
+    With ``spill_dir``, each tile's columns of plain numbers (its roofs', planes' and facades') wait for the join
+    in unnamed temporary files there, memory-mapped (:mod:`solarmap.spill`), and are joined into such files: the
+    same values, out of the resident set (a million buildings' facades alone are 0.5 GB of doubles)."""
     handed, holder = isinstance(roofs, list), roofs
     if handed:
         roofs = holder[0]
@@ -149,11 +154,13 @@ def assess_in_tiles(roofs: gpd.GeoDataFrame | list, cfg: Config, assess_tile: Ca
              len(tiles), engine, len(roofs), total_members / max(len(roofs), 1))
     parts = []
     if engine == "dask":
-        parts = _run_dask(roofs, tiles, cfg, weather, sun, assess_tile, workers=workers, scheduler=scheduler)
+        parts = _run_dask(roofs, tiles, cfg, weather, sun, assess_tile, workers=workers, scheduler=scheduler,
+                          spill_dir=spill_dir, on_extra=on_extra)
     else:
         for t in tiles:
-            parts.append(_compact(assess_tile(roofs.iloc[t.members], np.isin(t.members, t.core), cfg, weather, sun),
-                                  roofs, t))
+            part = assess_tile(roofs.iloc[t.members], np.isin(t.members, t.core), cfg, weather, sun)
+            parts.append(_spill(_compact(_hand_on(part, on_extra), roofs, t), spill_dir))
+            del part
             give_back_freed_memory()  # the tile's working arrays, before the next tile's
             log.info("tile %d/%d: %d roofs (+%d halo)", t.index + 1, len(tiles), len(t.core), len(t.members) - len(t.core))
     index, crs = roofs.index, roofs.crs
@@ -168,11 +175,7 @@ def assess_in_tiles(roofs: gpd.GeoDataFrame | list, cfg: Config, assess_tile: Ca
     rank = pd.Series(np.arange(len(index)), index=index)
     parts = [list(p) for p in parts]  # each tile's items are let go as soon as they are joined
     for k in range(2, len(parts[0]) if parts else 2):
-        if any(isinstance(p[k], dict) for p in parts):  # not a table: handed on, not joined
-            for p in parts:
-                if on_extra is not None:
-                    on_extra(p[k])
-                p[k] = None
+        if any(p[k] is _HANDED for p in parts):  # not a table: handed on as its tile was done, not joined
             continue
         if extras_out is None:
             continue
@@ -187,7 +190,7 @@ def assess_in_tiles(roofs: gpd.GeoDataFrame | list, cfg: Config, assess_tile: Ca
         row = np.concatenate([t.columns["_row"] for t in tables]) if tables[0].columns else np.array([])
         order = np.argsort(rank.loc[row].to_numpy(), kind="stable")  # building order; within, as made
         del row
-        extras_out.append(_expand(_join(tables, order, reset_index=True), crs))
+        extras_out.append(_expand(_join(tables, order, reset_index=True, spill_dir=spill_dir), crs))
         del tables
     tables = [p[0] for p in parts]
     parts.clear()
@@ -201,12 +204,12 @@ def assess_in_tiles(roofs: gpd.GeoDataFrame | list, cfg: Config, assess_tile: Ca
     if not whole:  # repeated labels, or a row no tile gave back (KeyError): as pd.concat and .loc did
         out = _frames(tables).loc[index]
     else:
-        out = _join(tables, order, index=index)  # tables whose columns differ: as pd.concat joined them
+        out = _join(tables, order, index=index, spill_dir=spill_dir)  # columns that differ: as pd.concat joined them
         if everywhere:
             out = pd.DataFrame({c: from_input[c] if c in everywhere else out[c].array for c in names}, index=index,
                                copy=False)
     del tables, joined, order, from_input
-    out = gpd.GeoDataFrame(out, geometry="geometry", crs=crs)
+    out = gpd.GeoDataFrame(out, geometry="geometry", crs=crs, copy=False)  # geopandas copies a frame by default
     give_back_freed_memory()
     return (out, timings) if with_timings else out
 
@@ -291,12 +294,14 @@ def _frames(tables: list[_Columns]) -> pd.DataFrame:
 
 
 def _join(tables: list[_Columns], order: np.ndarray, *, index: pd.Index | None = None,
-          reset_index: bool = False) -> pd.DataFrame:
+          reset_index: bool = False, spill_dir: str | None = None) -> pd.DataFrame:
     """``pd.concat(tables).take(order)`` built column by column: each joined column is put in order, then the
     tiles' arrays of it are freed, so the join holds about one table and a column rather than two tables. The
     columns' values and dtypes are pd.concat's (each column is concatenated by it); tables whose columns differ
     are joined by pd.concat of the whole frames, as before. ``index``: the joined table's index (default the
-    tables' own, in ``order``; ``reset_index``: 0..n-1)."""
+    tables' own, in ``order``; ``reset_index``: 0..n-1). With ``spill_dir``, a column that every tile kept
+    spilled (:func:`_spill`), in one dtype, is joined into a spilled array: each tile's values written straight
+    to their places, the same values as concatenating then taking."""
     names = list(tables[0].columns)
     if any(list(t.columns) != names for t in tables) or len(set(names)) != len(names):
         out = _frames(tables).take(order)
@@ -306,13 +311,73 @@ def _join(tables: list[_Columns], order: np.ndarray, *, index: pd.Index | None =
     elif index is None:
         index = tables[0].index.append([t.index for t in tables[1:]]).take(order)
     data = {}
+    at = None  # each concatenated row's place in the joined table (order's inverse), for spilled columns
     for k, c in enumerate(names):
-        joined = pd.concat([pd.Series(t.columns.pop(c), copy=False) for t in tables], ignore_index=True)
+        arrays = [t.columns.pop(c) for t in tables]
+        if spill_dir is not None and _all_spilled(arrays):
+            if at is None:
+                at = np.empty(len(order), dtype=np.int64)
+                at[order] = np.arange(len(order))
+            data[c] = _scatter(arrays, at, spill_dir)
+            del arrays
+            continue
+        joined = pd.concat([pd.Series(a, copy=False) for a in arrays], ignore_index=True)
+        del arrays
         data[c] = joined.array.take(order)
         del joined
         if k % 8 == 7:  # a tile's column is small enough for glibc's heap, which keeps it unless trimmed
             give_back_freed_memory()
     return pd.DataFrame(data, index=index, copy=False)
+
+
+#: what stands in a tile's result for an item handed on (:func:`_hand_on`)
+_HANDED = object()
+
+
+def _hand_on(part: tuple, on_extra: Callable | None) -> tuple:
+    """A tile's result with each item that is a dict (its hourly profiles and stored shade) handed to
+    ``on_extra`` now, as the tile is done, and :data:`_HANDED` in its place: nothing of it waits for the other
+    tiles here (a million buildings' stored shade is 2.4 GB)."""
+    out = list(part)
+    for k in range(2, len(out)):
+        if isinstance(out[k], dict):
+            if on_extra is not None:
+                on_extra(out[k])
+            out[k] = _HANDED
+    return tuple(out)
+
+
+def _spill(part: tuple, folder: str | None) -> tuple:
+    """A :func:`_compact` tile result with its tables' columns of plain numbers moved to
+    :func:`solarmap.spill.spilled` files in ``folder`` (the part as it is without a folder)."""
+    if folder is None:
+        return part
+    for t in part:
+        if isinstance(t, _Columns):
+            for c, a in t.columns.items():
+                if isinstance(a, pd.arrays.NumpyExtensionArray) and spillable(a.to_numpy()):
+                    t.columns[c] = pd.arrays.NumpyExtensionArray(spilled_copy(a.to_numpy(), folder,
+                                                                              what="tiles' results"))
+    return part
+
+
+def _all_spilled(arrays: list) -> bool:
+    """Whether every array is a spilled numpy column (:func:`_spill`) and all have one dtype."""
+    return bool(arrays) and all(isinstance(a, pd.arrays.NumpyExtensionArray) and spill_file(a.to_numpy()) is not None
+                                and a.dtype == arrays[0].dtype for a in arrays)
+
+
+def _scatter(arrays: list, at: np.ndarray, folder: str) -> pd.arrays.NumpyExtensionArray:
+    """The spilled ``arrays`` concatenated, row j put at ``at[j]``, into a spilled array; each tile's pages are
+    given back once its values are placed."""
+    out = spilled(len(at), folder, arrays[0].to_numpy().dtype, what="tiles' results")
+    base = 0
+    for a in arrays:
+        v = a.to_numpy()
+        out[at[base : base + len(v)]] = v
+        base += len(v)
+        release_pages(v, out)
+    return pd.arrays.NumpyExtensionArray(out)
 
 
 def _compact(part: tuple, roofs: pd.DataFrame | None = None, tile: Tile | None = None) -> tuple:
@@ -348,7 +413,7 @@ def _expand(table: pd.DataFrame, crs) -> pd.DataFrame:
     at = list(table.columns).index(_WKB)
     geometry = shapely.from_wkb(table.pop(_WKB).to_numpy())
     table.insert(at, "geometry", geometry)
-    return gpd.GeoDataFrame(table, geometry="geometry", crs=crs)
+    return gpd.GeoDataFrame(table, geometry="geometry", crs=crs, copy=False)
 
 
 def give_back_freed_memory() -> None:
@@ -361,7 +426,8 @@ def give_back_freed_memory() -> None:
         pass
 
 
-def _run_dask(roofs, tiles, cfg, weather, sun, assess_tile, *, workers: int, scheduler: str) -> list:
+def _run_dask(roofs, tiles, cfg, weather, sun, assess_tile, *, workers: int, scheduler: str,
+              spill_dir: str | None = None, on_extra: Callable | None = None) -> list:
     from dask.distributed import Client, LocalCluster, as_completed
 
     cluster = None
@@ -377,7 +443,8 @@ def _run_dask(roofs, tiles, cfg, weather, sun, assess_tile, *, workers: int, sch
         parts = []
         tile_of = {f.key: t for f, t in zip(futures, tiles, strict=True)}
         for done, (fut, result) in enumerate(as_completed(futures, with_results=True), start=1):
-            parts.append(_compact(result, roofs, tile_of[fut.key]))
+            parts.append(_spill(_compact(_hand_on(result, on_extra), roofs, tile_of[fut.key]), spill_dir))
+            del result
             log.info("tile %d/%d done on the cluster", done, len(tiles))
         return parts
     finally:

@@ -17,6 +17,7 @@ from solarmap.cli import main
 from solarmap.config import Config
 from solarmap.solar import daylight_hours, sun_positions
 from solarmap.sources.weather import load_weather
+from solarmap.spill import spill_file
 
 
 @pytest.fixture(scope="module")
@@ -194,8 +195,9 @@ def test_tiled_run_gives_the_single_pass_profiles_and_store(dapuqiao_assessment,
         # the same per-roof numbers summed in another grouping: float rounding only
         assert np.abs(a - b).max() <= 1e-12 * a.max(), s
     x, y = single.shade_store, tiled.shade_store
-    # a tiled run keeps its horizons in an unnamed file in the spill folder (nothing left there by name)
-    assert hourly.spill_file(y.horizon_q) is not None and hourly.spill_file(x.horizon_q) is None
+    # a tiled run keeps its per-point arrays in unnamed files in the spill folder (nothing left there by name)
+    for f in ("horizon_q", "point_svf", "exc_point", "exc_sector", "exc_value"):
+        assert spill_file(getattr(y, f)) is not None and spill_file(getattr(x, f)) is None, f
     assert list(spill.iterdir()) == []
     for f in ("row", "plane", "horizon_q", "exc_point", "exc_value", "candidate"):
         assert np.array_equal(getattr(x, f), getattr(y, f)), f
@@ -217,13 +219,14 @@ def test_a_full_disk_for_the_stored_shade_is_an_error_naming_the_folder(tmp_path
     import os
 
     from solarmap.errors import OutputError
+    from solarmap.spill import spilled
 
     def full(fd, offset, length):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(os, "posix_fallocate", full, raising=False)
     with pytest.raises(OutputError, match=r"No space left on device.*--out DIR") as info:
-        hourly.spilled_uint8((1000, 120), tmp_path)
+        spilled((1000, 120), tmp_path)
     assert str(tmp_path) in str(info.value)
 
 

@@ -66,23 +66,29 @@ def test_local_tiles_match_single_process(district):
     assert _agree(single, tiled).all()
 
 
-def test_an_input_handed_over_in_a_list_is_freed_before_the_join(district):
+def test_an_input_handed_over_in_a_list_is_freed_before_the_join(district, monkeypatch):
+    """The input handed over in a list is gone when the tiles' rows are joined; each tile's dict (its hourly
+    profiles and stored shade) is handed on as soon as that tile is done, not kept until the last one."""
     import weakref
 
     from solarmap import tiles
 
     roofs, cfg, w, sun, _ = district
     table = roofs.copy()
-    ref, seen = weakref.ref(table), []
+    ref, done, handed, at_join = weakref.ref(table), [], [], []
 
     def per_tile(sub, core, cfg, weather, sun):  # the core rows as they are, and a dict for on_extra
+        done.append(int(core.sum()))
         return sub[core], {}, {"n": int(core.sum())}
 
+    join = tiles._join
+    monkeypatch.setattr(tiles, "_join", lambda *a, **k: (at_join.append(ref() is None), join(*a, **k))[1])
     holder = [table]
     del table
     out = tiles.assess_in_tiles(holder, cfg, per_tile, weather=w, sun=sun, tile_size_m=700.0,
-                                on_extra=lambda extra: seen.append(ref() is None))
-    assert holder == [] and seen and all(seen)  # gone by the time the tiles' results are handed on and joined
+                                on_extra=lambda extra: handed.append((len(done), extra["n"])))
+    assert holder == [] and at_join and all(at_join)  # gone by the time the tiles' rows are joined
+    assert len(done) > 4 and handed == [(k + 1, n) for k, n in enumerate(done)]  # each as its tile is done
     assert out["building_id"].tolist() == roofs["building_id"].tolist()
 
 
@@ -147,7 +153,7 @@ def test_tiled_rows_equal_the_frames_joined_as_before(district):
     _tiled_against_concat(district, lambda rows, k: rows)
 
 
-def _tiled_against_concat(district, change):
+def _tiled_against_concat(district, change, spill_dir=None):
     """The prepared district through tiles.assess_in_tiles (tiles of 700 m) with a tile function giving back its
     core's rows as ``change(rows, k)`` makes them (k: the tile's number), against pd.concat of the same rows then
     .loc in the input's order: every column, every dtype. Returns both."""
@@ -160,11 +166,53 @@ def _tiled_against_concat(district, change):
         seen.append(change(sub[core].copy(), len(seen)))
         return seen[-1], {}
 
-    out = tiles.assess_in_tiles(roofs, cfg, per_tile, weather=w, sun=sun, tile_size_m=700.0)
+    out = tiles.assess_in_tiles(roofs, cfg, per_tile, weather=w, sun=sun, tile_size_m=700.0, spill_dir=spill_dir)
     assert len(seen) > 4
     expected = pd.concat(seen).loc[roofs.index]
     pd.testing.assert_frame_equal(pd.DataFrame(out), pd.DataFrame(expected), check_exact=True)
     return out, expected
+
+
+def test_tiles_whose_numbers_wait_in_files_join_as_before(district, tmp_path):
+    """With a spill folder the tiles' columns of numbers (their own and those they changed) wait for the join in
+    unnamed files and are joined into such files; rows and a further table (as the facades are) equal pd.concat
+    then .loc, and pd.concat in building order, bit for bit; the folder holds nothing by name."""
+    from solarmap import tiles
+    from solarmap.spill import spill_file
+
+    def change(out, k):
+        out["computed"] = np.arange(len(out), dtype=float) - 0.5 * k
+        out["count"] = np.arange(len(out), dtype=np.int32)
+        out["flag"] = (np.arange(len(out)) % 3) == k % 3
+        if k % 2:
+            out["height_m"] = out["height_m"] + 1.0  # changed in some tiles: then joined as pd.concat joins it
+        return out
+
+    out, _ = _tiled_against_concat(district, change, spill_dir=tmp_path)
+    for c in ("computed", "count", "flag"):
+        assert spill_file(out[c].to_numpy()) is not None, c
+    assert spill_file(out["height_m"].to_numpy()) is None  # some tiles left it out as the input's: kept in memory
+    assert list(tmp_path.iterdir()) == []
+
+    roofs, cfg, w, sun, _ = district
+    walls = []
+
+    def per_tile(sub, core, cfg, weather, sun):  # two "walls" per core building, the second first
+        rows = sub[core]
+        n = len(rows)
+        t = pd.DataFrame({"_row": np.repeat(rows.index.to_numpy(), 2)[::-1].copy(),
+                          "length_m": np.arange(2 * n, dtype=float) + len(walls), "facing": np.arange(2 * n) % 2 == 0})
+        walls.append(t)
+        return rows, {}, None, t
+
+    extras = []
+    tiles.assess_in_tiles(roofs, cfg, per_tile, weather=w, sun=sun, tile_size_m=700.0, extras_out=extras,
+                          spill_dir=tmp_path)
+    rank = pd.Series(np.arange(len(roofs)), index=roofs.index)
+    whole = pd.concat(walls, ignore_index=True)
+    expected = whole.iloc[np.argsort(rank.loc[whole["_row"]].to_numpy(), kind="stable")].reset_index(drop=True)
+    pd.testing.assert_frame_equal(extras[1], expected, check_exact=True)
+    assert spill_file(extras[1]["length_m"].to_numpy()) is not None
 
 
 def test_tiles_that_change_some_input_columns_join_as_before(district):
