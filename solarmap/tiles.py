@@ -4,7 +4,10 @@ A tile's *core* are the buildings it assesses; its *halo* are the other building
 core: an obstacle of height h reaches (h − z_min) / tan(min_sun_elevation) metres (at most the search radius), so
 it joins a tile when its footprint lies that close to the tile's bounding box. With that rule a roof's horizon
 sees exactly the obstacles it would see in one whole-city pass, so per-roof results do not depend on the tiling.
-Memory is bounded by the largest tile (its horizons and hourly arrays), not by the city.
+A tile's working arrays (its horizons and hourly blocks) go when it is done; what it gives back waits for the
+other tiles, its hourly profiles and stored shade handed on at once and its columns of numbers in memory-mapped
+files with a spill folder (:mod:`solarmap.spill`), so what grows with the city in memory is its rows' text and
+shapes.
 
 Two engines run the same per-tile function (:func:`solarmap.assessment.assess_tile`, passed in): ``local`` runs the tiles one after another in this process; ``dask`` runs
 them on a Dask cluster (a LocalCluster of N workers, or any scheduler by address), with the tiles taken from

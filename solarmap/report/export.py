@@ -55,10 +55,13 @@ def write_roofs_csv(roofs: pd.DataFrame, path: Path, *, chinese_headers: bool = 
 
 
 def candidates_table(roofs: pd.DataFrame) -> pd.DataFrame:
-    """The ranked roofs: suitable, assessed, without PV, in the policy stage's ``candidate_rank`` order."""
-    pool = roofs[roofs["candidate_rank"].notna()].sort_values(["candidate_rank", "building_id"])
-    cols = [c for c in CANDIDATE_COLUMNS if c in pool.columns]
-    cols += [c for c in pool.columns if c.startswith("policy_") and c not in cols]
+    """The ranked roofs: suitable, assessed, without PV, in the policy stage's ``candidate_rank`` order. Only the
+    table's columns are taken from the roofs (a city's candidates are most of its roofs: copying their every
+    column first held the roof table about twice)."""
+    cols = [c for c in CANDIDATE_COLUMNS if c in roofs.columns]
+    cols += [c for c in roofs.columns if c.startswith("policy_") and c not in cols]
+    keys = ["candidate_rank", "building_id"]
+    pool = roofs.loc[roofs["candidate_rank"].notna().to_numpy(), list(dict.fromkeys(cols + keys))].sort_values(keys)
     return pool[cols]
 
 
