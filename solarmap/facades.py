@@ -320,20 +320,33 @@ def vertical_sky_view_factor(horizon_deg: np.ndarray, normal_azimuth_deg: np.nda
 
 @numba.njit(parallel=True, cache=True)
 def _vertical_svf(horizon_deg, normal_deg, centres):  # pragma: no cover - compiled
-    """:func:`vertical_sky_view_factor` per point: only the front half-space's sectors (cosine weight > 0)."""
-    out = np.empty(horizon_deg.shape[0])
+    """:func:`vertical_sky_view_factor` per point: only the front half-space's sectors (cosine weight > 0).
+    Blocks of rows on threads; a wall's points come together, so the sectors' weights are computed once per run
+    of one normal, and an open sector (horizon 0) adds w · π/4, its term's exact value, without the sine."""
+    n, n_sec = horizon_deg.shape
+    out = np.empty(n)
     rad = math.pi / 180.0
-    for i in numba.prange(horizon_deg.shape[0]):
-        num = 0.0
-        den = 0.0
-        for s in range(len(centres)):
-            w = math.cos((centres[s] - normal_deg[i]) * rad)
-            if w <= 0.0:
-                continue
-            hz = min(max(float(horizon_deg[i, s]), 0.0), 90.0) * rad
-            num += w * (math.pi / 4 - hz / 2 - math.sin(2 * hz) / 4)
-            den += w
-        out[i] = num / (math.pi / 4 * den)
+    block = 1024
+    for b in numba.prange((n + block - 1) // block):
+        w = np.empty(n_sec)
+        last = math.nan
+        for i in range(b * block, min(n, (b + 1) * block)):
+            if normal_deg[i] != last:
+                last = normal_deg[i]
+                for s in range(n_sec):
+                    w[s] = math.cos((centres[s] - last) * rad)
+            num = 0.0
+            den = 0.0
+            for s in range(n_sec):
+                if w[s] <= 0.0:
+                    continue
+                hz = min(max(float(horizon_deg[i, s]), 0.0), 90.0) * rad
+                if hz == 0.0:
+                    num += w[s] * (math.pi / 4 - 0.0 - 0.0)
+                else:
+                    num += w[s] * (math.pi / 4 - hz / 2 - math.sin(2 * hz) / 4)
+                den += w[s]
+            out[i] = num / (math.pi / 4 * den)
     return out
 
 

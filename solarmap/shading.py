@@ -4,9 +4,9 @@ For sample points on each target roof, a horizon profile holds, per azimuth sect
 highest obstruction. It is computed exactly from the obstacles' wall segments: for every (point, wall) pair within
 reach, the wall's angular interval is cut at each sector's centre ray (and at the wall's two ends, so that a narrow
 far building is never missed), the ray-wall distance gives the elevation ``atan((h_obstacle − z_point) / d)``, and
-the highest per sector wins. Pairs of (roof, obstacle) come from an STRtree query of each obstacle's reach — the
-distance beyond which it stands lower than ``min_sun_elevation_deg`` above the roof — so nothing is all-pairs; the
-per-wall arithmetic is one compiled numba kernel, threaded over roofs.
+the highest per sector wins. Pairs of (roof, obstacle) come from each obstacle's reach — the distance beyond which
+it stands lower than ``min_sun_elevation_deg`` above the roof — laid on a grid of cells, so nothing is all-pairs;
+the pair search and the per-wall arithmetic are compiled numba kernels, threaded over roofs.
 
 From the profile: the sky-view factor of each point (cosine-weighted, for isotropic sky radiance:
 ``SVF = mean_k cos²(h_k)``) and, per hour, whether the sun stands above the point's horizon in its sector. A roof's
@@ -194,7 +194,8 @@ def horizon_profiles(
     ``plane_tolerance_m``: the wall itself, a neighbour's wall in line with it), are skipped, so the building's
     own walls count only where they stand in front (an L-shape's other wing, a courtyard's far side). Returns an
     array (P, 360/Δ), 0 where nothing rises above the point. ``occlusion=False`` evaluates every obstacle even
-    where nearer ones hide it (the same result, slower: for tests and benchmarks).
+    where nearer ones hide it, and tests every point of a wall's group against an obstacle lying behind the
+    wall's plane for the whole group (the same result, slower: for tests and benchmarks).
     """
     n_sec = int(round(360.0 / sector_deg))
     delta = 360.0 / n_sec
@@ -229,9 +230,15 @@ def horizon_profiles(
     tan_min = math.tan(math.radians(min_sun_elevation_deg))
     reach = np.clip((heights - float(gz.min())) / tan_min, 0.0, max_radius_m)
     ob_bounds = shapely.bounds(obstacles[obs_idx])
-    boxes = shapely.box(ob_bounds[:, 0] - reach, ob_bounds[:, 1] - reach, ob_bounds[:, 2] + reach, ob_bounds[:, 3] + reach)
-    tree = shapely.STRtree(boxes)
-    group_boxes = shapely.box(gx0, gy0, gx1, gy1)
+    # the obstacles' reach boxes (the box grown by the farthest its shadow can fall) on a grid over the groups
+    rx0, ry0 = ob_bounds[:, 0] - reach, ob_bounds[:, 1] - reach
+    rx1, ry1 = ob_bounds[:, 2] + reach, ob_bounds[:, 3] + reach
+    x0, y0 = float(gx0.min()), float(gy0.min())
+    extent = max(float(gx1.max()) - x0, float(gy1.max()) - y0)
+    cell = max(_GRID_CELL_M, extent / _GRID_MAX_CELLS)
+    nx = int((float(gx1.max()) - x0) // cell) + 1
+    ny = int((float(gy1.max()) - y0) // cell) + 1
+    grid = _reach_grid(rx0, ry0, rx1, ry1, x0, y0, cell, nx, ny)
     centres = np.radians((np.arange(n_sec) + 0.5) * delta)
     sin_c, cos_c = np.sin(centres), np.cos(centres)
     tan_horizon = np.zeros((P, n_sec), dtype=np.float32)  # tan(elevation): same order, no arctan per sample
@@ -243,21 +250,27 @@ def horizon_profiles(
     else:
         pnx = np.ascontiguousarray(point_normal[:, 0], dtype=np.float64)
         pny = np.ascontiguousarray(point_normal[:, 1], dtype=np.float64)
+    # a group whose points share one wall normal n: the least p·n of its points, so that an obstacle lying behind
+    # the wall's plane for every point (the kernel's own test, per point) is dropped with the pair, once
+    g_nx, g_ny = pnx[g_start], pny[g_start]
+    one_normal = (np.maximum.reduceat(np.abs(pnx - g_nx.repeat(g_count)), g_start) == 0.0) & (
+        np.maximum.reduceat(np.abs(pny - g_ny.repeat(g_count)), g_start) == 0.0) & ((g_nx != 0.0) | (g_ny != 0.0))
+    g_nx, g_ny = np.where(one_normal, g_nx, 0.0), np.where(one_normal, g_ny, 0.0)
+    g_pn = np.minimum.reduceat(px * g_nx.repeat(g_count) + py * g_ny.repeat(g_count), g_start)
+    if not occlusion:  # every obstacle evaluated: the kernel's own test per point only
+        g_nx, g_ny = np.zeros_like(g_nx), np.zeros_like(g_ny)
     wall_args = (walls.a[:, 0].copy(), walls.a[:, 1].copy(), walls.b[:, 0].copy(), walls.b[:, 1].copy(),
                  walls.start.astype(np.int64), walls.count.astype(np.int64))
     g_start64, g_count64 = g_start.astype(np.int64), g_count.astype(np.int64)
     step = 4000
     for g_lo in range(0, len(g_start), step):  # group blocks bound the pair arrays' memory
-        grp, ob = tree.query(group_boxes[g_lo : g_lo + step])  # grouped by group: the tree answers in input order
-        if len(ob) == 0:
-            continue
-        grp = (grp + g_lo).astype(np.int64)
-        ob = ob.astype(np.int64)
-        # keep the pairs whose obstacle can rise above the group's lowest point (by the box-to-box distance, a
+        # the pairs whose obstacle can rise above the group's lowest point (by the box-to-box distance, a
         # lower bound of every point-to-wall distance), nearest first within each group
-        run_start, run_end = _select_pairs(grp, ob, ob_bounds, gx0, gx1, gy0, gy1, gz, g_own.astype(np.int64),
-                                           heights, tan_min, float(max_radius_m))
-        if len(run_start) == 0:
+        run_start, run_end, grp, ob = _group_pairs(
+            g_lo, min(g_lo + step, len(g_start)), gx0, gx1, gy0, gy1, x0, y0, cell, nx, ny, *grid,
+            rx0, ry0, rx1, ry1, ob_bounds, gz, g_own.astype(np.int64), heights, tan_min, float(max_radius_m),
+            g_nx, g_ny, g_pn, float(plane_tolerance_m))
+        if len(ob) == 0:
             continue
         _horizon_kernel(run_start, run_end, grp, ob, g_start64, g_count64, px, py, pz,
                         pnx, pny, float(plane_tolerance_m), *wall_args, heights, n_sec, delta, sin_c, cos_c,
@@ -284,38 +297,115 @@ def by_rows(func, n: int, *, block: int = 20000, threads: int | None = None) -> 
             pass
 
 
+#: the pair search's grid: cells of this size [m], at most this many along a side (coarser for a larger extent)
+_GRID_CELL_M = 100.0
+_GRID_MAX_CELLS = 2048
+
+
+@numba.njit(cache=True)
+def _cells(lo, hi, origin, cell, n):  # pragma: no cover - compiled
+    """The grid cells [a, b] that the interval [lo, hi] covers (a > b: none); floor is monotonic, so two
+    intervals that meet have ranges that meet."""
+    a = max(int(math.floor((lo - origin) / cell)), 0)
+    b = min(int(math.floor((hi - origin) / cell)), n - 1)
+    return a, b
+
+
+@numba.njit(cache=True)
+def _reach_grid(rx0, ry0, rx1, ry1, x0, y0, cell, nx, ny):  # pragma: no cover - compiled
+    """Each grid cell's obstacles (those whose reach box covers it), as CSR (``start``, ``entries``), and each
+    obstacle's first cell (``first_i``, ``first_j``)."""
+    n = len(rx0)
+    first_i = np.empty(n, dtype=np.int64)
+    first_j = np.empty(n, dtype=np.int64)
+    count = np.zeros(nx * ny + 1, dtype=np.int64)
+    for o in range(n):
+        a, b = _cells(rx0[o], rx1[o], x0, cell, nx)
+        c, d = _cells(ry0[o], ry1[o], y0, cell, ny)
+        first_i[o], first_j[o] = a, c
+        for i in range(a, b + 1):
+            for j in range(c, d + 1):
+                count[i * ny + j + 1] += 1
+    start = np.cumsum(count)
+    fill = start[:-1].copy()
+    entries = np.empty(start[-1], dtype=np.int64)
+    for o in range(n):
+        a, b = _cells(rx0[o], rx1[o], x0, cell, nx)
+        c, d = _cells(ry0[o], ry1[o], y0, cell, ny)
+        for i in range(a, b + 1):
+            for j in range(c, d + 1):
+                entries[fill[i * ny + j]] = o
+                fill[i * ny + j] += 1
+    return start, entries, first_i, first_j
+
+
 @numba.njit(parallel=True, cache=True)
-def _select_pairs(grp, ob, ob_bounds, gx0, gx1, gy0, gy1, gz, g_own, heights, tan_min, max_radius):  # pragma: no cover - compiled
-    """Filter (group, obstacle) pairs sorted by group in place: keep those whose obstacle rises above the group's
+def _group_pairs(g_lo, g_hi, gx0, gx1, gy0, gy1, x0, y0, cell, nx, ny, start, entries, first_i, first_j,
+                 rx0, ry0, rx1, ry1, ob_bounds, gz, g_own, heights, tan_min, max_radius, g_nx, g_ny, g_pn,
+                 plane_tol):  # pragma: no cover - compiled
+    """The (group, obstacle) pairs of groups [g_lo, g_hi): the obstacles whose reach box meets the group's box
+    (an STRtree query's answer, found through the grid's cells) and whose obstacle rises above the group's
     lowest point by more than tan(min elevation) × their box-to-box distance, within ``max_radius``, not the
-    group's own building; within each group, nearest first. Returns the kept runs' [start, end) per group
-    (``grp`` and ``ob`` are reordered so each run is contiguous)."""
-    n = len(grp)
-    starts = np.flatnonzero(np.concatenate((np.ones(1, dtype=np.bool_), grp[1:] != grp[:-1]))) if n else np.zeros(0, dtype=np.int64)
-    ends = np.empty(len(starts), dtype=np.int64)
-    for r in numba.prange(len(starts)):
-        lo = starts[r]
-        hi = starts[r + 1] if r + 1 < len(starts) else n
-        g = grp[lo]
-        m = hi - lo
-        d = np.empty(m)
-        keep = np.empty(m, dtype=np.int64)
-        c = 0
-        for k in range(lo, hi):
-            o = ob[k]
-            dx = max(ob_bounds[o, 0] - gx1[g], gx0[g] - ob_bounds[o, 2], 0.0)
-            dy = max(ob_bounds[o, 1] - gy1[g], gy0[g] - ob_bounds[o, 3], 0.0)
-            dist = math.hypot(dx, dy)
-            rise = heights[o] - gz[g]
-            if rise > 0 and dist * tan_min <= rise and dist <= max_radius and g_own[g] != o:
-                d[c] = dist
-                keep[c] = o
-                c += 1
-        order = np.argsort(d[:c], kind="mergesort")
-        for j in range(c):
-            ob[lo + j] = keep[order[j]]
-        ends[r] = lo + c
-    return starts, ends
+    group's own building, and (for a group on one wall, normal (g_nx, g_ny), least p·n of its points ``g_pn``)
+    not wholly behind the wall's plane for all its points; within each group, nearest first. Returns each
+    group's run [start, end) and the pairs' group and obstacle.
+
+    Behind the plane: the kernel skips the obstacle for point p when max over the box's corners of (c − p)·n
+    ≤ ``plane_tol``; the largest of that over the group is max_c c·n − g_pn, so when it lies 1e-6 m (far above
+    the rounding of metre coordinates) below the tolerance every point would skip it. An obstacle covering
+    several of the group's cells is taken in the first of them only."""
+    m = g_hi - g_lo
+    bound = np.zeros(m + 1, dtype=np.int64)
+    for r in numba.prange(m):
+        g = g_lo + r
+        a, b = _cells(gx0[g], gx1[g], x0, cell, nx)
+        c, d = _cells(gy0[g], gy1[g], y0, cell, ny)
+        total = 0
+        for i in range(a, b + 1):
+            for j in range(c, d + 1):
+                total += start[i * ny + j + 1] - start[i * ny + j]
+        bound[r + 1] = total
+    offset = np.cumsum(bound)
+    grp = np.empty(offset[-1], dtype=np.int64)
+    ob = np.empty(offset[-1], dtype=np.int64)
+    run_start = offset[:-1].copy()
+    run_end = offset[:-1].copy()
+    for r in numba.prange(m):
+        g = g_lo + r
+        lo = offset[r]
+        d = np.empty(bound[r + 1])
+        keep = np.empty(bound[r + 1], dtype=np.int64)
+        a, b = _cells(gx0[g], gx1[g], x0, cell, nx)
+        c0, c1 = _cells(gy0[g], gy1[g], y0, cell, ny)
+        nx_g, ny_g = g_nx[g], g_ny[g]
+        kept = 0
+        for i in range(a, b + 1):
+            for j in range(c0, c1 + 1):
+                for e in range(start[i * ny + j], start[i * ny + j + 1]):
+                    o = entries[e]
+                    if i != max(a, first_i[o]) or j != max(c0, first_j[o]):
+                        continue  # met in an earlier cell of this group
+                    if rx0[o] > gx1[g] or rx1[o] < gx0[g] or ry0[o] > gy1[g] or ry1[o] < gy0[g]:
+                        continue
+                    if nx_g != 0.0 or ny_g != 0.0:
+                        front = (max(ob_bounds[o, 0] * nx_g, ob_bounds[o, 2] * nx_g)
+                                 + max(ob_bounds[o, 1] * ny_g, ob_bounds[o, 3] * ny_g) - g_pn[g])
+                        if front + 1e-6 <= plane_tol:
+                            continue
+                    dx = max(ob_bounds[o, 0] - gx1[g], gx0[g] - ob_bounds[o, 2], 0.0)
+                    dy = max(ob_bounds[o, 1] - gy1[g], gy0[g] - ob_bounds[o, 3], 0.0)
+                    dist = math.hypot(dx, dy)
+                    rise = heights[o] - gz[g]
+                    if rise > 0 and dist * tan_min <= rise and dist <= max_radius and g_own[g] != o:
+                        d[kept] = dist
+                        keep[kept] = o
+                        kept += 1
+        order = np.argsort(d[:kept], kind="mergesort")
+        for k in range(kept):
+            ob[lo + k] = keep[order[k]]
+            grp[lo + k] = g
+        run_end[r] = lo + kept
+    return run_start, run_end, grp, ob
 
 
 @numba.njit(parallel=True, cache=True)
@@ -378,11 +468,16 @@ def _horizon_kernel(run_start, run_end, pair_group, pair_obs, g_start, g_count, 
                         tmax = rise / dbox * (1.0 + 1e-6)
                         hidden = True
                         for kk in range(s_lo, s_hi + 1):
-                            if tan_h[p, kk % n_sec] < tmax:
+                            s = kk + n_sec if kk < 0 else (kk - n_sec if kk >= n_sec else kk)
+                            if tan_h[p, s] < tmax:
                                 hidden = False
                                 break
                         if hidden:
                             continue
+                # a wall's end b is the next wall's start a (one ring): its azimuth and distance are kept for it
+                prev_bx = math.nan
+                prev_by = math.nan
+                prev_az = 0.0
                 for w in range(w_start[o], w_start[o] + w_count[o]):
                     ax = ax_[w] - x
                     ay = ay_[w] - y
@@ -396,23 +491,42 @@ def _horizon_kernel(run_start, run_end, pair_group, pair_obs, g_start, g_count, 
                     # back-face culling: the point must lie right of (outside) the wall; walls behind are farther
                     if ex * (-ay) - ey * (-ax) > 0.0:
                         continue
-                    az_a = math.atan2(ax, ay) * deg % 360.0
-                    az_b = math.atan2(bx, by) * deg % 360.0
-                    t = rise / max(math.sqrt(ax * ax + ay * ay), 1e-6)
-                    s = min(int(az_a / delta), n_sec - 1)
-                    if t > tan_h[p, s]:
-                        tan_h[p, s] = t
+                    # azimuths in [0, 360): x + 360 for x < 0 is Python's x % 360 for x in (-180, 180]
+                    if ax == prev_bx and ay == prev_by:
+                        az_a = prev_az  # the previous wall's end, already entered
+                    else:
+                        az_a = math.atan2(ax, ay) * deg
+                        if az_a < 0.0:
+                            az_a += 360.0
+                        t = rise / max(math.sqrt(ax * ax + ay * ay), 1e-6)
+                        s = min(int(az_a / delta), n_sec - 1)
+                        if t > tan_h[p, s]:
+                            tan_h[p, s] = t
+                    az_b = math.atan2(bx, by) * deg
+                    if az_b < 0.0:
+                        az_b += 360.0
                     t = rise / max(math.sqrt(bx * bx + by * by), 1e-6)
                     s = min(int(az_b / delta), n_sec - 1)
                     if t > tan_h[p, s]:
                         tan_h[p, s] = t
-                    width = (az_b - az_a + 180.0) % 360.0 - 180.0
+                    prev_bx, prev_by, prev_az = bx, by, az_b
+                    # (az_b − az_a + 180) mod 360 − 180, the argument in (−180, 540): Python's modulo by cases
+                    width = az_b - az_a + 180.0
+                    if width < 0.0:
+                        width += 360.0
+                    elif width >= 360.0:
+                        width -= 360.0
+                    width -= 180.0
                     start = az_a if width >= 0 else az_a + width
                     k0 = math.ceil(start / delta - 0.5)
                     k1 = math.floor((start + abs(width)) / delta - 0.5)
                     num = ax * ey - ay * ex
                     for kk in range(k0, k1 + 1):
-                        s = kk % n_sec
+                        s = kk
+                        if s < 0:
+                            s += n_sec
+                        elif s >= n_sec:
+                            s -= n_sec
                         den = sin_c[s] * ey - cos_c[s] * ex
                         if den == 0.0:
                             continue
@@ -496,9 +610,23 @@ def _visible_share_kernel(horizon, first, count, order, sector_start, elevation)
     for i in numba.prange(len(first)):
         n = count[i]
         buf = np.empty(n, dtype=horizon.dtype)
+        share = np.empty(n + 1)  # k / n, once per roof
+        for k in range(n + 1):
+            share[k] = k / n
         for s in range(n_sec):
             lo, hi = sector_start[s], sector_start[s + 1]
             if lo == hi:
+                continue
+            top = bottom = horizon[first[i], s]
+            for j in range(1, n):
+                v = horizon[first[i] + j, s]
+                top = max(top, v)
+                bottom = min(bottom, v)
+            if top < elevation[order[lo]] or bottom >= elevation[order[hi - 1]]:
+                # every point below the sector's lowest sun (all lit), or none below its highest (all shaded)
+                full = share[n] if top < elevation[order[lo]] else share[0]
+                for q in range(lo, hi):
+                    out[i, order[q]] = full
                 continue
             for j in range(n):  # the points' horizons in this sector, insertion-sorted (a roof has a few dozen)
                 v = horizon[first[i] + j, s]
@@ -513,7 +641,7 @@ def _visible_share_kernel(horizon, first, count, order, sector_start, elevation)
                 e = elevation[t]
                 while lit < n and buf[lit] < e:
                     lit += 1
-                out[i, t] = lit / n
+                out[i, t] = share[lit]
     return out
 
 

@@ -181,23 +181,28 @@ def shaded_ac_per_kwp(plane: PlaneIrradiance, visible: np.ndarray, svf: np.ndarr
 ETA_INV_REF = 0.9637
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(parallel=True, cache=True, error_model="numpy")
 def _shaded_chain(visible, svf, direct0, circ0, iso_hor0, ground0, iam, temp_air, wind_factor, delta_t, pdc0, gamma,
                   keep, inv_pdc0, eta_nom):  # pragma: no cover - compiled
-    """:func:`ac_per_kwp` after the shade factors, element by element, in pvlib's order of operations."""
+    """:func:`ac_per_kwp` after the shade factors, element by element, in pvlib's order of operations.
+
+    The hours' loop carries no sum and raises nothing (numpy's error model: IEEE division, the same values), so
+    the compiler runs it on SIMD lanes, the same operations on several hours at once; the plane-of-array sum,
+    whose order of additions is kept, is a second loop over the row."""
     n, h = visible.shape
     ac = np.empty((n, h))
     poa_sum = np.zeros(n)
     pac0 = eta_nom * inv_pdc0
     scale = eta_nom / ETA_INV_REF
     for i in numba.prange(n):
-        total = 0.0
+        s = svf[i]
+        row = ac[i]
+        vis = visible[i]
         for t in range(h):
-            v = visible[i, t]
+            v = vis[t]
             direct = direct0[t] * v
-            diff = circ0[t] * v + iso_hor0[t] * svf[i] + ground0[t]
+            diff = circ0[t] * v + iso_hor0[t] * s + ground0[t]
             poa = direct + diff
-            total += poa
             effective = direct * iam[t] + diff
             temp_cell = (poa * wind_factor[t] + temp_air[t]) + (poa / 1000.0) * delta_t  # sapm_cell
             dc = (effective * 0.001 * pdc0 * (1 + gamma * (temp_cell - 25.0))) * keep  # pvwatts_dc, losses
@@ -206,7 +211,11 @@ def _shaded_chain(visible, svf, direct0, circ0, iso_hor0, ground0, iam, temp_air
             p = scale * (-0.0162 * zeta - inv + 0.9858) * dc  # inverter.pvwatts
             p = min(pac0, p)
             p = max(0.0, p)
-            ac[i, t] = p if p == p else 0.0
+            row[t] = p if p == p else 0.0
+        total = 0.0
+        for t in range(h):
+            v = vis[t]
+            total += direct0[t] * v + (circ0[t] * v + iso_hor0[t] * s + ground0[t])
         poa_sum[i] = total
     return ac, poa_sum
 
