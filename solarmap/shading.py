@@ -233,11 +233,14 @@ def horizon_profiles(
     # the obstacles' reach boxes (the box grown by the farthest its shadow can fall) on a grid over the groups
     rx0, ry0 = ob_bounds[:, 0] - reach, ob_bounds[:, 1] - reach
     rx1, ry1 = ob_bounds[:, 2] + reach, ob_bounds[:, 3] + reach
-    x0, y0 = float(gx0.min()), float(gy0.min())
-    extent = max(float(gx1.max()) - x0, float(gy1.max()) - y0)
-    cell = max(_GRID_CELL_M, extent / _GRID_MAX_CELLS)
-    nx = int((float(gx1.max()) - x0) // cell) + 1
-    ny = int((float(gy1.max()) - y0) // cell) + 1
+    finite = np.isfinite(gx0) & np.isfinite(gx1) & np.isfinite(gy0) & np.isfinite(gy1)  # others: no pairs
+    if not finite.any():
+        return np.zeros((P, n_sec), dtype=np.float32)
+    x0, y0 = float(gx0[finite].min()), float(gy0[finite].min())
+    x1, y1 = float(gx1[finite].max()), float(gy1[finite].max())
+    cell = max(_GRID_CELL_M, max(x1 - x0, y1 - y0) / _GRID_MAX_CELLS)
+    nx = int((x1 - x0) // cell) + 1
+    ny = int((y1 - y0) // cell) + 1
     grid = _reach_grid(rx0, ry0, rx1, ry1, x0, y0, cell, nx, ny)
     centres = np.radians((np.arange(n_sec) + 0.5) * delta)
     sin_c, cos_c = np.sin(centres), np.cos(centres)
@@ -358,6 +361,8 @@ def _group_pairs(g_lo, g_hi, gx0, gx1, gy0, gy1, x0, y0, cell, nx, ny, start, en
     bound = np.zeros(m + 1, dtype=np.int64)
     for r in numba.prange(m):
         g = g_lo + r
+        if not (math.isfinite(gx0[g]) and math.isfinite(gx1[g]) and math.isfinite(gy0[g]) and math.isfinite(gy1[g])):
+            continue  # bound 0: no pairs (as the tree answered nothing for such a box)
         a, b = _cells(gx0[g], gx1[g], x0, cell, nx)
         c, d = _cells(gy0[g], gy1[g], y0, cell, ny)
         total = 0
@@ -375,6 +380,8 @@ def _group_pairs(g_lo, g_hi, gx0, gx1, gy0, gy1, x0, y0, cell, nx, ny, start, en
         lo = offset[r]
         d = np.empty(bound[r + 1])
         keep = np.empty(bound[r + 1], dtype=np.int64)
+        if bound[r + 1] == 0:
+            continue
         a, b = _cells(gx0[g], gx1[g], x0, cell, nx)
         c0, c1 = _cells(gy0[g], gy1[g], y0, cell, ny)
         nx_g, ny_g = g_nx[g], g_ny[g]
