@@ -599,7 +599,7 @@ def iter_store_ac(store: ShadeStore, weather: Weather, sun: Sun, cfg: PVConfig, 
             chunk = idx[start : start + step]
             visible = store.sun_visible(chunk, sun_az, sun_el)
             store.release_pages()  # a spilled store's pages read for this chunk: not held to the end
-            ac, _ = shaded_ac_per_kwp(plane, visible, store.sky_view(chunk)[:, None], temp_air, wind, cfg)
+            ac = shaded_ac_per_kwp(plane, visible, store.sky_view(chunk)[:, None], temp_air, wind, cfg)[0]
             yield chunk, ac
 
 

@@ -799,8 +799,10 @@ class _PipelineShade:
 
     def sun_visible(self, roofs, sun_azimuth, sun_elevation):
         t = self.map[roofs]
-        out = np.ones((len(roofs), len(sun_azimuth)))
         has = t >= 0
+        if has.all():  # every roof shaded, the usual case: the share as it is, no second (roofs × hours) array
+            return self.shade.sun_visible(t, sun_azimuth, sun_elevation)
+        out = np.ones((len(roofs), len(sun_azimuth)))
         if has.any():
             out[has] = self.shade.sun_visible(t[has], sun_azimuth, sun_elevation)
         return out

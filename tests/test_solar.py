@@ -126,11 +126,27 @@ def test_fused_shaded_chain_equals_the_pvlib_functions():
         svf = rng.random((37, 1))
         temp = w.data["temp_air"].to_numpy()[hours]
         wind = w.data["wind_speed"].to_numpy()[hours]
-        ac, poa_wh = shaded_ac_per_kwp(plane, visible, svf, temp, wind, cfg)
+        month = w.data.index.month.to_numpy()[hours] - 1
+        ac, poa_wh, ac_month = shaded_ac_per_kwp(plane, visible, svf, temp, wind, cfg, month)
+        assert shaded_ac_per_kwp(plane, visible, svf, temp, wind, cfg)[2].shape == (37, 1)
         direct = plane.poa_direct * visible
         diff = plane.sky_circumsolar * visible + (plane.sky_isotropic + plane.sky_horizon) * svf + plane.ground
         ref = ac_per_kwp(direct, diff, direct + diff, plane.iam, temp, wind, cfg)
         assert ac.shape == ref.shape
         np.testing.assert_allclose(ac, ref, rtol=1e-12, atol=1e-9)
         np.testing.assert_allclose(poa_wh, (direct + diff).sum(axis=1), rtol=1e-12)
+        # the monthly sums: one sequential sum per month against numpy's (pairwise) sums of the same hours; a
+        # hour put in the wrong month moves ~1e-3 of a month's energy, far above the summation orders' 1e-12
+        onehot = np.eye(12)[month]
+        np.testing.assert_allclose(ac_month, ref @ onehot, rtol=1e-12)
+        np.testing.assert_allclose(ac_month.sum(axis=1), ref.sum(axis=1), rtol=1e-12)
+        np.testing.assert_allclose(shaded_ac_per_kwp(plane, visible, svf, temp, wind, cfg)[2][:, 0], ref.sum(axis=1),
+                                   rtol=1e-12)
+        # hours out of month order (a weather file's year starting in July) are summed into the right months
+        cut = len(hours) // 2
+        roll = np.r_[cut:len(hours), 0:cut]
+        plane_r = type(plane)(**{k: (v[roll] if isinstance(v, np.ndarray) and v.shape == (len(hours),) else v)
+                                 for k, v in vars(plane).items()})
+        _, _, rolled = shaded_ac_per_kwp(plane_r, visible[:, roll], svf, temp[roll], wind[roll], cfg, month[roll])
+        np.testing.assert_allclose(rolled, ac_month, rtol=1e-12)
         assert (ref == ref.max()).sum() > 0 and ref.min() == 0.0  # the clip and the zero power are exercised
