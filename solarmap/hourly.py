@@ -33,9 +33,11 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+import numba
 import numpy as np
 import pandas as pd
 
@@ -444,52 +446,111 @@ def sun_sector_range(sun: Sun, hours: np.ndarray, n_sectors: int) -> tuple[int, 
 
 
 def encode_horizons(horizon: np.ndarray, sector_lo: int, sector_hi: int, run_sector: np.ndarray,
-                    run_elevation: np.ndarray, *, offset: int = 0):
+                    run_elevation: np.ndarray, *, offset: int = 0, rows: np.ndarray | None = None):
     """uint8 horizons for sectors ``sector_lo … sector_hi`` that split every run sun position (``run_sector``,
     ``run_elevation`` [°], float32 as the visibility kernel compares them) exactly as the float32 ones do, and the
     exceptions ``(point, stored sector, exact value)`` where neither neighbouring step does. ``horizon``'s first
-    column is sector ``offset`` (0: all sectors; ``sector_lo``: already cut to the stored ones).
+    column is sector ``offset`` (0: all sectors; ``sector_lo``: already cut to the stored ones); ``rows``
+    (optional): the rows of ``horizon`` to encode, in this order (default all), without copying them out first.
 
     A point is in shade when ``elevation <= horizon``. Rounding ``h`` down to step ``q`` changes that only for a
     run elevation in ``(q, h]``, so a value whose step interval ``(q, q + 1]`` holds no run elevation of its sector
-    is done at once (a 256-bin table per sector); the others are checked one by one against the run's elevations."""
+    is done at once (a 256-bin table per sector); the others are checked one by one against the run's elevations
+    of their sector (sorted: three binary searches). Compiled, rows on threads; the exceptions of a row are
+    found again in a second pass, once their count is known."""
     width = sector_hi - sector_lo + 1
-    sub = np.ascontiguousarray(horizon[:, sector_lo - offset : sector_hi + 1 - offset], dtype=np.float32)
+    horizon = np.asarray(horizon)
+    if horizon.dtype != np.float32 or not horizon.flags.c_contiguous:
+        horizon = np.ascontiguousarray(horizon, dtype=np.float32)
+    rows = np.arange(len(horizon), dtype=np.int64) if rows is None else np.asarray(rows, dtype=np.int64)
     dec = np.arange(257).astype(np.float32) * HORIZON_STEP_DEG  # exactly as ShadeStore.horizons decodes
-    q = np.clip(np.floor(sub / HORIZON_STEP_DEG), 0, 255).astype(np.int16)
-    q -= dec[q] > sub  # the float division can land one step off: make dec[q] <= h < dec[q + 1]
-    q += (q < 255) & (dec[q + 1] <= sub)
     elev = np.asarray(run_elevation, dtype=np.float32)
     rel = np.asarray(run_sector, dtype=np.int64) - sector_lo
     ok = (rel >= 0) & (rel < width)
-    b = np.searchsorted(dec, elev[ok], side="left") - 1  # dec[b] < e <= dec[b + 1]
-    occupied = np.zeros((width, 257), dtype=bool)
+    e_rel, e_val = rel[ok], elev[ok]
+    b = np.searchsorted(dec, e_val, side="left") - 1  # dec[b] < e <= dec[b + 1]
+    occupied = np.zeros((width, 257), dtype=np.bool_)
     valid = (b >= 0) & (b < 256)
-    occupied[rel[ok][valid], b[valid]] = True
-    check = occupied[np.arange(width)[None, :], q] & (sub > 0)
-    exc_p, exc_s, exc_v = [], [], []
-    for k in np.flatnonzero(check.any(axis=0)):
-        rows = np.flatnonzero(check[:, k])
-        e = np.sort(elev[ok][rel[ok] == k])
-        h = sub[rows, k]
-        ql = q[rows, k]
-        qh = np.minimum(ql + 1, 255)
-        want = np.searchsorted(e, h, side="right")  # run hours in this sector where the point is in shade
-        ok_lo = np.searchsorted(e, dec[ql], side="right") == want
-        ok_hi = np.searchsorted(e, dec[qh], side="right") == want
-        up = ~ok_lo & ok_hi
-        q[rows[up], k] = qh[up]
-        bad = ~ok_lo & ~ok_hi
-        if bad.any():
-            exc_p.append(rows[bad])
-            exc_s.append(np.full(int(bad.sum()), k, dtype=np.int16))
-            exc_v.append(h[bad])
-    q = q.astype(np.uint8)
-    if exc_p:
-        p, s, v = np.concatenate(exc_p), np.concatenate(exc_s), np.concatenate(exc_v)
-        o = np.lexsort((s, p))
-        return q, p[o].astype(np.int64), s[o], v[o].astype(np.float32)
-    return q, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int16), np.zeros(0, dtype=np.float32)
+    occupied[e_rel[valid], b[valid]] = True
+    o = np.lexsort((e_val, e_rel))  # each stored sector's run elevations, sorted
+    e_sorted = np.ascontiguousarray(e_val[o])
+    e_start = np.searchsorted(e_rel[o], np.arange(width + 1)).astype(np.int64)
+    col0 = sector_lo - offset
+    q = np.empty((len(rows), width), dtype=np.uint8)
+    n_exc = np.zeros(len(rows), dtype=np.int64)
+    _encode_rows(horizon, rows, col0, dec, occupied, e_start, e_sorted, q, n_exc)
+    end = np.cumsum(n_exc)
+    p = np.empty(int(end[-1]) if len(end) else 0, dtype=np.int64)
+    s, v = np.empty(len(p), dtype=np.int16), np.empty(len(p), dtype=np.float32)
+    if len(p):
+        _encode_exceptions(horizon, rows, col0, dec, occupied, e_start, e_sorted, n_exc, end - n_exc, p, s, v)
+    return q, p, s, v
+
+
+@numba.njit(inline="always", cache=True)
+def _count_le(e, lo, hi, x):  # pragma: no cover - compiled
+    """How many of the sorted e[lo:hi] are <= x (numpy's searchsorted, side='right', from lo)."""
+    a, b = lo, hi
+    while a < b:
+        mid = (a + b) // 2
+        if e[mid] <= x:
+            a = mid + 1
+        else:
+            b = mid
+    return a - lo
+
+
+@numba.njit(inline="always", cache=True)
+def _encode_value(h, k, dec, occupied, e_start, e_sorted):  # pragma: no cover - compiled
+    """One float32 horizon value of stored sector k: its step, and whether it must be kept exactly."""
+    qq = math.floor(h / HORIZON_STEP_DEG)
+    qq = 0 if qq < 0 else (255 if qq > 255 else int(qq))
+    if dec[qq] > h:  # the float division can land one step off: make dec[q] <= h < dec[q + 1]
+        qq -= 1
+    if qq < 0:  # a negative horizon (none is made): what numpy's int16 −1 stored as uint8 gives
+        return 255, False
+    if qq < 255 and dec[qq + 1] <= h:
+        qq += 1
+    if not (h > 0 and occupied[k, qq]):
+        return qq, False
+    lo, hi = e_start[k], e_start[k + 1]
+    want = _count_le(e_sorted, lo, hi, h)  # run hours in this sector where the point is in shade
+    qh = min(qq + 1, 255)
+    if _count_le(e_sorted, lo, hi, dec[qq]) == want:
+        return qq, False
+    if _count_le(e_sorted, lo, hi, dec[qh]) == want:
+        return qh, False
+    return qq, True
+
+
+@numba.njit(parallel=True, cache=True)
+def _encode_rows(horizon, rows, col0, dec, occupied, e_start, e_sorted, q, n_exc):  # pragma: no cover - compiled
+    width = q.shape[1]
+    for i in numba.prange(len(rows)):
+        r = rows[i]
+        cnt = 0
+        for k in range(width):
+            qq, exact = _encode_value(horizon[r, col0 + k], k, dec, occupied, e_start, e_sorted)
+            q[i, k] = qq
+            cnt += exact
+        n_exc[i] = cnt
+
+
+@numba.njit(parallel=True, cache=True)
+def _encode_exceptions(horizon, rows, col0, dec, occupied, e_start, e_sorted, n_exc, first, p, s, v):  # pragma: no cover - compiled
+    width = occupied.shape[0]
+    for i in numba.prange(len(rows)):
+        if n_exc[i] == 0:
+            continue
+        r = rows[i]
+        at = first[i]
+        for k in range(width):
+            h = horizon[r, col0 + k]
+            if _encode_value(h, k, dec, occupied, e_start, e_sorted)[1]:
+                p[at] = i
+                s[at] = k
+                v[at] = h
+                at += 1
 
 
 def _make_store(*, row, building_id, subdistrict, category, tilt, azimuth, capacity, existing, suitable, plane,
@@ -508,11 +569,13 @@ def _make_store(*, row, building_id, subdistrict, category, tilt, azimuth, capac
         n_pts[has] = rs.points_per_roof[t[has]]
         starts = np.repeat(rs.first_point[t[has]], n_pts[has])
         pts = starts + np.arange(n_pts.sum()) - np.repeat(np.cumsum(n_pts[has]) - n_pts[has], n_pts[has])
-        horizon = np.take(rs.horizon[:, lo : hi + 1], pts, axis=0)  # only the sectors the store keeps
         point_svf = rs._svf_points[pts].astype(np.float32)
         svf[has] = rs.sky_view(t[has])
     sector = np.minimum((np.mod(sun.azimuth[hours], 360.0) / (360.0 / n_sectors)).astype(np.int64), n_sectors - 1)
-    q, ep, es, ev = encode_horizons(horizon, lo, hi, sector, sun.apparent_elevation[hours], offset=lo)
+    if rs is not None:  # the points' rows, only the sectors the store keeps
+        q, ep, es, ev = encode_horizons(rs.horizon, lo, hi, sector, sun.apparent_elevation[hours], rows=pts)
+    else:
+        q, ep, es, ev = encode_horizons(horizon, lo, hi, sector, sun.apparent_elevation[hours], offset=lo)
     return ShadeStore(
         row=np.asarray(row, dtype=np.int64), building_id=np.asarray(building_id, dtype=object),
         subdistrict=_shared(np.asarray(subdistrict, dtype=object)), category=_shared(np.asarray(category, dtype=object)),

@@ -318,3 +318,86 @@ def test_stores_of_tiles_concatenate_to_the_whole_store(dapuqiao_assessment):
     for f in ("row", "plane", "n_points", "capacity_kwp", "building_id", "horizon_q", "point_svf", "exc_point",
               "exc_sector", "exc_value"):
         assert np.array_equal(getattr(x, f), getattr(y, f)), f
+
+
+def _encode_reference(horizon: np.ndarray, sector_lo: int, sector_hi: int, run_sector: np.ndarray,
+                    run_elevation: np.ndarray, *, offset: int = 0):
+    """uint8 horizons for sectors ``sector_lo … sector_hi`` that split every run sun position (``run_sector``,
+    ``run_elevation`` [°], float32 as the visibility kernel compares them) exactly as the float32 ones do, and the
+    exceptions ``(point, stored sector, exact value)`` where neither neighbouring step does. ``horizon``'s first
+    column is sector ``offset`` (0: all sectors; ``sector_lo``: already cut to the stored ones).
+
+    A point is in shade when ``elevation <= horizon``. Rounding ``h`` down to step ``q`` changes that only for a
+    run elevation in ``(q, h]``, so a value whose step interval ``(q, q + 1]`` holds no run elevation of its sector
+    is done at once (a 256-bin table per sector); the others are checked one by one against the run's elevations."""
+    width = sector_hi - sector_lo + 1
+    sub = np.ascontiguousarray(horizon[:, sector_lo - offset : sector_hi + 1 - offset], dtype=np.float32)
+    dec = np.arange(257).astype(np.float32) * hourly.HORIZON_STEP_DEG  # exactly as ShadeStore.horizons decodes
+    q = np.clip(np.floor(sub / hourly.HORIZON_STEP_DEG), 0, 255).astype(np.int16)
+    q -= dec[q] > sub  # the float division can land one step off: make dec[q] <= h < dec[q + 1]
+    q += (q < 255) & (dec[q + 1] <= sub)
+    elev = np.asarray(run_elevation, dtype=np.float32)
+    rel = np.asarray(run_sector, dtype=np.int64) - sector_lo
+    ok = (rel >= 0) & (rel < width)
+    b = np.searchsorted(dec, elev[ok], side="left") - 1  # dec[b] < e <= dec[b + 1]
+    occupied = np.zeros((width, 257), dtype=bool)
+    valid = (b >= 0) & (b < 256)
+    occupied[rel[ok][valid], b[valid]] = True
+    check = occupied[np.arange(width)[None, :], q] & (sub > 0)
+    exc_p, exc_s, exc_v = [], [], []
+    for k in np.flatnonzero(check.any(axis=0)):
+        rows = np.flatnonzero(check[:, k])
+        e = np.sort(elev[ok][rel[ok] == k])
+        h = sub[rows, k]
+        ql = q[rows, k]
+        qh = np.minimum(ql + 1, 255)
+        want = np.searchsorted(e, h, side="right")  # run hours in this sector where the point is in shade
+        ok_lo = np.searchsorted(e, dec[ql], side="right") == want
+        ok_hi = np.searchsorted(e, dec[qh], side="right") == want
+        up = ~ok_lo & ok_hi
+        q[rows[up], k] = qh[up]
+        bad = ~ok_lo & ~ok_hi
+        if bad.any():
+            exc_p.append(rows[bad])
+            exc_s.append(np.full(int(bad.sum()), k, dtype=np.int16))
+            exc_v.append(h[bad])
+    q = q.astype(np.uint8)
+    if exc_p:
+        p, s, v = np.concatenate(exc_p), np.concatenate(exc_s), np.concatenate(exc_v)
+        o = np.lexsort((s, p))
+        return q, p[o].astype(np.int64), s[o], v[o].astype(np.float32)
+    return q, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int16), np.zeros(0, dtype=np.float32)
+
+
+
+def test_compiled_horizon_encoding_equals_the_numpy_one():
+    """The compiled encoding against the numpy one it replaced (kept above as the reference): the same steps,
+    the same exceptions in the same (point, sector) order, on values made to be hard: on the steps, a float32 ulp
+    either side of them and of the run's sun elevations, zero, and at the top of the scale."""
+    from solarmap.sources.weather import read_embedded
+
+    w = read_embedded()
+    sun = sun_positions(w)
+    hours = daylight_hours(w, sun)
+    n_sec = 180
+    sector = np.minimum((np.mod(sun.azimuth[hours], 360.0) / 2.0).astype(np.int64), n_sec - 1)
+    elev = sun.apparent_elevation[hours].astype(np.float32)
+    lo, hi = hourly.sun_sector_range(sun, hours, n_sec)
+    rng = np.random.default_rng(11)
+    steps = np.arange(257).astype(np.float32) * hourly.HORIZON_STEP_DEG
+    pool = np.concatenate([steps, np.nextafter(steps, np.float32(0)), np.nextafter(steps, np.float32(99)), elev,
+                           np.nextafter(elev, np.float32(0)), np.nextafter(elev, np.float32(99)),
+                           np.float32([0, 89.99, 90.0]), rng.uniform(0, 90, 5000).astype(np.float32)])
+    horizon = rng.choice(pool, size=(3000, n_sec)).astype(np.float32)
+    horizon[rng.random(horizon.shape) < 0.3] = 0.0
+    want = _encode_reference(horizon, lo, hi, sector, elev)
+    got = hourly.encode_horizons(horizon, lo, hi, sector, elev)
+    assert len(want[1]) > 1000  # many exceptions
+    for a, b in zip(want, got, strict=True):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)
+    # rows picked out of a wider array, its first column sector 0: the same as the rows cut out first
+    rows = rng.permutation(len(horizon))[:700]
+    cut = _encode_reference(np.take(horizon[:, lo : hi + 1], rows, axis=0), lo, hi, sector, elev, offset=lo)
+    for a, b in zip(cut, hourly.encode_horizons(horizon, lo, hi, sector, elev, rows=rows), strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -229,3 +229,15 @@ def test_write_run_from_python_stages_beside_the_database_and_leaves_only_the_da
     got = store.query(db, "SELECT building_id, capacity_kwp, ST_X(ST_Centroid(geometry)) AS lon FROM roofs ORDER BY 1")
     assert got["building_id"].tolist() == ["a", "b"] and got["capacity_kwp"].isna().tolist() == [False, True]
     assert np.allclose(got["lon"], 123.0, atol=1e-3)  # stored in WGS84: x = 500 km is zone 51's central meridian
+    # a new database is the staged file itself (linked into place); an existing one gets the rows merged in: the
+    # same tables, columns and rows either way
+    other = tmp_path / "other" / "solarmap.duckdb"
+    store.write_run(other, run={**run, "run_id": "r0"}, roofs=roofs.iloc[:1], geometry=roofs.geometry.iloc[:1],
+                    subdistricts=pd.DataFrame({"subdistrict": ["y"]}))
+    store.write_run(other, run=run, roofs=roofs, geometry=roofs.geometry, subdistricts=pd.DataFrame({"subdistrict": ["x"]}))
+    schema = "SELECT table_name, column_name, data_type FROM information_schema.columns ORDER BY 1, 2"
+    pd.testing.assert_frame_equal(store.query(db, schema), store.query(other, schema))
+    for table in ("runs", "roofs", "subdistrict_summary"):
+        sql = f"SELECT * FROM {table} WHERE run_id = 'r1' ORDER BY ALL"
+        pd.testing.assert_frame_equal(store.query(db, sql), store.query(other, sql), obj=table)
+    assert sorted(p.name for p in other.parent.iterdir()) == ["solarmap.duckdb"]
