@@ -265,9 +265,6 @@ def roof_yields(roofs: pd.DataFrame, weather: Weather, sun: Sun, cfg: PVConfig, 
     temp_air = weather.data["temp_air"].to_numpy()[hours]
     wind = weather.data["wind_speed"].to_numpy()[hours]
     sun_az, sun_el = sun.azimuth[hours], sun.apparent_elevation[hours]
-    # monthly sums as one matrix product, (roofs, hours) @ (hours, 12)
-    onehot = np.zeros((len(hours), 12))
-    onehot[np.arange(len(hours)), month] = 1.0
 
     annual = np.full(n, np.nan)
     annual_unshaded = np.full(n, np.nan)
@@ -275,13 +272,16 @@ def roof_yields(roofs: pd.DataFrame, weather: Weather, sun: Sun, cfg: PVConfig, 
     monthly = np.full((n, 12), np.nan)
     for (t, a), idx in orientation_groups(tilt, azim, active):
         plane = plane_irradiance(weather, sun, hours, t, a, cfg)
-        diffuse = plane.sky_isotropic + plane.sky_circumsolar + plane.sky_horizon + plane.ground
-        ac0 = ac_per_kwp(plane.poa_direct, diffuse, plane.poa_global, plane.iam, temp_air, wind, cfg)
-        annual_unshaded[idx] = ac0.sum() / 1000.0 * cap[idx]
+        # the unshaded roof through the shaded chain (all of the sun seen, all of the sky): the arithmetic and the
+        # sums of a shaded roof that sees everything, so that roof's two energies are equal to the last bit and its
+        # shading loss is 0 (ac_per_kwp's numpy chain can differ in the last bit of an hour's power)
+        ac0, _, ac0_month = shaded_ac_per_kwp(plane, np.ones((1, len(hours))), np.ones(1), temp_air, wind, cfg, month)
+        ac0 = ac0[0]
+        annual_unshaded[idx] = ac0_month.sum(axis=1)[0] / 1000.0 * cap[idx]
         if shade is None:
             annual[idx] = annual_unshaded[idx]
             poa_annual[idx] = plane.poa_global.sum() / 1000.0
-            monthly[idx] = (ac0 @ onehot)[None, :] / 1000.0 * cap[idx, None]
+            monthly[idx] = ac0_month / 1000.0 * cap[idx, None]
             if on_chunk is not None:
                 on_chunk(idx, ac0[None, :], annual[idx], annual_unshaded[idx])
             continue

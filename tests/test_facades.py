@@ -56,6 +56,8 @@ def test_isolated_tower_has_four_open_facades_and_the_south_one_equals_modelchai
     assert np.allclose(f["length_m"], 20.0) and (f["exposed_from_m"] == 0).all() and (f["exposed_to_m"] == 30).all()
     # nothing in front of any wall, the own walls behind: 1 up to rounding
     assert f["sky_view_factor"].to_numpy() == pytest.approx(np.ones(4), abs=1e-12)
+    # never above the open wall's: an open wall loses nothing, not −2e-14 % (the quotient's rounding above 1)
+    assert (f["sky_view_factor"] <= 1.0).all() and (f["shading_loss_pct"] == 0.0).all()
     south = f[f["surface_azimuth_deg"] == 180.0].iloc[0]
     # usable: 20 m × (30 − 4 m ground storey) × 0.3 (use class unknown) at 100 W/m²
     assert south["usable_area_m2"] == pytest.approx(20 * 26 * 0.3) and south["capacity_kwp"] == pytest.approx(15.6)

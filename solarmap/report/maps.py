@@ -266,6 +266,17 @@ def _codes(values) -> tuple[list[int], list[str]]:
     return cat.codes.tolist(), [str(c) for c in cat.categories]
 
 
+def _numbers(values: np.ndarray, nd: int) -> list:
+    """Numbers for the page's JSON: rounded to ``nd`` decimals, integers when ``nd`` is 0, None where not finite
+    (a missing value, or an infinite one JSON cannot hold). Whole columns at once, not value by value."""
+    v = np.round(np.asarray(values, dtype=float), nd)
+    ok = np.isfinite(v)
+    out = (np.where(ok, v, 0.0).astype(np.int64) if nd == 0 else v).tolist()
+    for i in np.flatnonzero(~ok).tolist():
+        out[i] = None
+    return out
+
+
 def _geometry_arrays(geoms: np.ndarray, digits: int) -> dict:
     """Polygons as one flat list of integer coordinate deltas (units of 10^-digits °) with ring, part and feature
     offsets: a third of the size of GeoJSON text, decoded in the page."""
@@ -302,14 +313,7 @@ def _data(roofs: gpd.GeoDataFrame, digits: int, lang: str) -> str:
         return pd.Series(col(name), dtype=object).fillna("").astype(str).tolist()
 
     def num(name, nd):
-        v = roofs[name].to_numpy(dtype=float) if name in roofs.columns else np.full(len(roofs), np.nan)
-        v = np.round(v, nd)
-        out = v.tolist()
-        if nd == 0:
-            out = [int(x) if x == x else None for x in out]
-        else:
-            out = [x if x == x else None for x in out]
-        return out
+        return _numbers(roofs[name].to_numpy(dtype=float) if name in roofs.columns else np.full(len(roofs), np.nan), nd)
 
     props = {"i": text("building_id"), "n": text("name"),
              "ra": num("roof_area_m2", 0), "ua": num("usable_area_m2", 0), "kw": num("capacity_kwp", 1),
@@ -318,8 +322,6 @@ def _data(roofs: gpd.GeoDataFrame, digits: int, lang: str) -> str:
     if "capex_cny" in roofs.columns:  # the economics stage ran
         props.update({"cx": num("capex_cny", 0), "sv": num("annual_savings_cny", 0), "pb": num("payback_years", 1),
                       "np": num("npv_cny", 0), "co": num("co2_t_per_year", 1)})
-    props = {k: [None if isinstance(x, float) and not np.isfinite(x) else x for x in v] if k not in ("i", "n") else v
-             for k, v in props.items()}
     coded = {"c": col("category"), "s": col("stage"), "a": col("assessment"), "r": col("reason"),
              "ok": np.where(roofs["suitable"].fillna(False).astype(bool), "1", "0") if "suitable" in roofs.columns
              else np.full(len(roofs), "1", dtype=object),
@@ -348,8 +350,7 @@ def _facade_data(facades: gpd.GeoDataFrame, digits: int, lang: str = "both") -> 
     q = np.round((xy - origin) * scale).astype(np.int64).reshape(-1)
 
     def num(name, nd):
-        v = np.round(f[name].to_numpy(dtype=float), nd)
-        return [None if not np.isfinite(x) else (int(x) if nd == 0 else float(x)) for x in v]
+        return _numbers(f[name].to_numpy(dtype=float), nd)
 
     codes, reasons = _codes(f["reason"].to_numpy())
     data = {"o": [round(float(origin[0]), digits), round(float(origin[1]), digits)], "s": scale, "c": q.tolist(),
