@@ -314,7 +314,8 @@ def write_run(db_path: str | Path, *, run: dict, roofs: pd.DataFrame, geometry: 
 
     The run is first built in ``staging``, a database file of its own (default: a temporary file beside
     ``db_path``), :data:`INSERT_ROWS` rows at a time, each chunk reprojected and committed on its own; then
-    :func:`merge` copies it into ``db_path`` in one transaction. (Inserted straight from Python in one
+    :func:`merge` copies it into ``db_path`` in one transaction, or, where ``db_path`` does not exist yet, the
+    staged file becomes it (linked into place: :func:`_adopt`). (Inserted straight from Python in one
     transaction, a million-building run held 3.5 GB outside DuckDB's memory limit until the commit; staged, the
     memory stays within a chunk and the limit.) ``staging`` is removed afterwards, except when the database is
     held by another process (:class:`DatabaseBusy`) and ``staging`` was given: it is then kept, complete, for
