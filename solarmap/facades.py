@@ -283,12 +283,6 @@ def facade_points(f: pd.DataFrame, cfg: FacadesConfig) -> tuple[np.ndarray, np.n
     ``ceil(length / point_spacing_m)`` (at most ``max_points_along``) by ``ceil(height / point_spacing_m)`` (at
     most ``max_points_up``) cells. Returns ``xy`` (P, 2) [m] on the wall's line, ``z`` (P,) [m], ``owner`` (P,),
     the facade's position (sorted), and the facades' outward unit normals (F, 2)."""
-    return _facade_grid(f, cfg)[:4]
-
-
-def _facade_grid(f: pd.DataFrame, cfg: FacadesConfig):
-    """:func:`facade_points` and, per point, its column: an id shared by a facade's points above one another
-    (the same x, y), increasing with the facade."""
     length = f["length_m"].to_numpy()
     z0 = f["usable_from_m"].to_numpy()
     z1 = f["exposed_to_m"].to_numpy()
@@ -304,8 +298,7 @@ def _facade_grid(f: pd.DataFrame, cfg: FacadesConfig):
     xy = np.column_stack([ax + t * (bx - ax), ay + t * (by - ay)])
     z = z0[owner] + (j + 0.5) / n_up[owner] * (z1 - z0)[owner]
     az = np.radians(f["azimuth_deg"].to_numpy())
-    column = np.repeat(np.cumsum(np.where(ok, n_al, 0)) - np.where(ok, n_al, 0), n) + i
-    return xy, z, owner, np.column_stack([np.sin(az), np.cos(az)]), column
+    return xy, z, owner, np.column_stack([np.sin(az), np.cos(az)])
 
 
 def vertical_sky_view_factor(horizon_deg: np.ndarray, normal_azimuth_deg: np.ndarray) -> np.ndarray:
@@ -379,12 +372,12 @@ def facade_shade(f: pd.DataFrame, buildings: gpd.GeoDataFrame, cfg: Config, *,
     """Horizons of every facade's sample points against every building with a footprint and a height (its own
     building included: only walls in front of the wall's plane count), standing ``obstacle_heights`` [m] high
     (default ``height_m``)."""
-    xy, z, owner, normals, column = _facade_grid(f, cfg.facades)
+    xy, z, owner, normals = facade_points(f, cfg.facades)
     heights = buildings["height_m"].to_numpy(dtype=float) if obstacle_heights is None else np.asarray(obstacle_heights, dtype=float)
     s = cfg.shading
     horizon = horizon_profiles(xy, z, buildings.geometry.to_numpy(), heights, sector_deg=s.sector_deg,
                                min_sun_elevation_deg=s.min_sun_elevation_deg, max_radius_m=s.max_search_radius_m,
-                               point_group=owner, point_normal=normals[owner], point_column=column)
+                               point_group=owner, point_normal=normals[owner])
     log.info("facade shading: %d facades, %d sample points", len(f), len(xy))
     return FacadeShade(len(f), owner, horizon, 360.0 / horizon.shape[1],
                        normal_azimuth_deg=f["azimuth_deg"].to_numpy(dtype=float))

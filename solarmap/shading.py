@@ -181,7 +181,6 @@ def horizon_profiles(
     point_normal: np.ndarray | None = None,
     plane_tolerance_m: float = 0.1,
     occlusion: bool = True,
-    point_column: np.ndarray | None = None,
 ) -> np.ndarray:
     """Horizon elevation [°] per point and azimuth sector (sector k covers [kΔ, (k+1)Δ) clockwise from north).
 
@@ -196,9 +195,7 @@ def horizon_profiles(
     own walls count only where they stand in front (an L-shape's other wing, a courtyard's far side). Returns an
     array (P, 360/Δ), 0 where nothing rises above the point. ``occlusion=False`` evaluates every obstacle even
     where nearer ones hide it, and tests every point of a wall's group against an obstacle lying behind the
-    wall's plane for the whole group (the same result, slower: for tests and benchmarks). ``point_column``
-    (optional, an id per point) marks points of one group with the same x, y and normal (a wall's points at
-    several heights): the walls' geometry is then worked out once per column (the same result, faster).
+    wall's plane for the whole group (the same result, slower: for tests and benchmarks).
     """
     n_sec = int(round(360.0 / sector_deg))
     delta = 360.0 / n_sec
@@ -265,9 +262,9 @@ def horizon_profiles(
     g_pn = np.minimum.reduceat(px * g_nx.repeat(g_count) + py * g_ny.repeat(g_count), g_start)
     if not occlusion:  # every obstacle evaluated: the kernel's own test per point only
         g_nx, g_ny = np.zeros_like(g_nx), np.zeros_like(g_ny)
-    columns = _columns(point_group, g_start, g_count, point_column, px, py, pnx, pny)
     wall_args = (walls.a[:, 0].copy(), walls.a[:, 1].copy(), walls.b[:, 0].copy(), walls.b[:, 1].copy(),
                  walls.start.astype(np.int64), walls.count.astype(np.int64))
+    g_start64, g_count64 = g_start.astype(np.int64), g_count.astype(np.int64)
     step = 4000
     for g_lo in range(0, len(g_start), step):  # group blocks bound the pair arrays' memory
         # the pairs whose obstacle can rise above the group's lowest point (by the box-to-box distance, a
@@ -278,39 +275,12 @@ def horizon_profiles(
             g_nx, g_ny, g_pn, float(plane_tolerance_m))
         if len(ob) == 0:
             continue
-        _horizon_kernel(run_start, run_end, grp, ob, *columns, px, py, pz,
+        _horizon_kernel(run_start, run_end, grp, ob, g_start64, g_count64, px, py, pz,
                         pnx, pny, float(plane_tolerance_m), *wall_args, heights, n_sec, delta, sin_c, cos_c,
                         ob_bounds, gx0, gx1, gy0, gy1, bool(occlusion), tan_horizon)
     # to degrees in place: one (points × sectors) array at a time, row blocks on threads (numpy frees the GIL)
     by_rows(lambda lo, hi: np.degrees(np.arctan(tan_horizon[lo:hi], out=tan_horizon[lo:hi]), out=tan_horizon[lo:hi]), P)
     return tan_horizon
-
-
-def _columns(point_group, g_start, g_count, point_column, px, py, pnx, pny):
-    """The kernel's columns: per group its first column and column count, the columns' first entries in
-    ``col_pts`` (CSR) and the points in them, and the largest column. Without ``point_column``, one point each."""
-    P = len(px)
-    if point_column is None:
-        return (g_start.astype(np.int64), g_count.astype(np.int64), np.arange(P + 1, dtype=np.int64),
-                np.arange(P, dtype=np.int64), 1)
-    col = np.asarray(point_column)
-    if col.shape != (P,):
-        raise ValueError("point_column: one id per point")
-    col_pts = np.argsort(col, kind="stable").astype(np.int64)
-    cs = col[col_pts]
-    first = np.flatnonzero(np.r_[True, cs[1:] != cs[:-1]])
-    col_ptr = np.r_[first, P].astype(np.int64)
-    size = np.diff(col_ptr)
-    lead = np.repeat(col_pts[first], size)
-    same = ((px[col_pts] == px[lead]) & (py[col_pts] == py[lead]) & (pnx[col_pts] == pnx[lead])
-            & (pny[col_pts] == pny[lead]) & (point_group[col_pts] == point_group[lead]))
-    col_group = np.searchsorted(g_start, col_pts[first], side="right") - 1  # the group of each column's first point
-    if not same.all() or (np.diff(col_group) < 0).any():
-        raise ValueError("point_column: a column's points must share one group, x, y and normal, and the columns "
-                         "follow the groups' order")
-    c_start = np.searchsorted(col_group, np.arange(len(g_start))).astype(np.int64)
-    c_count = (np.searchsorted(col_group, np.arange(len(g_start)), side="right") - c_start).astype(np.int64)
-    return c_start, c_count, col_ptr, col_pts, int(size.max(initial=1))
 
 
 def by_rows(func, n: int, *, block: int = 20000, threads: int | None = None) -> None:
@@ -446,28 +416,21 @@ def _group_pairs(g_lo, g_hi, gx0, gx1, gy0, gy1, x0, y0, cell, nx, ny, start, en
 
 
 @numba.njit(parallel=True, cache=True)
-def _horizon_kernel(run_start, run_end, pair_group, pair_obs, c_start, c_count, col_ptr, col_pts, max_col, px, py,
-                    pz, pnx, pny, plane_tol, ax_, ay_, bx_, by_, w_start, w_count, ob_height, n_sec, delta, sin_c,
-                    cos_c, ob_bounds, gx0, gx1, gy0, gy1, occlusion, tan_h):  # pragma: no cover - compiled
+def _horizon_kernel(run_start, run_end, pair_group, pair_obs, g_start, g_count, px, py, pz, pnx, pny, plane_tol,
+                    ax_, ay_, bx_, by_, w_start, w_count, ob_height, n_sec, delta, sin_c, cos_c, ob_bounds,
+                    gx0, gx1, gy0, gy1, occlusion, tan_h):  # pragma: no cover - compiled
     """For each (group of points, obstacle) pair, every wall facing each point: the rise ÷ distance at the wall's
     two ends and along every sector-centre ray that crosses it; keep the maximum per (point, sector) in ``tan_h``.
     A point with a normal (pnx, pny) stands on a vertical wall: walls behind its plane or on it are skipped.
     Runs of pairs share a group, so threads write disjoint rows.
 
-    A group's points come in columns (``c_start``, ``c_count`` into ``col_ptr``, ``col_pts``): points with one
-    x, y and normal (a wall's points at several heights, or one point each). A wall's azimuths, distances and
-    sector crossings are the column's; only the rise differs, so they are computed once for its points, and
-    every point gets the same values, in the same order, as on its own.
-
     Occlusion: an obstacle no nearer than ``d`` (its bounding box's distance) can raise no sector above
     rise ÷ d, and covers only the sectors of the cone from the group's box to its box; when every one of them
-    already holds more (a nearer obstacle, processed first, hides it), its walls are skipped for that point. The
-    maximum is unchanged: the test errs towards evaluating (a 1e-6 relative and a 1e-4° margin cover the rounding
-    of distances and angles)."""
+    already holds more (a nearer obstacle, processed first, hides it), its walls are skipped. The maximum is unchanged: the
+    test errs towards evaluating (a 1e-6 relative and a 1e-4° margin cover the rounding of distances and
+    angles)."""
     deg = 180.0 / math.pi
     for r in numba.prange(len(run_start)):
-        act = np.empty(max_col, dtype=np.int64)  # a column's points this obstacle can raise, and their rises
-        act_rise = np.empty(max_col)
         for k in range(run_start[r], run_end[r]):
             g = pair_group[k]
             o = pair_obs[k]
@@ -492,28 +455,23 @@ def _horizon_kernel(run_start, run_end, pair_group, pair_obs, c_start, c_count, 
                     hi_off = max(hi_off, off)
                 s_lo = int(math.floor((a0 + lo_off - 1e-4) / delta))
                 s_hi = int(math.floor((a0 + hi_off + 1e-4) / delta))
-            for c in range(c_start[g], c_start[g] + c_count[g]):
-                p0 = col_pts[col_ptr[c]]
-                x, y = px[p0], py[p0]
-                nx, ny = pnx[p0], pny[p0]
+            for p in range(g_start[g], g_start[g] + g_count[g]):
+                rise = h - pz[p]
+                if rise <= 0.0:
+                    continue
+                x, y = px[p], py[p]
+                nx, ny = pnx[p], pny[p]
                 on_wall = nx != 0.0 or ny != 0.0
                 # a point on a wall: an obstacle whose box lies wholly behind the wall's plane has no wall in front
                 if on_wall and max((bx0 - x) * nx, (bx1 - x) * nx) + max((by0 - y) * ny, (by1 - y) * ny) <= plane_tol:
                     continue
-                dbox = 0.0
                 if cull:
+                    # no wall of the obstacle is nearer than its box, so none raises a sector above rise ÷ that
+                    # distance: when every sector of the cone already holds more, a nearer obstacle hides it
                     ddx = max(bx0 - x, 0.0, x - bx1)
                     ddy = max(by0 - y, 0.0, y - by1)
                     dbox = math.sqrt(ddx * ddx + ddy * ddy)
-                n_act = 0
-                for m in range(col_ptr[c], col_ptr[c + 1]):
-                    p = col_pts[m]
-                    rise = h - pz[p]
-                    if rise <= 0.0:
-                        continue
-                    if cull and dbox > 1e-3:
-                        # no wall of the obstacle is nearer than its box, so none raises a sector above rise ÷
-                        # that distance: when every sector of the cone already holds more, a nearer obstacle hides it
+                    if dbox > 1e-3:
                         tmax = rise / dbox * (1.0 + 1e-6)
                         hidden = True
                         for kk in range(s_lo, s_hi + 1):
@@ -523,11 +481,6 @@ def _horizon_kernel(run_start, run_end, pair_group, pair_obs, c_start, c_count, 
                                 break
                         if hidden:
                             continue
-                    act[n_act] = p
-                    act_rise[n_act] = rise
-                    n_act += 1
-                if n_act == 0:
-                    continue
                 # a wall's end b is the next wall's start a (one ring): its azimuth and distance are kept for it
                 prev_bx = math.nan
                 prev_by = math.nan
@@ -552,21 +505,17 @@ def _horizon_kernel(run_start, run_end, pair_group, pair_obs, c_start, c_count, 
                         az_a = math.atan2(ax, ay) * deg
                         if az_a < 0.0:
                             az_a += 360.0
-                        d = max(math.sqrt(ax * ax + ay * ay), 1e-6)
+                        t = rise / max(math.sqrt(ax * ax + ay * ay), 1e-6)
                         s = min(int(az_a / delta), n_sec - 1)
-                        for q in range(n_act):
-                            t = act_rise[q] / d
-                            if t > tan_h[act[q], s]:
-                                tan_h[act[q], s] = t
+                        if t > tan_h[p, s]:
+                            tan_h[p, s] = t
                     az_b = math.atan2(bx, by) * deg
                     if az_b < 0.0:
                         az_b += 360.0
-                    d = max(math.sqrt(bx * bx + by * by), 1e-6)
+                    t = rise / max(math.sqrt(bx * bx + by * by), 1e-6)
                     s = min(int(az_b / delta), n_sec - 1)
-                    for q in range(n_act):
-                        t = act_rise[q] / d
-                        if t > tan_h[act[q], s]:
-                            tan_h[act[q], s] = t
+                    if t > tan_h[p, s]:
+                        tan_h[p, s] = t
                     prev_bx, prev_by, prev_az = bx, by, az_b
                     # (az_b − az_a + 180) mod 360 − 180, the argument in (−180, 540): Python's modulo by cases
                     width = az_b - az_a + 180.0
@@ -591,10 +540,9 @@ def _horizon_kernel(run_start, run_end, pair_group, pair_obs, c_start, c_count, 
                         dist = num / den
                         if dist <= 1e-6:
                             continue
-                        for q in range(n_act):
-                            t = act_rise[q] / dist
-                            if t > tan_h[act[q], s]:
-                                tan_h[act[q], s] = t
+                        t = rise / dist
+                        if t > tan_h[p, s]:
+                            tan_h[p, s] = t
 
 
 def sky_view_factor(horizon_deg: np.ndarray) -> np.ndarray:

@@ -268,17 +268,6 @@ def test_occlusion_skipping_leaves_every_horizon_unchanged():
     assert len(city) > 300 and (wall_on > 0).mean() > 0.3 and (roof_on > 0).mean() > 0.05  # a real test
     np.testing.assert_array_equal(wall_on, wall_off)
     np.testing.assert_array_equal(roof_on, roof_off)
-    # a wall's points above one another as one column (the walls' geometry once for them): the same, bit for bit
-    column = facades._facade_grid(table, cfg.facades)[4]
-    assert len(np.unique(column)) < 0.5 * len(column)  # most columns hold several points
-    np.testing.assert_array_equal(horizon_profiles(xy, z, geoms, heights, point_column=column, **kw), wall_on)
-    np.testing.assert_array_equal(horizon_profiles(xy, z, geoms, heights, point_column=column, occlusion=False, **kw),
-                                  wall_on)
-    i = np.flatnonzero((owner[1:] == owner[:-1]) & (xy[1:, 0] != xy[:-1, 0]))[0]
-    bad = column.copy()
-    bad[i + 1] = bad[i]  # two points of a wall at different places in one column
-    with pytest.raises(ValueError, match="point_column"):
-        horizon_profiles(xy, z, geoms, heights, point_column=bad, **kw)
 
 
 @pytest.mark.parametrize("cell_m", [100.0, 7.0])
