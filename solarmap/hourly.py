@@ -561,7 +561,8 @@ def _make_store(*, row, building_id, subdistrict, category, tilt, azimuth, capac
     hours = daylight_hours(weather, sun)
     lo, hi = sun_sector_range(sun, hours, n_sectors)
     n_pts = np.zeros(n, dtype=np.int64)
-    horizon = np.zeros((0, hi - lo + 1), dtype=np.float32)
+    horizon = np.zeros((0, n_sectors), dtype=np.float32)  # the points' horizons: none without shading
+    pts = np.zeros(0, dtype=np.int64)
     point_svf = np.zeros(0, dtype=np.float32)
     svf = np.ones(n)
     if rs is not None:
@@ -569,13 +570,12 @@ def _make_store(*, row, building_id, subdistrict, category, tilt, azimuth, capac
         n_pts[has] = rs.points_per_roof[t[has]]
         starts = np.repeat(rs.first_point[t[has]], n_pts[has])
         pts = starts + np.arange(n_pts.sum()) - np.repeat(np.cumsum(n_pts[has]) - n_pts[has], n_pts[has])
+        horizon = rs.horizon
         point_svf = rs._svf_points[pts].astype(np.float32)
         svf[has] = rs.sky_view(t[has])
     sector = np.minimum((np.mod(sun.azimuth[hours], 360.0) / (360.0 / n_sectors)).astype(np.int64), n_sectors - 1)
-    if rs is not None:  # the points' rows, only the sectors the store keeps
-        q, ep, es, ev = encode_horizons(rs.horizon, lo, hi, sector, sun.apparent_elevation[hours], rows=pts)
-    else:
-        q, ep, es, ev = encode_horizons(horizon, lo, hi, sector, sun.apparent_elevation[hours], offset=lo)
+    # the points' rows, only the sectors the store keeps
+    q, ep, es, ev = encode_horizons(horizon, lo, hi, sector, sun.apparent_elevation[hours], rows=pts)
     return ShadeStore(
         row=np.asarray(row, dtype=np.int64), building_id=np.asarray(building_id, dtype=object),
         subdistrict=_shared(np.asarray(subdistrict, dtype=object)), category=_shared(np.asarray(category, dtype=object)),

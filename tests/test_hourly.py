@@ -369,7 +369,6 @@ def _encode_reference(horizon: np.ndarray, sector_lo: int, sector_hi: int, run_s
     return q, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int16), np.zeros(0, dtype=np.float32)
 
 
-
 def test_compiled_horizon_encoding_equals_the_numpy_one():
     """The compiled encoding against the numpy one it replaced (kept above as the reference): the same steps,
     the same exceptions in the same (point, sector) order, on values made to be hard: on the steps, a float32 ulp
