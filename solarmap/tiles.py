@@ -10,8 +10,8 @@ files with a spill folder (:mod:`solarmap.spill`), so what grows with the city i
 shapes.
 
 Two engines run the same per-tile function (:func:`solarmap.assessment.assess_tile`, passed in): ``local`` runs the tiles one after another in this process; ``dask`` runs
-them on a Dask cluster (a LocalCluster of N workers, or any scheduler by address), with the tiles taken from
-dask-geopandas' Hilbert-curve spatial partitions.
+them on a Dask cluster (a LocalCluster of N workers, or any scheduler by address), with the tiles taken as
+equal runs along a Hilbert curve through the footprints (:func:`hilbert_partition`).
 """
 
 from __future__ import annotations
@@ -58,16 +58,19 @@ def grid_partition(roofs: gpd.GeoDataFrame, tile_size_m: float) -> list[np.ndarr
 
 
 def hilbert_partition(roofs: gpd.GeoDataFrame, npartitions: int) -> list[np.ndarray]:
-    """Positions in each of dask-geopandas' Hilbert-curve spatial partitions."""
-    import dask_geopandas
-
-    frame = gpd.GeoDataFrame({"_pos": np.arange(len(roofs))}, geometry=roofs.geometry.values, crs=roofs.crs)
-    valid = ~(frame.geometry.is_empty | frame.geometry.isna())
-    dg = dask_geopandas.from_geopandas(frame[valid], npartitions=max(1, npartitions))
-    shuffled = dg.spatial_shuffle(by="hilbert", npartitions=max(1, npartitions))
-    computed = [part.compute() for part in shuffled.partitions]
-    parts = [np.sort(part["_pos"].to_numpy()) for part in computed if len(part)]
-    invalid = np.flatnonzero(~valid.to_numpy())
+    """Positions in ``npartitions`` runs of about equal length along a Hilbert curve through the footprints'
+    bounding-box midpoints (geopandas' ``hilbert_distance``, level 16), each sorted; footprints without a
+    geometry form a last part of their own. The same table gives the same parts in every run (dask-geopandas'
+    ``spatial_shuffle`` splits at sampled quantiles, different from run to run)."""
+    geoms = roofs.geometry.values
+    valid = ~(shapely.is_empty(geoms) | shapely.is_missing(geoms))
+    pos = np.flatnonzero(valid)
+    parts = []
+    if len(pos):
+        d = gpd.GeoSeries(geoms[pos], crs=roofs.crs).hilbert_distance().to_numpy()
+        order = pos[np.argsort(d, kind="stable")]
+        parts = [np.sort(p) for p in np.array_split(order, min(max(1, npartitions), len(order)))]
+    invalid = np.flatnonzero(~valid)
     if len(invalid):
         parts.append(invalid)
     return parts

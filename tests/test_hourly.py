@@ -271,7 +271,7 @@ def test_the_per_roof_selection_names_ids_that_are_not_roofs(dapuqiao_assessment
 
 
 def test_dask_run_gives_the_single_pass_profiles_and_store(dapuqiao_assessment):
-    pytest.importorskip("dask_geopandas")
+    pytest.importorskip("distributed")
     cfg, single = dapuqiao_assessment
     dask_cfg = copy.deepcopy(cfg)
     dask_cfg.engine.kind, dask_cfg.engine.workers, dask_cfg.engine.npartitions = "dask", 2, 4
