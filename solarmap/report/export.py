@@ -17,6 +17,7 @@ from geopandas.io.arrow import _geopandas_to_arrow  # what GeoDataFrame.to_parqu
 
 from solarmap.columns import CANDIDATE_COLUMNS, COLUMNS, FACADE_COLUMNS, PLANE_COLUMNS, ordered
 from solarmap.facades import as_geodataframe
+from solarmap.report.csv_text import csv_text
 
 
 def tidy(df: pd.DataFrame, columns: dict | None = None) -> pd.DataFrame:
@@ -49,10 +50,12 @@ _GPKG = {"driver": "GPKG", "engine": "pyogrio", "use_arrow": True}
 def write_csv(df: pd.DataFrame, path: Path, *, chinese_headers: bool = False, columns: dict | None = None) -> None:
     columns = COLUMNS if columns is None else columns
     names = {c: columns[c].header(chinese=True) for c in df.columns if c in columns} if chinese_headers else {}
+    # the places tidy() rounds each column to, under the header it is written with (the text is pandas' to_csv's)
+    places = {names.get(c, c): columns[c].decimals for c in df.columns if c in columns and columns[c].decimals is not None}
     with open(path, "w", encoding="utf-8-sig", newline="") as fh:
         for a in range(0, max(len(df), 1), CHUNK_ROWS):
             out = tidy(df.iloc[a : a + CHUNK_ROWS], columns).rename(columns=names)
-            out.to_csv(fh, index=False, header=a == 0, lineterminator="\n")
+            fh.write(csv_text(out, header=a == 0, decimals=places))
 
 
 def write_roofs_csv(roofs: pd.DataFrame, path: Path, *, chinese_headers: bool = False) -> None:
