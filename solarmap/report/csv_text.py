@@ -141,23 +141,31 @@ def _column_text(column: pd.Series, decimals: int | None) -> pa.Array | None:
     return None
 
 
-def csv_text(frame: pd.DataFrame, *, header: bool, decimals: dict | None = None) -> str:
-    """``frame.to_csv(index=False, header=header, lineterminator="\\n")``'s text. ``decimals``: the places a float
-    column's values were rounded to (any column's are found when not given)."""
+def csv_bytes(frame: pd.DataFrame, *, header: bool, decimals: dict | None = None) -> bytes | memoryview:
+    """``frame.to_csv(index=False, header=header, lineterminator="\\n")``'s text in UTF-8, to be written to a binary
+    file as it is (a view of the joined rows: no copy). ``decimals``: the places a float column's values were rounded
+    to (any column's are found when not given)."""
     decimals = decimals or {}
     if frame.shape[1] < 2 or not frame.columns.is_unique:  # a lone column's empty value is quoted: pandas' way
-        return frame.to_csv(index=False, header=header, lineterminator="\n")
+        return frame.to_csv(index=False, header=header, lineterminator="\n").encode("utf-8")
     cols = []
     for c in frame.columns:
         text = _column_text(frame[c], decimals.get(c))
         if text is None:
-            return frame.to_csv(index=False, header=header, lineterminator="\n")
+            return frame.to_csv(index=False, header=header, lineterminator="\n").encode("utf-8")
         cols.append(text)
-    head = frame.iloc[:0].to_csv(index=False, header=header, lineterminator="\n")
+    head = frame.iloc[:0].to_csv(index=False, header=header, lineterminator="\n").encode("utf-8")
     if not len(frame):
         return head
     rows = pc.binary_join_element_wise(*cols, _text(","))
+    del cols
     rows = pc.binary_join_element_wise(rows, _text(""), _text("\n"))
     offsets, data = rows.buffers()[1:3]
     start, end = np.frombuffer(offsets, dtype=np.int64)[[rows.offset, rows.offset + len(rows)]]
-    return head + data.to_pybytes()[start:end].decode("utf-8")
+    body = memoryview(data)[start:end]
+    return head + bytes(body) if head else body
+
+
+def csv_text(frame: pd.DataFrame, *, header: bool, decimals: dict | None = None) -> str:
+    """:func:`csv_bytes` as text."""
+    return bytes(csv_bytes(frame, header=header, decimals=decimals)).decode("utf-8")

@@ -5,6 +5,7 @@ the pipeline renames that folder into place only when everything is written.
 
 from __future__ import annotations
 
+import codecs
 import json
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from geopandas.io.arrow import _geopandas_to_arrow  # what GeoDataFrame.to_parqu
 
 from solarmap.columns import CANDIDATE_COLUMNS, COLUMNS, FACADE_COLUMNS, PLANE_COLUMNS, ordered
 from solarmap.facades import as_geodataframe
-from solarmap.report.csv_text import csv_text
+from solarmap.report.csv_text import csv_bytes
 
 
 def tidy(df: pd.DataFrame, columns: dict | None = None) -> pd.DataFrame:
@@ -52,10 +53,12 @@ def write_csv(df: pd.DataFrame, path: Path, *, chinese_headers: bool = False, co
     names = {c: columns[c].header(chinese=True) for c in df.columns if c in columns} if chinese_headers else {}
     # the places tidy() rounds each column to, under the header it is written with (the text is pandas' to_csv's)
     places = {names.get(c, c): columns[c].decimals for c in df.columns if c in columns and columns[c].decimals is not None}
-    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
+    with open(path, "wb") as fh:
+        fh.write(codecs.BOM_UTF8)  # UTF-8 with a byte-order mark: Excel reads the Chinese
         for a in range(0, max(len(df), 1), CHUNK_ROWS):
             out = tidy(df.iloc[a : a + CHUNK_ROWS], columns).rename(columns=names)
-            fh.write(csv_text(out, header=a == 0, decimals=places))
+            fh.write(csv_bytes(out, header=a == 0, decimals=places))
+            del out
 
 
 def write_roofs_csv(roofs: pd.DataFrame, path: Path, *, chinese_headers: bool = False) -> None:
