@@ -68,6 +68,7 @@ def test_other_kinds_and_shapes():
     for extra in ({"when": pd.to_datetime(["2025-01-01", None, "2025-06-30"])},
                   {"cat": pd.Categorical(["x", "y", None])},
                   {"mixed": [1, "a", 2.5]},
+                  {"bytes": [b"abc", None, b"d"]},
                   {"cr": ["a\rb", "c", None]}):
         other = frame.assign(**extra)
         assert csv_text(other, header=True) == _pandas(other)

@@ -99,6 +99,8 @@ def _text(s: str) -> pa.Scalar:
 def _texts(column: pd.Series) -> pa.Array | None:
     """A column of text (and missing values) as pandas writes it (quoted where it holds a comma, a quote or a line
     break); None if it holds anything else."""
+    if column.dtype == object and pd.api.types.infer_dtype(column, skipna=True) not in ("string", "empty"):
+        return None  # bytes, numbers, mixed: pandas writes each with str()
     values = column.to_numpy(dtype=object, na_value=None) if column.dtype != object else column.to_numpy()
     try:
         arr = pa.array(values, type=pa.large_string(), from_pandas=True)
